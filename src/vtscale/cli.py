@@ -1,0 +1,77 @@
+"""The ``vtscale`` command: one subcommand per pipeline stage.
+
+Each subcommand is a module with ``main(argv: list[str] | None) -> int``; Snakemake
+rules call these (``vtscale <stage> ...``) so every stage also runs by hand.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+
+from vtscale.config import ConfigError
+from vtscale.errors import InputError
+from vtscale.logs import setup_logging
+
+SUBCOMMANDS: dict[str, tuple[str, str]] = {
+    "synth": ("vtscale.data.synth", "generate the demo world"),
+    "augment-qa": ("vtscale.augment.qa", "LLM yes/no + multiple-choice QA generation"),
+    "augment-docs": ("vtscale.augment.docparse", "OCR re-parsing of document pages + filters"),
+    "mixture": ("vtscale.augment.mixture", "merge training sources, seeded stage-3 subset"),
+    "convert-gguf": ("vtscale.model.gguf", "convert the SmolLM2 GGUF wheel to safetensors"),
+    "bootstrap-clip": ("vtscale.train.bootstrap_clip", "demo: pretrain a small open_clip model"),
+    "bootstrap-lm": ("vtscale.train.bootstrap_lm", "demo: pretrain a small Llama LM"),
+    "train": ("vtscale.train.run", "train stage 1, 2 or 3"),
+    "model-info": ("vtscale.model.info", "parameter counts and token counts of a model config"),
+    "eval": ("vtscale.eval.run", "evaluate one (variant, n, m) checkpoint on one benchmark"),
+    "collect-scores": ("vtscale.eval.collect", "gather score JSONs into the tidy scores.csv"),
+    "fit": ("vtscale.analysis.fit", "fit P = C n^-alpha per benchmark"),
+    "fusion-plots": ("vtscale.analysis.fusion", "question-fusion deltas and curve clusters"),
+    "divergence": ("vtscale.theory.divergence", "divergence analysis on LLM hidden states"),
+    "cost": ("vtscale.analysis.cost", "FLOPs and latency table"),
+    "report": ("vtscale.analysis.report", "HTML report of every figure and table"),
+}
+
+
+def usage() -> str:
+    lines = ["usage: vtscale <command> [options]", "", "commands:"]
+    lines += [f"  {name:<16} {help_}" for name, (_, help_) in SUBCOMMANDS.items()]
+    return "\n".join(lines)
+
+
+def _pop_log_option(argv: list[str]) -> tuple[str | None, list[str]]:
+    """``--log FILE`` is common to every subcommand: logging goes there too."""
+    if "--log" not in argv:
+        return None, argv
+    i = argv.index("--log")
+    if i + 1 >= len(argv):
+        raise SystemExit("vtscale: --log needs a file name")
+    return argv[i + 1], argv[:i] + argv[i + 2:]
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in {"-h", "--help"}:
+        print(usage())
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in SUBCOMMANDS:
+        print(f"vtscale: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    log_file, rest = _pop_log_option(rest)
+    setup_logging(log_file)
+    log = logging.getLogger(f"vtscale.{name}")
+    module = importlib.import_module(SUBCOMMANDS[name][0])
+    try:
+        return int(module.main(rest) or 0)
+    except (ConfigError, InputError, FileNotFoundError) as err:
+        log.error("%s", err)
+        return 1
+    except Exception:
+        log.exception("vtscale %s failed", name)
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+# Analysis: scaling fits, question-fusion deltas, divergence theory, cost model, report.
+THEORY_LLMS = list(config.get("theory", {}).get("llms", {}))
+
+
+rule fit_scaling:
+    input:
+        f"{RESULTS}/scores.csv",
+    output:
+        fits=f"{RESULTS}/fits.csv",
+        figure=f"{RESULTS}/figures/scaling.png",
+    params:
+        cfg=cfg_json("analysis"),
+    log:
+        f"{LOGS}/fit_scaling.log",
+    shell:
+        "vtscale fit {input} --out {output.fits} --figure {output.figure} --cfg {params.cfg} --log {log}"
+
+
+rule fusion_plots:
+    input:
+        f"{RESULTS}/scores.csv",
+    output:
+        deltas=f"{RESULTS}/fusion/deltas.csv",
+        delta_ft=f"{RESULTS}/figures/delta_no_question_ft.png",
+        delta_noft=f"{RESULTS}/figures/delta_no_question.png",
+        clusters=f"{RESULTS}/figures/clusters.png",
+    params:
+        cfg=cfg_json("analysis", "seed"),
+    log:
+        f"{LOGS}/fusion_plots.log",
+    shell:
+        "vtscale fusion-plots {input} --out-dir {RESULTS} --cfg {params.cfg} --log {log}"
+
+
+def theory_llm_input(wildcards):
+    source = config["theory"]["llms"][wildcards.llm]["source"]
+    return f"{MODELS}/smollm2" if source == "smollm2" else []
+
+
+rule divergence:
+    """Paper §3 on one LLM's final hidden states over DPO pairs."""
+    input:
+        pairs=f"{DATA}/dpo.jsonl" if DEMO_WORLD else [],
+        model=theory_llm_input,
+    output:
+        curves=f"{RESULTS}/theory/{{llm}}/curves.csv",
+        summary=f"{RESULTS}/theory/{{llm}}/summary.json",
+        cosines=f"{RESULTS}/theory/{{llm}}/cosines.npz",
+    params:
+        cfg=cfg_json("theory", "seed"),
+        source=lambda w, input: input.model if input.model else config["theory"]["llms"][w.llm]["source"],
+        pairs=lambda w, input: input.pairs if input.pairs else config["theory"].get("dataset", "Intel/orca_dpo_pairs"),
+    threads: workflow.cores
+    log:
+        f"{LOGS}/divergence/{{llm}}.log",
+    benchmark:
+        f"{BENCH}/divergence/{{llm}}.tsv"
+    shell:
+        "OMP_NUM_THREADS={threads} vtscale divergence --cfg {params.cfg} --llm {params.source}"
+        " --pairs {params.pairs} --out-dir {RESULTS}/theory/{wildcards.llm} --log {log}"
+
+
+rule theory_figures:
+    input:
+        expand(f"{RESULTS}/theory/{{llm}}/curves.csv", llm=THEORY_LLMS),
+    output:
+        psi=f"{RESULTS}/figures/theory_psi.png",
+        divergence=f"{RESULTS}/figures/theory_divergence.png",
+        psi_scatter=f"{RESULTS}/figures/theory_psi_aa_ab.png",
+        histogram=f"{RESULTS}/figures/theory_cosine_hist.png",
+        alpha=f"{RESULTS}/figures/theory_alpha.png",
+    params:
+        cfg=cfg_json("theory"),
+    log:
+        f"{LOGS}/theory_figures.log",
+    shell:
+        "vtscale divergence --figures {RESULTS}/theory --llms {THEORY_LLMS} --cfg {params.cfg}"
+        " --figure-dir {RESULTS}/figures --log {log}"
+
+
+rule cost_table:
+    input:
+        model=f"{MODELS}/stage2",
+    output:
+        table=f"{RESULTS}/cost/cost.csv",
+        markdown=f"{RESULTS}/cost/cost.md",
+    params:
+        cfg=cfg_json("cost", "grid"),
+    threads: workflow.cores
+    log:
+        f"{LOGS}/cost_table.log",
+    benchmark:
+        f"{BENCH}/cost_table.tsv"
+    shell:
+        "OMP_NUM_THREADS={threads} vtscale cost --cfg {params.cfg} --model {input.model}"
+        " --data-dir {DATA} --out {output.table} --markdown {output.markdown} --log {log}"
+
+
+rule report:
+    input:
+        scores=f"{RESULTS}/scores.csv",
+        fits=f"{RESULTS}/fits.csv",
+        scaling=f"{RESULTS}/figures/scaling.png",
+        deltas=f"{RESULTS}/fusion/deltas.csv",
+        clusters=f"{RESULTS}/figures/clusters.png",
+        theory=rules.theory_figures.output,
+        cost=f"{RESULTS}/cost/cost.csv",
+    output:
+        f"{RESULTS}/report/index.html",
+    log:
+        f"{LOGS}/report.log",
+    shell:
+        "vtscale report --results {RESULTS} --out {output} --log {log}"

@@ -1,0 +1,39 @@
+# Evaluation of every (variant, n, m) on every benchmark (paper Appendix D variants):
+#   question        stage-3 model fine-tuned with the question, evaluated with it
+#   no_question_ft  stage-3 model fine-tuned without the question, evaluated without it
+#   no_question     the question model evaluated with the question dropped from the fusion input
+EVAL_MODEL = {"question": "question", "no_question_ft": "no_question", "no_question": "question"}
+
+
+rule evaluate:
+    input:
+        model=lambda w: f"{MODELS}/stage3/{EVAL_MODEL[w.variant]}_n{w.n}_m{w.m}",
+        tsvs=[f"{DATA}/{b['tsv']}" for b in config["eval"]["benchmarks"].values()],
+    output:
+        preds=[f"{RESULTS}/eval/{{variant}}/n{{n}}_m{{m}}/{b}.preds.tsv" for b in BENCHMARKS],
+        scores=[f"{RESULTS}/eval/{{variant}}/n{{n}}_m{{m}}/{b}.scores.json" for b in BENCHMARKS],
+    params:
+        cfg=cfg_json("eval"),
+        question=lambda w: "--no-question" if w.variant != "question" else "",
+    threads: 1
+    log:
+        f"{LOGS}/eval/{{variant}}_n{{n}}_m{{m}}.log",
+    benchmark:
+        f"{BENCH}/eval/{{variant}}_n{{n}}_m{{m}}.tsv"
+    shell:
+        "OMP_NUM_THREADS={threads} vtscale eval --cfg {params.cfg} --model {input.model}"
+        " --data-dir {DATA} --n {wildcards.n} --m {wildcards.m} {params.question}"
+        " --variant {wildcards.variant} --out-dir {RESULTS}/eval/{wildcards.variant}/n{wildcards.n}_m{wildcards.m}"
+        " --cache-dir {RESULTS}/eval_cache/{wildcards.variant}/n{wildcards.n}_m{wildcards.m} --log {log}"
+
+
+rule collect_scores:
+    input:
+        [f"{RESULTS}/eval/{v}/n{n}_m{m}/{b}.scores.json"
+         for v in VARIANTS for (n, m) in SETTINGS for b in BENCHMARKS],
+    output:
+        f"{RESULTS}/scores.csv",
+    log:
+        f"{LOGS}/collect_scores.log",
+    shell:
+        "vtscale collect-scores {input} --out {output} --log {log}"

@@ -1,0 +1,131 @@
+# Training: demo backbone bootstrap, then the paper's three stages.
+# Checkpoints live in CKPTS (not a rule output), so a killed job resumes when rerun.
+
+TRAIN_PROCS = config["train"].get("num_processes", 1)
+TRAIN_LAUNCH = (
+    "vtscale" if TRAIN_PROCS == 1
+    else f"accelerate launch --num_processes {TRAIN_PROCS} -m vtscale.cli"
+)
+
+
+if DEMO_WORLD:
+
+    rule bootstrap_clip:
+        """Demo only: no small pretrained CLIP ships on PyPI, so train one on the world."""
+        input:
+            descriptions=f"{DATA}/descriptions.json",
+            images=f"{DATA}/images",
+        output:
+            directory(f"{MODELS}/bootstrap_clip"),
+        params:
+            cfg=cfg_json("bootstrap", "model", "seed"),
+        threads: workflow.cores
+        log:
+            f"{LOGS}/bootstrap_clip.log",
+        benchmark:
+            f"{BENCH}/bootstrap_clip.tsv"
+        shell:
+            "OMP_NUM_THREADS={threads} vtscale bootstrap-clip --cfg {params.cfg}"
+            " --descriptions {input.descriptions} --image-root {DATA}"
+            " --out {output} --ckpt-dir {CKPTS}/bootstrap_clip --log {log}"
+
+    rule bootstrap_lm:
+        """Demo only: a small Llama trained on the world's text (SmolLM2 tokenizer)."""
+        input:
+            descriptions=f"{DATA}/descriptions.json",
+            conversations=f"{DATA}/conversations.json",
+            tokenizer=f"{MODELS}/smollm2",
+        output:
+            directory(f"{MODELS}/bootstrap_lm"),
+        params:
+            cfg=cfg_json("bootstrap", "model", "seed"),
+        threads: workflow.cores
+        log:
+            f"{LOGS}/bootstrap_lm.log",
+        benchmark:
+            f"{BENCH}/bootstrap_lm.tsv"
+        shell:
+            "OMP_NUM_THREADS={threads} vtscale bootstrap-lm --cfg {params.cfg}"
+            " --descriptions {input.descriptions} --conversations {input.conversations}"
+            " --tokenizer {input.tokenizer} --out {output} --ckpt-dir {CKPTS}/bootstrap_lm --log {log}"
+
+
+def backbone_inputs(wildcards):
+    if DEMO_WORLD:
+        return {"vision": f"{MODELS}/bootstrap_clip", "llm": f"{MODELS}/bootstrap_lm"}
+    return {}
+
+
+def backbone_args(wildcards, input):
+    if DEMO_WORLD:
+        return f"--vision-init {input.vision} --llm-init {input.llm}"
+    return ""
+
+
+rule train_stage1:
+    input:
+        unpack(backbone_inputs),
+        train=f"{RESULTS}/data/train.json",
+    output:
+        directory(f"{MODELS}/stage1"),
+    params:
+        cfg=cfg_json("model", "train", "grid", "seed"),
+        backbones=backbone_args,
+    threads: workflow.cores
+    resources:
+        gpu=TRAIN_PROCS,
+    log:
+        f"{LOGS}/train_stage1.log",
+    benchmark:
+        f"{BENCH}/train_stage1.tsv"
+    shell:
+        "OMP_NUM_THREADS={threads} {TRAIN_LAUNCH} train --stage 1 --cfg {params.cfg} {params.backbones}"
+        " --data {input.train} --image-root {DATA} --out {output} --ckpt-dir {CKPTS}/stage1"
+        " --metrics {RESULTS}/train_metrics/stage1.csv --log {log}"
+
+
+rule train_stage2:
+    input:
+        init=f"{MODELS}/stage1",
+        train=f"{RESULTS}/data/train.json",
+    output:
+        directory(f"{MODELS}/stage2"),
+    params:
+        cfg=cfg_json("model", "train", "grid", "seed"),
+    threads: workflow.cores
+    resources:
+        gpu=TRAIN_PROCS,
+    log:
+        f"{LOGS}/train_stage2.log",
+    benchmark:
+        f"{BENCH}/train_stage2.tsv"
+    shell:
+        "OMP_NUM_THREADS={threads} {TRAIN_LAUNCH} train --stage 2 --cfg {params.cfg} --init {input.init}"
+        " --data {input.train} --image-root {DATA} --out {output} --ckpt-dir {CKPTS}/stage2"
+        " --metrics {RESULTS}/train_metrics/stage2.csv --log {log}"
+
+
+rule train_stage3:
+    """One short fine-tune per (n, m) and per variant: with or without the question."""
+    input:
+        init=f"{MODELS}/stage2",
+        train=f"{RESULTS}/data/train_stage3.json",
+    output:
+        directory(f"{MODELS}/stage3/{{stage3_variant}}_n{{n}}_m{{m}}"),
+    params:
+        cfg=cfg_json("model", "train", "grid", "seed"),
+        question=lambda w: "--no-question" if w.stage3_variant == "no_question" else "",
+    threads: 1
+    resources:
+        gpu=TRAIN_PROCS,
+    log:
+        f"{LOGS}/train_stage3/{{stage3_variant}}_n{{n}}_m{{m}}.log",
+    benchmark:
+        f"{BENCH}/train_stage3/{{stage3_variant}}_n{{n}}_m{{m}}.tsv"
+    shell:
+        "OMP_NUM_THREADS={threads} {TRAIN_LAUNCH} train --stage 3 --cfg {params.cfg} --init {input.init}"
+        " --n {wildcards.n} --m {wildcards.m} {params.question}"
+        " --data {input.train} --image-root {DATA} --out {output}"
+        " --ckpt-dir {CKPTS}/stage3/{wildcards.stage3_variant}_n{wildcards.n}_m{wildcards.m}"
+        " --metrics {RESULTS}/train_metrics/stage3/{wildcards.stage3_variant}_n{wildcards.n}_m{wildcards.m}.csv"
+        " --log {log}"
