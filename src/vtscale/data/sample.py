@@ -1,0 +1,20 @@
+"""The unit every model-facing stage works on: one image with its question/answer turns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from PIL import Image
+
+
+@dataclass
+class Turn:
+    question: str
+    answer: str
+
+
+@dataclass
+class Sample:
+    id: str
+    image: Image.Image
+    turns: list[Turn] = field(default_factory=list)

@@ -1,0 +1,28 @@
+"""Prompt surface forms shared by the demo world's training conversations and the
+evaluator, so that what the model is trained on matches what VLMEvalKit asks.
+The evaluator (vtscale.eval.prompts) builds benchmark prompts from these."""
+
+YES_NO_SUFFIX = " Please answer yes or no."
+SHORT_ANSWER_SUFFIX = "\nAnswer the question using a single word or phrase."
+MCQ_INSTRUCTION = "Please select the correct answer from the options above."
+CAPTION_PROMPT = (
+    "Please describe this image in general. Directly provide the description, "
+    'do not include prefix like "This image depicts". '
+)
+
+
+def yes_no(question: str) -> str:
+    return question.rstrip() + YES_NO_SUFFIX
+
+
+def short_answer(question: str) -> str:
+    return question.rstrip() + SHORT_ANSWER_SUFFIX
+
+
+def multiple_choice(question: str, options: dict[str, str], hint: str | None = None) -> str:
+    lines = [f"Hint: {hint}"] if hint else []
+    lines.append(f"Question: {question}")
+    lines.append("Options:")
+    lines += [f"{letter}. {text}" for letter, text in options.items()]
+    lines.append(MCQ_INSTRUCTION)
+    return "\n".join(lines)
