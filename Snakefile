@@ -19,3 +19,8 @@ rule all:
         f"{RESULTS}/scores.csv",
         f"{RESULTS}/fits.csv",
         f"{RESULTS}/report/index.html",
+
+
+onsuccess:
+    if config.get("dvc", {}).get("track", False):
+        shell(f"vtscale dvc-track {DATA} {RESULTS}")

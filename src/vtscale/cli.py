@@ -31,6 +31,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "divergence": ("vtscale.theory.divergence", "divergence analysis on LLM hidden states"),
     "cost": ("vtscale.analysis.cost", "FLOPs and latency table"),
     "report": ("vtscale.analysis.report", "HTML report of every figure and table"),
+    "dvc-track": ("vtscale.dvc_track", "record data and results folders in DVC"),
 }
 
 
