@@ -1,0 +1,169 @@
+"""Scaling fit P(n) = C·n^(−α) per (variant, benchmark, metric) (paper eq. 37–38).
+
+The fit minimises mean_i (log P_i − (log C − α log n_i))² with BFGS from (0, 0), as the
+paper does; negative α means the score grows with the number of vision tokens n.
+``r2`` is the coefficient of determination of that regression in log space.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize
+
+from vtscale.analysis.scores import main_metric_rows, read_scores
+from vtscale.analysis.settings import AnalysisConfig, analysis_config
+from vtscale.config import ConfigError, parse_json_arg
+from vtscale.io import atomic_path
+
+log = logging.getLogger(__name__)
+
+FIT_COLUMNS = ["variant", "benchmark", "metric", "C", "alpha", "r2", "n_points"]
+
+
+@dataclasses.dataclass
+class PowerLawFit:
+    C: float
+    alpha: float
+    r2: float          # in log space
+    n_points: int
+
+    def predict(self, n: np.ndarray) -> np.ndarray:
+        return self.C * np.power(n, -self.alpha, dtype=float)
+
+
+def fit_power_law(n: np.ndarray, score: np.ndarray) -> PowerLawFit:
+    """Least squares in log space: x = (log C, α). Scores must be positive."""
+    log_n = np.log(np.asarray(n, dtype=float))
+    log_p = np.log(np.asarray(score, dtype=float))
+
+    def loss(x: np.ndarray) -> float:
+        residual = log_p - (x[0] - x[1] * log_n)
+        return float(np.mean(residual**2))
+
+    def grad(x: np.ndarray) -> np.ndarray:
+        residual = log_p - (x[0] - x[1] * log_n)
+        return np.array([-2 * residual.mean(), 2 * (residual * log_n).mean()])
+
+    result = minimize(loss, x0=np.zeros(2), jac=grad, method="BFGS", options={"gtol": 1e-12})
+    log_c, alpha = result.x
+    ss_res = loss(result.x) * len(log_p)
+    ss_tot = float(((log_p - log_p.mean()) ** 2).sum())
+    r2 = 1.0 - ss_res / ss_tot if ss_tot > 0 else math.nan
+    return PowerLawFit(C=float(np.exp(log_c)), alpha=float(alpha), r2=r2, n_points=len(log_p))
+
+
+def apply_exclusions(frame: pd.DataFrame, exclude: dict) -> pd.DataFrame:
+    """Drop the (benchmark, n) points the config leaves out of the fit."""
+    drop = np.zeros(len(frame), dtype=bool)
+    for bench, ns in exclude.items():
+        drop |= (frame["benchmark"] == bench).to_numpy() & frame["n"].isin(ns).to_numpy()
+    return frame[~drop]
+
+
+def fit_all(frame: pd.DataFrame, exclude: dict | None = None) -> pd.DataFrame:
+    """One fit per (variant, benchmark, metric); unusable groups are skipped with a warning."""
+    frame = apply_exclusions(frame, exclude or {})
+    rows = []
+    for (variant, bench, metric), group in frame.groupby(["variant", "benchmark", "metric"], sort=True):
+        name = f"{variant}/{bench}/{metric}"
+        group = group.groupby("n", as_index=False)["score"].mean()   # repeated n: one point each
+        if (group["score"] <= 0).any():
+            log.warning("skipping %s: non-positive scores at n=%s", name,
+                        group.loc[group["score"] <= 0, "n"].tolist())
+            continue
+        if len(group) < 2:
+            log.warning("skipping %s: needs at least 2 values of n, has %d", name, len(group))
+            continue
+        fit = fit_power_law(group["n"].to_numpy(), group["score"].to_numpy())
+        rows.append({"variant": variant, "benchmark": bench, "metric": metric,
+                     **dataclasses.asdict(fit)})
+    return pd.DataFrame(rows, columns=FIT_COLUMNS)
+
+
+def plot_scaling(scores: pd.DataFrame, fits: pd.DataFrame, path: str | Path) -> None:
+    """Paper Figs 9–11: one panel per benchmark (headline metric), variants overlaid."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shown = main_metric_rows(scores)
+    benches = list(dict.fromkeys(shown["benchmark"]))
+    cols = min(3, max(1, len(benches)))
+    rows = max(1, math.ceil(len(benches) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 3.4 * rows), squeeze=False)
+    fit_index = {(r.variant, r.benchmark, r.metric): r for r in fits.itertuples()}
+    for ax, bench in zip(axes.flat, benches):
+        data = shown[shown["benchmark"] == bench]
+        for i, (variant, group) in enumerate(data.groupby("variant", sort=True)):
+            group = group.groupby("n", as_index=False)["score"].mean()
+            color = f"C{i}"
+            ax.plot(group["n"], group["score"], "o", color=color, label=variant)
+            fit = fit_index.get((variant, bench, data["metric"].iloc[0]))
+            if fit is not None:
+                grid = np.geomspace(group["n"].min(), group["n"].max(), 100)
+                ax.plot(grid, fit.C * grid ** (-fit.alpha), "-", color=color,
+                        label=f"α={fit.alpha:.3f}")
+        ax.set_xscale("log", base=2)
+        ax.set_title(f"{bench} ({data['metric'].iloc[0]})")
+        ax.set_xlabel("vision tokens n")
+        ax.legend(fontsize=7)
+    for ax in list(axes.flat)[len(benches):]:
+        ax.axis("off")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+
+
+def parse_exclude(items: list[str]) -> dict[str, list[int]]:
+    """``BENCH:1,8`` command-line items -> {"BENCH": [1, 8]}."""
+    out: dict[str, list[int]] = {}
+    for item in items:
+        bench, sep, ns = item.partition(":")
+        try:
+            values = [int(v) for v in ns.split(",") if v.strip()]
+        except ValueError:
+            values = []
+        if not sep or not bench or not values:
+            raise ConfigError(f"--exclude {item!r}: expected BENCHMARK:n1,n2")
+        out.setdefault(bench, []).extend(values)
+    return out
+
+
+def write_fits(fits: pd.DataFrame, path: str | Path) -> None:
+    with atomic_path(path) as tmp:
+        fits.to_csv(tmp, index=False, float_format="%.10g")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="vtscale fit", description=__doc__.splitlines()[0])
+    parser.add_argument("scores", help="tidy scores CSV (variant, benchmark, metric, n, [m,] score)")
+    parser.add_argument("--out", required=True, help="fits CSV")
+    parser.add_argument("--figure", help="scaling figure (PNG)")
+    parser.add_argument("--cfg", help="JSON with an 'analysis' section")
+    parser.add_argument("--exclude", nargs="*", default=[], metavar="BENCH:n1,n2",
+                        help="leave these n out of a benchmark's fit (adds to analysis.exclude)")
+    args = parser.parse_args(argv)
+
+    cfg = analysis_config(parse_json_arg(args.cfg)) if args.cfg else AnalysisConfig()
+    exclude = {k: list(v) for k, v in cfg.exclude.items()}
+    for bench, ns in parse_exclude(args.exclude).items():
+        exclude.setdefault(bench, []).extend(ns)
+
+    scores = read_scores(args.scores)
+    fits = fit_all(scores, exclude)
+    write_fits(fits, args.out)
+    if args.figure:
+        plot_scaling(scores, fits, args.figure)   # excluded points still shown
+    with pd.option_context("display.width", 160, "display.max_rows", None):
+        print("P(n) = C * n^-alpha  (r2 in log space)")
+        print(fits.to_string(index=False, float_format=lambda v: f"{v:.6g}"))
+    log.info("%d fits -> %s", len(fits), args.out)
+    return 0

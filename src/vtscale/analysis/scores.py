@@ -1,0 +1,56 @@
+"""Reading the tidy scores table (``variant, benchmark, metric, n, m, score``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from vtscale.errors import InputError
+
+REQUIRED_COLUMNS = ("variant", "benchmark", "metric", "n", "score")
+
+# The headline metric of each benchmark type, most preferred first (first one present wins).
+MAIN_METRIC_PRIORITY = ("Overall", "overall", "accuracy", "acc", "F1", "f1", "CIDEr", "Cider",
+                        "vqa_accuracy", "relaxed_accuracy", "exact_match", "score")
+
+
+def read_scores(path: str | Path) -> pd.DataFrame:
+    """Load a tidy scores CSV; InputError names the file and the missing or bad column."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: scores file not found")
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise InputError(f"{path}: not a readable CSV ({err})") from None
+    for column in REQUIRED_COLUMNS:
+        if column not in frame.columns:
+            raise InputError(f"{path}: missing column {column!r}")
+    for column in ("n", "score"):
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = values.isna() & frame[column].notna()
+        if bad.any():
+            row = int(bad.idxmax())
+            raise InputError(f"{path}: row {row + 2}: column {column!r} is not a number "
+                             f"({frame[column][row]!r})")
+        frame[column] = values
+    frame["n"] = frame["n"].astype(int)
+    for column in ("variant", "benchmark", "metric"):
+        frame[column] = frame[column].astype(str)
+    return frame
+
+
+def main_metric(metrics: list[str]) -> str:
+    """The metric to show for a benchmark: first of the priority list, else the first seen."""
+    for name in MAIN_METRIC_PRIORITY:
+        if name in metrics:
+            return name
+    return metrics[0]
+
+
+def main_metric_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Only the rows of each benchmark's headline metric."""
+    keep = {bench: main_metric(list(dict.fromkeys(group["metric"])))
+            for bench, group in frame.groupby("benchmark", sort=False)}
+    return frame[frame["metric"] == frame["benchmark"].map(keep)]

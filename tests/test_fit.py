@@ -1,0 +1,79 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from vtscale.analysis import fit
+from vtscale.errors import InputError
+
+GRID = [1, 8, 16, 32, 64, 128, 256, 384, 512, 768]
+
+
+def tidy_scores(groups):
+    rows = []
+    for (variant, bench, metric), (c, alpha) in groups.items():
+        for n in GRID:
+            rows.append({"variant": variant, "benchmark": bench, "metric": metric,
+                         "n": n, "m": min(8, n), "score": c * n ** (-alpha)})
+    return pd.DataFrame(rows)
+
+
+def test_recovers_known_c_and_alpha_noise_free():
+    truth = {("question", "MME", "Overall"): (1500.0, -0.05),
+             ("question", "POPE", "F1"): (80.0, -0.012),
+             ("no_question", "POPE", "F1"): (0.3, 0.2)}
+    fits = fit.fit_all(tidy_scores(truth))
+    assert len(fits) == 3
+    for row in fits.itertuples():
+        c, alpha = truth[(row.variant, row.benchmark, row.metric)]
+        assert abs(row.C - c) / c < 1e-6
+        assert abs(row.alpha - alpha) < 1e-6
+        assert row.r2 == pytest.approx(1.0, abs=1e-9)
+        assert row.n_points == len(GRID)
+
+
+def test_noisy_fit_has_r2_below_one_and_exclusion_drops_points():
+    frame = tidy_scores({("q", "B", "acc"): (50.0, -0.1)})
+    frame.loc[frame["n"] == 1, "score"] = 5.0          # outlier at n = 1
+    full = fit.fit_all(frame).iloc[0]
+    assert full.r2 < 0.99
+    cleaned = fit.fit_all(frame, exclude={"B": [1]}).iloc[0]
+    assert cleaned.n_points == len(GRID) - 1
+    assert cleaned.alpha == pytest.approx(-0.1, abs=1e-6)
+
+
+def test_non_positive_group_is_skipped_with_warning(caplog):
+    frame = tidy_scores({("q", "Good", "acc"): (50.0, -0.1), ("q", "Zero", "acc"): (50.0, -0.1)})
+    frame.loc[(frame["benchmark"] == "Zero") & (frame["n"] == 8), "score"] = 0.0
+    fits = fit.fit_all(frame)
+    assert fits["benchmark"].tolist() == ["Good"]
+    assert "q/Zero/acc" in caplog.text
+
+
+def test_cli_prints_table_and_writes_csv_and_figure(tmp_path, capsys):
+    scores = tmp_path / "scores.csv"
+    tidy_scores({("question", "MME", "Overall"): (1500.0, -0.05),
+                 ("question", "MME", "acc"): (60.0, -0.03),
+                 ("no_question", "MME", "Overall"): (1200.0, -0.02)}).to_csv(scores, index=False)
+    out, figure = tmp_path / "fits.csv", tmp_path / "fig" / "scaling.png"
+    rc = fit.main([str(scores), "--out", str(out), "--figure", str(figure),
+                   "--cfg", '{"analysis": {"exclude": {"MME": [1]}, "kmeans_k": 2}}',
+                   "--exclude", "MME:768"])
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert "alpha" in printed and "no_question" in printed
+    fits = pd.read_csv(out)
+    assert list(fits.columns) == fit.FIT_COLUMNS
+    assert (fits["n_points"] == len(GRID) - 2).all()
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_missing_column_names_file_and_column(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("variant,benchmark,n,score\nq,B,1,0.5\n")
+    with pytest.raises(InputError, match=r"bad\.csv.*'metric'"):
+        fit.main([str(bad), "--out", str(tmp_path / "f.csv")])
+
+
+def test_bad_exclude_flag_is_a_config_error():
+    with pytest.raises(ValueError, match="BENCHMARK:n1,n2"):
+        fit.parse_exclude(["MME"])
