@@ -16,6 +16,8 @@ from vtscale.logs import setup_logging
 
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("vtscale.data.synth", "generate the demo world"),
+    "prepare-data": ("vtscale.data.prepare", "paper: training data from the hub in internal formats"),
+    "link-benchmarks": ("vtscale.data.prepare", "paper: link VLMEvalKit TSVs under data_dir"),
     "augment-qa": ("vtscale.augment.qa", "LLM yes/no + multiple-choice QA generation"),
     "augment-docs": ("vtscale.augment.docparse", "OCR re-parsing of document pages + filters"),
     "mixture": ("vtscale.augment.mixture", "merge training sources, seeded stage-3 subset"),

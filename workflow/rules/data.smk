@@ -20,3 +20,34 @@ if DEMO_WORLD:
             f"{BENCH}/synth_world.tsv"
         shell:
             "vtscale synth --cfg {params.cfg} --out {DATA} --log {log}"
+
+else:
+
+    rule prepare_paper_data:
+        """The paper's training data from the hub (or local copies) in the internal formats."""
+        output:
+            descriptions=f"{DATA}/descriptions.json",
+            conversations=f"{DATA}/conversations.json",
+            docs=f"{DATA}/docs.jsonl",
+            pages=directory(f"{DATA}/pages"),
+        params:
+            cfg=cfg_json("datasets", "seed"),
+        resources:
+            gpu=0,
+        log:
+            f"{LOGS}/prepare_paper_data.log",
+        benchmark:
+            f"{BENCH}/prepare_paper_data.tsv"
+        shell:
+            "vtscale prepare-data --cfg {params.cfg} --out {DATA} --log {log}"
+
+    rule link_benchmarks:
+        """VLMEvalKit TSVs (its LMUData folder) linked under DATA/benchmarks."""
+        output:
+            [f"{DATA}/{b['tsv']}" for b in config["eval"]["benchmarks"].values()],
+        params:
+            root=config.get("datasets", {}).get("benchmarks_root") or "",
+        log:
+            f"{LOGS}/link_benchmarks.log",
+        shell:
+            "vtscale link-benchmarks --root '{params.root}' {output} --log {log}"
