@@ -1,0 +1,99 @@
+"""The whole Snakefile on the tiny profile: every rule runs for real, once.
+
+One module-scoped run is shared by the checks below; it is the CI proof that the
+pipeline is wired end to end (the demo profile is the same code at larger sizes).
+"""
+
+import csv
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from vtscale.config import grid_settings, load
+
+pytestmark = pytest.mark.slow
+
+
+def snakemake(repo_root, workdir, env, *args, timeout=1200):
+    cmd = ["snakemake", "-s", str(repo_root / "Snakefile"), "--directory", str(workdir),
+           "--configfile", str(repo_root / "config/tiny.yaml"), "--cores", "2", *args]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(repo_root, venv_env, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("tiny_pipeline")
+    proc = snakemake(repo_root, workdir, venv_env)
+    assert proc.returncode == 0, proc.stderr[-6000:]
+    config = load(repo_root / "config/tiny.yaml")
+    return workdir, config, venv_env
+
+
+def test_scores_cover_the_grid(tiny_run):
+    workdir, config, _ = tiny_run
+    with open(workdir / config["results_dir"] / "scores.csv") as f:
+        rows = list(csv.DictReader(f))
+    seen = {(r["variant"], r["benchmark"], int(r["n"]), int(r["m"])) for r in rows}
+    for variant in config["eval"]["variants"]:
+        for benchmark in config["eval"]["benchmarks"]:
+            for n, m in grid_settings(config["grid"]):
+                assert (variant, benchmark, n, m) in seen
+
+
+def test_fits_have_a_row_per_group(tiny_run):
+    """Every (variant, benchmark, metric) group with only positive scores gets a fit."""
+    workdir, config, _ = tiny_run
+    results = workdir / config["results_dir"]
+    with open(results / "scores.csv") as f:
+        rows = list(csv.DictReader(f))
+    groups = {(r["variant"], r["benchmark"], r["metric"]) for r in rows}
+    nonpositive = {(r["variant"], r["benchmark"], r["metric"]) for r in rows if float(r["score"]) <= 0}
+    with open(results / "fits.csv") as f:
+        fitted = {(r["variant"], r["benchmark"], r["metric"]) for r in csv.DictReader(f)}
+    assert fitted == groups - nonpositive
+
+
+def test_every_final_artifact_exists(tiny_run):
+    workdir, config, _ = tiny_run
+    results = workdir / config["results_dir"]
+    for path in ["report/index.html", "cost/cost.csv", "figures/scaling.png",
+                 "figures/theory_psi.png", "fusion/deltas.csv", "augment/qa_stats.json",
+                 "augment/doc_stats.json", "data/mixture_stats.json"]:
+        assert (results / path).stat().st_size > 0, path
+    qa_stats = json.loads((results / "augment/qa_stats.json").read_text())
+    assert qa_stats
+
+
+def test_second_run_is_a_noop(tiny_run, repo_root):
+    workdir, _, env = tiny_run
+    start = time.monotonic()
+    proc = snakemake(repo_root, workdir, env, "-n")
+    assert proc.returncode == 0
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+    assert time.monotonic() - start < 30
+
+
+def test_restored_outputs_are_not_rebuilt(tiny_run, repo_root):
+    """After `dvc pull` files get fresh, arbitrary mtimes; `snakemake --touch` fixes them."""
+    workdir, config, env = tiny_run
+    files = sorted(p for p in (workdir / config["results_dir"]).rglob("*") if p.is_file())
+    now = time.time()
+    for i, path in enumerate(reversed(files)):  # newest first: inputs now look newer than outputs
+        os.utime(path, (now - i, now - i))
+    proc = snakemake(repo_root, workdir, env, "--touch")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = snakemake(repo_root, workdir, env, "-n")
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_forcerun_stage3_reruns_only_downstream(tiny_run, repo_root):
+    workdir, _, env = tiny_run
+    proc = snakemake(repo_root, workdir, env, "-n", "--forcerun", "train_stage3")
+    plan = proc.stdout
+    assert "train_stage3" in plan and "evaluate" in plan and "report" in plan
+    for upstream in ["synth_world", "train_stage2", "train_stage1", "augment_qa"]:
+        assert f"rule {upstream}:" not in plan and f" {upstream} " not in plan.split("Job stats")[-1]
