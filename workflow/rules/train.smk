@@ -1,11 +1,17 @@
 # Training: demo backbone bootstrap, then the paper's three stages.
 # Checkpoints live in CKPTS (not a rule output), so a killed job resumes when rerun.
 
+from vtscale.launch import launch_prefix
+
 TRAIN_PROCS = config["train"].get("num_processes", 1)
-TRAIN_LAUNCH = (
-    "vtscale" if TRAIN_PROCS == 1
-    else f"accelerate launch --num_processes {TRAIN_PROCS} -m vtscale.cli"
-)
+TRAIN_LAUNCH = launch_prefix(config["train"])
+
+
+def train_cfg(stage):
+    """The model, grid and seed plus only this stage's training settings, so a changed
+    stage-3 setting does not retrain stages 1 and 2."""
+    shared = {k: v for k, v in config["train"].items() if not k.startswith("stage")}
+    return cfg_json("model", "grid", "seed", train={**shared, stage: config["train"][stage]})
 
 
 if DEMO_WORLD:
@@ -69,7 +75,7 @@ rule train_stage1:
     output:
         directory(f"{MODELS}/stage1"),
     params:
-        cfg=cfg_json("model", "train", "grid", "seed"),
+        cfg=train_cfg("stage1"),
         backbones=backbone_args,
     threads: workflow.cores
     resources:
@@ -91,7 +97,7 @@ rule train_stage2:
     output:
         directory(f"{MODELS}/stage2"),
     params:
-        cfg=cfg_json("model", "train", "grid", "seed"),
+        cfg=train_cfg("stage2"),
     threads: workflow.cores
     resources:
         gpu=TRAIN_PROCS,
@@ -113,7 +119,7 @@ rule train_stage3:
     output:
         directory(f"{MODELS}/stage3/{{stage3_variant}}_n{{n}}_m{{m}}"),
     params:
-        cfg=cfg_json("model", "train", "grid", "seed"),
+        cfg=train_cfg("stage3"),
         question=lambda w: "--no-question" if w.stage3_variant == "no_question" else "",
     threads: 1
     resources:
