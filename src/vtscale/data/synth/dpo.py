@@ -1,0 +1,75 @@
+"""Preference pairs from scene facts: the question describes a scene in words, the chosen
+answer is right, the rejected one says the same thing with one fact (count, colour or
+position) changed. Columns follow Intel/orca_dpo_pairs: system, question, chosen, rejected."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .facts import _unique_by
+from .language import _join
+from .scene import COLOR_NAMES, Scene
+from .vocab import REGIONS, REGION_PHRASES, article, number_word, plural, region, region_phrase
+
+SYSTEM = ("You are a careful assistant. Answer questions about the described picture "
+          "accurately, in one or two full sentences.")
+
+
+def _listing(scene: Scene) -> str:
+    return _join([f"{article(o.size)} {o.size} {o.color} {o.kind} {region_phrase(o.cell)}"
+                  for o in scene.objects])
+
+
+def _count_pair(scene: Scene, rng: np.random.Generator) -> tuple[str, str, str]:
+    kinds = sorted({o.kind for o in scene.objects})
+    kind = kinds[int(rng.integers(len(kinds)))]
+    n = scene.count(kind=kind)
+    wrong = n + int(rng.choice([-1, 1])) if n > 1 else n + 1
+    others = len(scene.objects) - n
+
+    def answer(k: int) -> str:
+        return (f"There {'is' if k == 1 else 'are'} {number_word(k)} {plural(kind, k)} in the picture. "
+                f"The remaining {number_word(others)} {plural('shape', others)} in the picture "
+                f"{'is' if others == 1 else 'are'} not {plural(kind, 2)}, so the answer is {number_word(k)}.")
+
+    return f"How many {plural(kind, 2)} are there in the picture?", answer(n), answer(wrong)
+
+
+def _color_pair(scene: Scene, rng: np.random.Generator) -> tuple[str, str, str] | None:
+    candidates = _unique_by(scene, lambda o: (o.size, o.kind, region(o.cell)))
+    if not candidates:
+        return None
+    obj = candidates[int(rng.integers(len(candidates)))]
+    where = region_phrase(obj.cell)
+    wrong = [c for c in COLOR_NAMES if c != obj.color][int(rng.integers(len(COLOR_NAMES) - 1))]
+
+    def answer(color: str) -> str:
+        return (f"The {obj.size} {obj.kind} {where} of the picture is {color}. Its color is {color}, "
+                f"which you can tell from the description of that {obj.kind}.")
+
+    return f"What color is the {obj.size} {obj.kind} {where}?", answer(obj.color), answer(wrong)
+
+
+def _position_pair(scene: Scene, rng: np.random.Generator) -> tuple[str, str, str] | None:
+    candidates = _unique_by(scene, lambda o: (o.size, o.color, o.kind))
+    if not candidates:
+        return None
+    obj = candidates[int(rng.integers(len(candidates)))]
+    here = region(obj.cell)
+    wrong = [r for r in REGIONS if r != here][int(rng.integers(len(REGIONS) - 1))]
+
+    def answer(place: str) -> str:
+        return (f"The {obj.size} {obj.color} {obj.kind} is {REGION_PHRASES[place]} of the picture. "
+                f"Looking at the layout, you will find it {REGION_PHRASES[place]}.")
+
+    return f"Where is the {obj.size} {obj.color} {obj.kind}?", answer(here), answer(wrong)
+
+
+PAIRS = (_count_pair, _color_pair, _position_pair)
+
+
+def make_pair(scene: Scene, index: int, rng: np.random.Generator) -> dict:
+    pair = PAIRS[index % len(PAIRS)](scene, rng) or _count_pair(scene, rng)
+    question, chosen, rejected = pair
+    return {"system": SYSTEM, "question": f"A picture shows {_listing(scene)}. {question}",
+            "chosen": chosen, "rejected": rejected}

@@ -1,0 +1,134 @@
+"""Text about a scene: SVIT-style descriptions, reference captions, LLaVA conversations."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from vtscale import prompts
+
+from . import facts
+from .scene import Scene, SceneObject
+from .vocab import article, number_word, plural, region, region_phrase
+
+BACKGROUND_NAMES = ("white", "light gray", "cream", "pale blue")
+FORMATS = ("yes_no", "mcq", "short", "caption")
+FORMAT_P = (0.4, 0.25, 0.25, 0.1)
+
+
+def _join(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _counted(counter: Counter, noun=plural) -> list[str]:
+    return [f"{number_word(n)} {noun(k, n)}" for k, n in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+def kind_summary(scene: Scene) -> str:
+    return _join(_counted(Counter(o.kind for o in scene.objects)))
+
+
+def color_summary(scene: Scene) -> str:
+    return _join(_counted(Counter(o.color for o in scene.objects), noun=lambda c, n: c))
+
+
+def _object_phrase(obj: SceneObject) -> str:
+    return f"{article(obj.size)} {obj.size} {obj.color} {obj.kind}"
+
+
+def _quoted(words: list[str]) -> str:
+    return _join([f'"{w}"' for w in words])
+
+
+def words_sentence(scene: Scene) -> str:
+    if not scene.words:
+        return "There is no text in the image."
+    parts = [f'"{w.text}" is written {region_phrase(w.cell)}' for w in scene.words]
+    return f"In small black letters, {_join(parts)}."
+
+
+OBJECT_TEMPLATES = (
+    lambda p, w: f"{w[0].upper() + w[1:]} there is {p}.",
+    lambda p, w: f"{p[0].upper() + p[1:]} sits {w}.",
+    lambda p, w: f"{w[0].upper() + w[1:]} we can see {p}.",
+)
+
+
+def describe(scene: Scene, rng: np.random.Generator) -> str:
+    """One paragraph: overview, counts, every object with colour, size and place, then text."""
+    n = len(scene.objects)
+    sentences = [
+        f"The image shows {number_word(n)} colored shapes on a {BACKGROUND_NAMES[scene.background]} "
+        f"background, arranged loosely on a four by four grid.",
+        f"There are {kind_summary(scene)}.",
+        f"By color, the shapes are {color_summary(scene)}.",
+    ]
+    for obj in scene.objects:
+        template = OBJECT_TEMPLATES[int(rng.integers(len(OBJECT_TEMPLATES)))]
+        sentences.append(template(_object_phrase(obj), region_phrase(obj.cell)))
+    large = sum(o.size == "large" for o in scene.objects)
+    sentences.append(f"{number_word(large).capitalize()} of the shapes {'is' if large == 1 else 'are'} "
+                     f"large and {number_word(n - large)} {'is' if n - large == 1 else 'are'} small.")
+    sentences.append(words_sentence(scene))
+    return " ".join(sentences)
+
+
+def captions(scene: Scene) -> list[str]:
+    """Five reference captions, each phrased differently."""
+    n = len(scene.objects)
+    texts = scene.word_texts()
+    with_words = f', with the {"word" if len(texts) == 1 else "words"} {_quoted(texts)}' if texts else ""
+    kinds = Counter(o.kind for o in scene.objects)
+    top_kind = sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+    biggest = max(scene.objects, key=lambda o: (o.radius, o.cell))
+    bg = BACKGROUND_NAMES[scene.background]
+    return [
+        f"{number_word(n).capitalize()} colored shapes on a {bg} background{with_words}.",
+        f"A picture with {kind_summary(scene)}{with_words}.",
+        f"Simple geometric shapes, mostly {plural(top_kind, 2)}, spread over a {bg} background{with_words}.",
+        f"An image of {number_word(n)} shapes colored {color_summary(scene)}{with_words}.",
+        f"{_object_phrase(biggest)[0].upper() + _object_phrase(biggest)[1:]} {region_phrase(biggest.cell)} "
+        f"among {number_word(n - 1)} other {plural('shape', n - 1)}{with_words}.",
+    ]
+
+
+def _turn(scene: Scene, fmt: str, rng: np.random.Generator) -> tuple[str, str] | None:
+    if fmt == "caption":
+        options = captions(scene)
+        return prompts.CAPTION_PROMPT, options[int(rng.integers(len(options)))]
+    aspects = [a for a in facts.ASPECTS if not (fmt == "short" and a == "existence")]
+    fact = facts.make_fact(scene, aspects[int(rng.integers(len(aspects)))], rng)
+    if fact is None:
+        return None
+    if fmt == "yes_no":
+        return facts.yes_no_turn(fact, bool(rng.integers(2)), rng)
+    if fmt == "mcq":
+        return facts.mcq_turn(fact, rng)
+    return facts.short_turn(fact)
+
+
+def _formats(rng: np.random.Generator, n_turns: int) -> list[str]:
+    while True:
+        chosen = [FORMATS[i] for i in rng.choice(len(FORMATS), size=n_turns, p=FORMAT_P)]
+        if len(set(chosen)) >= 2 and chosen.count("caption") <= 1:
+            return chosen
+
+
+def conversation(scene: Scene, rng: np.random.Generator) -> list[dict]:
+    """2-5 question/answer turns mixing yes/no, multiple choice, short answer and caption."""
+    turns, seen = [], set()
+    for fmt in _formats(rng, int(rng.integers(2, 6))):
+        for _ in range(8):  # a few retries: some aspects do not apply to every scene
+            turn = _turn(scene, fmt, rng)
+            if turn is not None and turn[0] not in seen:
+                seen.add(turn[0])
+                turns.append(turn)
+                break
+    messages = []
+    for i, (question, answer) in enumerate(turns):
+        messages.append({"from": "human", "value": ("<image>\n" if i == 0 else "") + question})
+        messages.append({"from": "gpt", "value": answer})
+    return messages
