@@ -1,0 +1,93 @@
+"""``vtscale mixture``: merge LLaVA-format training sources into one training set and
+draw the fixed, seeded stage-3 subset (paper §4.4: a random 10% of the training data)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import random
+from pathlib import Path
+
+from vtscale.augment.config import parse_cfg
+from vtscale.errors import InputError
+from vtscale.io import read_json, write_json
+
+log = logging.getLogger(__name__)
+ROLES = ("human", "gpt")
+
+
+def check_record(record, path: Path, index: int) -> None:
+    """A LLaVA record: id, image, non-empty conversations alternating human/gpt."""
+    rid = record.get("id", f"#{index}") if isinstance(record, dict) else f"#{index}"
+    where = f"{path}: record {rid}"
+    if not isinstance(record, dict) or "id" not in record:
+        raise InputError(f"{where}: not an object with an 'id'")
+    turns = record.get("conversations")
+    if not isinstance(turns, list) or not turns:
+        raise InputError(f"{where}: empty or missing 'conversations'")
+    if len(turns) % 2:
+        raise InputError(f"{where}: odd number of turns ({len(turns)}); turns must pair human/gpt")
+    for i, turn in enumerate(turns):
+        if not isinstance(turn, dict) or turn.get("from") != ROLES[i % 2]:
+            got = turn.get("from") if isinstance(turn, dict) else type(turn).__name__
+            raise InputError(f"{where}: turn {i} is from {got!r}, expected {ROLES[i % 2]!r}")
+        if not isinstance(turn.get("value"), str):
+            raise InputError(f"{where}: turn {i} has no text 'value'")
+
+
+def load_source(name: str, path: Path) -> list[dict]:
+    records = read_json(path)
+    if not isinstance(records, list):
+        raise InputError(f"{path}: expected a JSON list of LLaVA records")
+    for index, record in enumerate(records):
+        check_record(record, path, index)
+    return [{**record, "source": name} for record in records]
+
+
+def parse_source(text: str) -> tuple[str, Path]:
+    name, sep, path = text.partition("=")
+    if not sep or not name or not path:
+        raise argparse.ArgumentTypeError(f"--source expects NAME=PATH, got {text!r}")
+    return name, Path(path)
+
+
+def stage3_subset(records: list[dict], fraction: float, seed: int) -> list[dict]:
+    """A seeded random ``fraction`` of ``records`` (at least one), in training order."""
+    if not records:
+        return []
+    size = max(1, math.ceil(fraction * len(records)))
+    chosen = sorted(random.Random(seed).sample(range(len(records)), size))
+    return [records[i] for i in chosen]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="vtscale mixture", description=__doc__)
+    ap.add_argument("--cfg", required=True, help="JSON with the augment section and seed")
+    ap.add_argument("--source", action="append", type=parse_source, required=True,
+                    metavar="NAME=PATH", help="a LLaVA-format json; repeatable")
+    ap.add_argument("--out", required=True, type=Path)
+    ap.add_argument("--stage3-out", required=True, type=Path)
+    ap.add_argument("--stats", required=True, type=Path)
+    args = ap.parse_args(argv)
+
+    cfg, seed = parse_cfg(args.cfg)
+    names = [name for name, _ in args.source]
+    if len(set(names)) != len(names):
+        raise InputError(f"--source names must be unique, got {names}")
+    merged, per_source = [], {}
+    for name, path in args.source:
+        records = load_source(name, path)
+        per_source[name] = len(records)
+        merged += records
+    if not merged:
+        raise InputError("every --source is empty; nothing to train on")
+    subset = stage3_subset(merged, cfg.mixture.stage3_fraction, seed)
+    write_json(args.out, merged)
+    write_json(args.stage3_out, subset)
+    stats = {"total": len(merged), "per_source": per_source, "stage3": len(subset),
+             "stage3_fraction": cfg.mixture.stage3_fraction, "seed": seed,
+             "stage3_per_source": {n: sum(r["source"] == n for r in subset) for n in names}}
+    write_json(args.stats, stats)
+    log.info("mixture: %d records %s, stage-3 subset %d", len(merged), per_source, len(subset))
+    return 0

@@ -1,0 +1,152 @@
+"""``vtscale augment-qa``: an instruct LLM turns detailed descriptions into yes/no and
+4-option multiple-choice training conversations (paper Appendix B).
+
+Output that is not in the exact format is dropped and counted by reason (qa_parse).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+from collections import Counter
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from vtscale import prompts as surface
+from vtscale.augment import prompts
+from vtscale.augment.config import QAConfig, parse_cfg
+from vtscale.augment.llm import load_causal_lm
+from vtscale.augment.qa_parse import DROP_REASONS, ChoiceItem, parse_multiple_choice, parse_yes_no
+from vtscale.errors import InputError
+from vtscale.io import read_json, write_json
+
+log = logging.getLogger(__name__)
+TASKS = ("yes_no", "multiple_choice")
+SKIP_REASONS = ("empty_description",)
+
+
+def read_descriptions(path: Path) -> list[dict]:
+    records = read_json(path)
+    if not isinstance(records, list):
+        raise InputError(f"{path}: expected a JSON list of description records")
+    for i, record in enumerate(records):
+        missing = [k for k in ("id", "image", "description") if not isinstance(record, dict) or k not in record]
+        if missing:
+            raise InputError(f"{path}: record {i} ({_record_id(record)}) lacks field {missing[0]!r}")
+    return records
+
+
+def _record_id(record) -> str:
+    return str(record.get("id", "?")) if isinstance(record, dict) else "?"
+
+
+def split_usable(records: list[dict], skipped: Counter) -> list[dict]:
+    """Drop (and count) records whose description is empty."""
+    usable = []
+    for record in records:
+        if not str(record["description"] or "").strip():
+            log.warning("skipping description %s: empty description", record["id"])
+            skipped["empty_description"] += 1
+            continue
+        usable.append(record)
+    return usable
+
+
+@torch.no_grad()
+def generate(model, tokenizer, conversations: list[list[dict]], batch_size: int,
+             max_new_tokens: int) -> list[str]:
+    """Greedy completions of chat ``conversations``, batched with left padding."""
+    texts = [tokenizer.apply_chat_template(c, tokenize=False, add_generation_prompt=True)
+             for c in conversations]
+    outputs: list[str] = []
+    for start in tqdm(range(0, len(texts), batch_size), desc="generate QA", unit="batch"):
+        batch = tokenizer(texts[start:start + batch_size], return_tensors="pt", padding=True,
+                          add_special_tokens=False)
+        tokens = model.generate(**batch, do_sample=False, max_new_tokens=max_new_tokens,
+                                pad_token_id=tokenizer.pad_token_id)
+        new_tokens = tokens[:, batch["input_ids"].shape[1]:]
+        outputs += tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
+    return outputs
+
+
+def to_turns(items: list) -> list[dict[str, str]]:
+    """LLaVA turns, asked in the evaluator's surface forms."""
+    turns = []
+    for item in items:
+        if isinstance(item, ChoiceItem):
+            question = surface.multiple_choice(item.question, item.options)
+        else:
+            question = surface.yes_no(item.question)
+        turns += [{"from": "human", "value": question}, {"from": "gpt", "value": item.answer}]
+    return turns
+
+
+def to_conversation(record: dict, items: list) -> dict:
+    turns = to_turns(items)
+    turns[0]["value"] = "<image>\n" + turns[0]["value"]
+    return {"id": f"{record['id']}_qa", "image": record["image"], "conversations": turns,
+            "source": "qa"}
+
+
+def run(cfg: QAConfig, records: list[dict], model, tokenizer) -> tuple[list[dict], dict]:
+    skipped: Counter = Counter()
+    usable = split_usable(records[:cfg.max_descriptions], skipped)
+    conversations = [builder(r["description"]) for r in usable
+                     for builder in (prompts.yes_no_messages, prompts.mcq_messages)]
+    completions = generate(model, tokenizer, conversations, cfg.batch_size, cfg.max_new_tokens)
+    out, dropped = [], Counter()
+    per_task = {task: Counter() for task in TASKS}
+    for i, record in enumerate(usable):
+        yes_no = parse_yes_no(completions[2 * i])
+        choice = parse_multiple_choice(completions[2 * i + 1])
+        for task, result in zip(TASKS, (yes_no, choice)):
+            dropped += result.dropped
+            per_task[task].update(generated=result.generated, kept=len(result.items))
+        items = yes_no.items + choice.items
+        if items:
+            out.append(to_conversation(record, items))
+    stats = _stats(len(records[:cfg.max_descriptions]), skipped, dropped, per_task)
+    return out, stats
+
+
+def _stats(n_descriptions: int, skipped: Counter, dropped: Counter, per_task: dict) -> dict:
+    generated = sum(t["generated"] for t in per_task.values())
+    kept = sum(t["kept"] for t in per_task.values())
+    return {
+        "descriptions": n_descriptions,
+        "skipped": {reason: skipped[reason] for reason in SKIP_REASONS},
+        "generated": generated,
+        "kept": kept,
+        "dropped": {reason: dropped[reason] for reason in DROP_REASONS},
+        "yield_percent": round(100.0 * kept / generated, 2) if generated else 0.0,
+        "per_task": {task: {"generated": c["generated"], "kept": c["kept"]} for task, c in per_task.items()},
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="vtscale augment-qa", description=__doc__)
+    parser.add_argument("--cfg", required=True, help="JSON with the augment section and seed")
+    parser.add_argument("--descriptions", required=True, type=Path)
+    parser.add_argument("--generator", required=True, help="model folder or hub id")
+    parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument("--stats", required=True, type=Path)
+    parser.add_argument("--throughput", type=Path, default=None)
+    args = parser.parse_args(argv)
+
+    cfg, _ = parse_cfg(args.cfg)
+    records = read_descriptions(args.descriptions)
+    model, tokenizer = load_causal_lm(args.generator)
+    start = time.perf_counter()
+    conversations, stats = run(cfg.qa, records, model, tokenizer)
+    seconds = time.perf_counter() - start
+    write_json(args.out, conversations)
+    write_json(args.stats, stats)
+    log.info("QA: %d generated, %d kept (%.1f%%), dropped %s", stats["generated"], stats["kept"],
+             stats["yield_percent"], stats["dropped"])
+    if args.throughput:
+        write_json(args.throughput, {"descriptions": stats["descriptions"], "seconds": round(seconds, 3),
+                                     "descriptions_per_s": round(stats["descriptions"] / seconds, 4)})
+    return 0
