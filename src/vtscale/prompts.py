@@ -20,9 +20,11 @@ def short_answer(question: str) -> str:
 
 
 def multiple_choice(question: str, options: dict[str, str], hint: str | None = None) -> str:
-    lines = [f"Hint: {hint}"] if hint else []
-    lines.append(f"Question: {question}")
-    lines.append("Options:")
-    lines += [f"{letter}. {text}" for letter, text in options.items()]
-    lines.append(MCQ_INSTRUCTION)
-    return "\n".join(lines)
+    # VLMEvalKit's exact layout (ImageMCQDataset.build_prompt): every line ends in "\n",
+    # the instruction in " \n", and without options neither block is added.
+    text = f"Hint: {hint}\n" if hint else ""
+    text += f"Question: {question}\n"
+    if options:
+        text += "Options:\n" + "".join(f"{letter}. {value}\n" for letter, value in options.items())
+        text += MCQ_INSTRUCTION + " \n"
+    return text

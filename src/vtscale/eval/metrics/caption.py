@@ -1,0 +1,30 @@
+"""COCO caption metrics through pycocoevalcap on raw strings (no PTB tokenizer, no Java)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Sequence
+
+from pycocoevalcap.bleu.bleu import Bleu
+from pycocoevalcap.cider.cider import Cider
+from pycocoevalcap.rouge.rouge import Rouge
+
+from vtscale.eval.tsv import Row
+
+
+def caption_scores(rows: Sequence[Row], preds: Sequence[str]) -> dict[str, float]:
+    if not rows:
+        return {}
+    references = {str(i): list(r.answers) for i, r in enumerate(rows)}
+    candidates = {str(i): [str(p)] for i, p in enumerate(preds)}
+    metrics = {}
+    with contextlib.redirect_stdout(io.StringIO()):  # pycocoevalcap prints progress
+        bleu, _ = Bleu(4).compute_score(references, candidates)
+        rouge, _ = Rouge().compute_score(references, candidates)
+        cider, _ = Cider().compute_score(references, candidates)
+    for k, value in enumerate(bleu, start=1):
+        metrics[f"Bleu_{k}"] = float(value) * 100
+    metrics["ROUGE_L"] = float(rouge) * 100
+    metrics["CIDEr"] = float(cider) * 100
+    return metrics

@@ -1,0 +1,57 @@
+"""Multiple choice: VLMEvalKit's exact-matching option extraction (no judge LLM)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from vtscale.eval.tsv import Row
+
+_SEPARATORS = ".()[],:;!*#{}"
+_ANSWER_IS = re.compile(r"(?i)(?:correct\s+)?answer\s+is\s+\**([ABCD])\**")
+REFUSALS = ("Sorry, I can't help with images of people yet.", "I can't process this file.",
+            "I'm sorry, but without the image provided", "Cannot determine the answer")
+
+
+def infer_option_letter(prediction: str, options: Mapping[str, str]) -> str | None:
+    """An option letter standing as its own token, unique, among the last four tokens;
+    else an "answer is X" phrase."""
+    if any(r in prediction for r in REFUSALS):
+        return None
+    text = prediction
+    for ch in _SEPARATORS:
+        text = text.replace(ch, " ")
+    tokens = text.split()
+    letters = [c for c in options if c in tokens]
+    if len(letters) == 1 and tokens.index(letters[0]) > len(tokens) - 5:
+        return letters[0]
+    match = _ANSWER_IS.search(prediction)
+    if match and match.group(1).upper() in options:
+        return match.group(1).upper()
+    return None
+
+
+def infer_option_text(prediction: str, options: Mapping[str, str]) -> str | None:
+    """The one option whose text occurs in a (not overly long) prediction."""
+    lowered = prediction.lower()
+    if len(lowered) > 2 * sum(len(str(v)) for v in options.values()):
+        return None
+    found = [k for k, v in options.items() if str(v).lower() in lowered]
+    return found[0] if len(found) == 1 else None
+
+
+def infer_option(prediction: str, options: Mapping[str, str]) -> str | None:
+    prediction = str(prediction)
+    return infer_option_letter(prediction, options) or infer_option_text(prediction, options)
+
+
+def mcq_scores(rows: Sequence[Row], preds: Sequence[str]) -> dict[str, float]:
+    hits = [infer_option(p, r.options) == r.answer for r, p in zip(rows, preds)]
+    metrics = {"Overall": float(np.mean(hits) * 100) if hits else 0.0}
+    for attr in ("category", "l2_category"):
+        for split in sorted({getattr(r, attr) for r in rows} - {None}):
+            sub = [h for r, h in zip(rows, hits) if getattr(r, attr) == split]
+            metrics[split] = float(np.mean(sub) * 100)
+    return metrics

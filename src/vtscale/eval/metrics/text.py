@@ -1,0 +1,61 @@
+"""Answer normalisation of the VQA evaluation (as VLMEvalKit applies it): punctuation,
+number words, articles and apostrophe-less contractions."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+PUNCTUATION = ";/[]\"{}()=+\\_-><@`,?!"
+_DIGIT_COMMA_DIGIT = re.compile(r"(\d)(,)(\d)")
+_BARE_PERIOD = re.compile(r"(?<!\d)\.(?!\d)")
+ARTICLES = {"a", "an", "the"}
+NUMBER_WORDS = {"none": "0", "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4",
+                "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9", "ten": "10"}
+# Canonical contractions; every spelling with some apostrophes dropped maps back to them.
+_CONTRACTIONS = (
+    "ain't aren't can't could've couldn't couldn't've didn't doesn't don't hadn't hadn't've "
+    "hasn't haven't he'd he'd've he's how'd how'll how's i'd've i'm i've isn't it'd it'd've "
+    "it'll ma'am mightn't mightn't've might've mustn't must've needn't not've o'clock oughtn't "
+    "'ow's'at shan't she'd've she's should've shouldn't shouldn't've somebody'd've somebody'll "
+    "somebody's someone'd someone'd've someone'll someone's something'd something'd've "
+    "something'll that's there'd there'd've there're there's they'd they'd've they'll they're "
+    "they've 'twas wasn't we'd've we've weren't what'll what're what's what've when's where'd "
+    "where's where've who'd who'd've who'll who's who've why'll why're why's won't would've "
+    "wouldn't wouldn't've y'all y'all'll y'all'd've you'd you'd've you'll you're you've"
+).split()
+
+
+def _contraction_map() -> dict[str, str]:
+    table = {}
+    for word in _CONTRACTIONS:
+        marks = [i for i, ch in enumerate(word) if ch == "'"]
+        for k in range(1, len(marks) + 1):
+            for dropped in itertools.combinations(marks, k):
+                table["".join(ch for i, ch in enumerate(word) if i not in dropped)] = word
+    return table
+
+
+CONTRACTIONS = _contraction_map()
+
+
+def strip_punctuation(text: str) -> str:
+    """Drop punctuation glued to a space (or any, if the text has 1,000-style numbers),
+    turn other punctuation into spaces, drop periods that are not decimal points."""
+    out = text
+    has_number_comma = _DIGIT_COMMA_DIGIT.search(text) is not None
+    for p in PUNCTUATION:
+        glued = (p + " " in text) or (" " + p in text) or has_number_comma
+        out = out.replace(p, "" if glued else " ")
+    return _BARE_PERIOD.sub("", out)
+
+
+def normalize_digits_articles(text: str) -> str:
+    words = [NUMBER_WORDS.get(w, w) for w in text.lower().split()]
+    words = [CONTRACTIONS.get(w, w) for w in words if w not in ARTICLES]
+    return " ".join(words)
+
+
+def normalize_vqa_answer(text: str) -> str:
+    text = text.replace("\n", " ").replace("\t", " ").strip()
+    return normalize_digits_articles(strip_punctuation(text))

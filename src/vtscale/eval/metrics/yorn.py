@@ -1,0 +1,144 @@
+"""Yes/no benchmarks: answer extraction and the POPE, MME, HallusionBench ratings."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from vtscale.eval.metrics.text import strip_punctuation
+from vtscale.eval.tsv import HALLUSION_IDS, Row
+
+log = logging.getLogger(__name__)
+
+# The official MME categories (VLMEvalKit calls the second group "reasoning").
+MME_PERCEPTION = ("OCR", "artwork", "celebrity", "color", "count", "existence", "landmark",
+                  "position", "posters", "scene")
+MME_COGNITION = ("code_reasoning", "commonsense_reasoning", "numerical_calculation",
+                 "text_translation")
+
+
+def extract_yes_no(prediction: str) -> str:
+    """'Yes' if the words contain yes and not no, 'No' for the reverse, else 'Unknown'."""
+    words = strip_punctuation(str(prediction).lower()).split()
+    if ("yes" in words) != ("no" in words):
+        return "Yes" if "yes" in words else "No"
+    return "Unknown"
+
+
+def correct(rows: Sequence[Row], preds: Sequence[str]) -> list[bool]:
+    return [extract_yes_no(p) == r.answer for r, p in zip(rows, preds)]
+
+
+def _pct(values) -> float:
+    return float(np.mean(values) * 100) if len(values) else 0.0
+
+
+def _by(rows: Sequence[Row], key: Callable[[Row], str | None]) -> dict[str, list[int]]:
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, row in enumerate(rows):
+        k = key(row)
+        if k is not None:
+            groups[k].append(i)
+    return dict(sorted(groups.items()))
+
+
+def yorn_scores(rows: Sequence[Row], preds: Sequence[str]) -> dict[str, float]:
+    """Accuracy overall and per category / l2-category (VLMEvalKit's default rating)."""
+    hits = correct(rows, preds)
+    metrics = {"Overall": _pct(hits)}
+    for key in (lambda r: r.category, lambda r: r.l2_category):
+        for split, idx in _by(rows, key).items():
+            metrics[split] = _pct([hits[i] for i in idx])
+    return metrics
+
+
+def _f1_precision_recall(answers: list[str], extracted: list[str]) -> tuple[float, float, float]:
+    truth = np.array([a == "Yes" for a in answers])
+    guess = np.array([e == "Yes" for e in extracted])
+    tp, fp, fn = int((truth & guess).sum()), int((~truth & guess).sum()), int((truth & ~guess).sum())
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return f1, precision, recall
+
+
+def pope_scores(rows: Sequence[Row], preds: Sequence[str]) -> dict[str, float]:
+    """F1 (Yes positive) as Overall, with acc, precision, recall. A question listed in
+    several comma-separated categories counts once per category, overall too (VLMEvalKit)."""
+    items = []  # (category, answer, extracted)
+    for row, pred in zip(rows, preds):
+        for cat in (row.category or "").split(",") if row.category else [None]:
+            items.append((cat, row.answer, extract_yes_no(pred)))
+    metrics = _pope_block(items, "")
+    for cat in sorted({c for c, _, _ in items if c}):
+        metrics.update(_pope_block([it for it in items if it[0] == cat], f"{cat}/"))
+    return metrics
+
+
+def _pope_block(items, prefix: str) -> dict[str, float]:
+    answers, extracted = [a for _, a, _ in items], [e for _, _, e in items]
+    f1, precision, recall = _f1_precision_recall(answers, extracted)
+    acc = _pct([a == e for a, e in zip(answers, extracted)])
+    return {f"{prefix}Overall": f1 * 100, f"{prefix}acc": acc,
+            f"{prefix}precision": precision * 100, f"{prefix}recall": recall * 100}
+
+
+def mme_scores(rows: Sequence[Row], preds: Sequence[str]) -> dict[str, float]:
+    """Per category acc and acc+ (every question of an image right), score = acc + acc+;
+    perception and cognition sums (by l2-category if given, else the official lists)."""
+    hits = correct(rows, preds)
+    metrics: dict[str, float] = {}
+    sums = {"perception": 0.0, "cognition": 0.0}
+    for cat, idx in _by(rows, lambda r: r.category or "all").items():
+        per_image = defaultdict(list)
+        for i in idx:
+            per_image[rows[i].image_key].append(hits[i])
+        acc = _pct([hits[i] for i in idx])
+        acc_plus = _pct([all(v) for v in per_image.values()])
+        metrics[f"{cat}/acc"], metrics[f"{cat}/acc+"] = acc, acc_plus
+        metrics[cat] = acc + acc_plus
+        group = _mme_group(cat, rows[idx[0]].l2_category)
+        if group:
+            sums[group] += acc + acc_plus
+        else:
+            log.warning("MME category %r is neither perception nor cognition", cat)
+    metrics.update(sums)
+    metrics["Overall"] = sums["perception"] + sums["cognition"]
+    return metrics
+
+
+def _mme_group(category: str, l2: str | None) -> str | None:
+    if l2:
+        l2 = l2.lower()
+        return "perception" if l2 == "perception" else "cognition" if l2 in ("cognition", "reasoning") else None
+    if category in MME_PERCEPTION:
+        return "perception"
+    return "cognition" if category in MME_COGNITION else None
+
+
+def _hallusion_block(rows, hits, prefix: str) -> dict[str, float]:
+    figures, questions = defaultdict(list), defaultdict(list)
+    for row, hit in zip(rows, hits):
+        set_id, figure_id, question_id = (row.extra[k] for k in HALLUSION_IDS)
+        figures[(row.l2_category, set_id, figure_id)].append(hit)
+        questions[(row.l2_category, set_id, question_id)].append(hit)
+    a = _pct(hits)
+    f = _pct([all(v) for v in figures.values()])
+    q = _pct([all(v) for v in questions.values()])
+    return {f"{prefix}aAcc": a, f"{prefix}fAcc": f, f"{prefix}qAcc": q,
+            f"{prefix}Overall": (a + f + q) / 3}
+
+
+def hallusion_scores(rows: Sequence[Row], preds: Sequence[str]) -> dict[str, float]:
+    """aAcc, fAcc (figure groups all right), qAcc (question groups all right), Overall = mean;
+    also per category and l2-category."""
+    hits = correct(rows, preds)
+    metrics = _hallusion_block(rows, hits, "")
+    for key in (lambda r: r.category, lambda r: r.l2_category):
+        for split, idx in _by(rows, key).items():
+            metrics.update(_hallusion_block([rows[i] for i in idx], [hits[i] for i in idx],
+                                            f"{split}/"))
+    return metrics

@@ -1,0 +1,37 @@
+"""Benchmark prompts and generation lengths per dataset type, as VLMEvalKit builds them
+for a model without custom prompts (the paper's model has none)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from vtscale import prompts
+from vtscale.eval.tsv import YES_NO_TYPES, Row
+
+# DESIGN.md §2 (the authors' adjust_kwargs): 32 for yes/no, MCQ and captions, 10 for
+# TextVQA, 100 for OCRVQA/ChartQA/DocVQA, 512 otherwise.
+MAX_NEW_TOKENS = {"yorn": 32, "pope": 32, "mme": 32, "hallusionbench": 32, "mcq": 32,
+                  "caption": 32, "textvqa": 10, "ocrvqa": 100, "chartqa": 100, "docvqa": 100}
+DEFAULT_MAX_NEW_TOKENS = 512
+SHORT_ANSWER_TYPES = ("textvqa", "ocrvqa", "chartqa", "docvqa")
+
+
+def build_prompt(row: Row, type_: str) -> str:
+    if type_ in YES_NO_TYPES:
+        # MME's questions already carry the suffix; adding it only when absent keeps
+        # POPE/HallusionBench prompts in the form the model was trained on.
+        q = row.question.rstrip()
+        return q if q.endswith(prompts.YES_NO_SUFFIX.strip()) else prompts.yes_no(q)
+    if type_ == "mcq":
+        return prompts.multiple_choice(row.question, row.options, row.hint)
+    if type_ in SHORT_ANSWER_TYPES:
+        return prompts.short_answer(row.question)
+    if type_ == "caption":
+        return row.question or prompts.CAPTION_PROMPT
+    return row.question  # ocrbench: the bare question
+
+
+def max_new_tokens(type_: str, overrides: Mapping[str, int] | None = None) -> int:
+    if overrides and type_ in overrides:
+        return int(overrides[type_])
+    return MAX_NEW_TOKENS.get(type_, DEFAULT_MAX_NEW_TOKENS)
