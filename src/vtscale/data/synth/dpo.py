@@ -28,9 +28,12 @@ def _count_pair(scene: Scene, rng: np.random.Generator) -> tuple[str, str, str]:
     others = len(scene.objects) - n
 
     def answer(k: int) -> str:
+        rest = (f"The other {number_word(others)} {plural('shape', others)} "
+                f"{'is not a' if others == 1 else 'are not'} {plural(kind, 1 if others == 1 else 2)}"
+                if others else "Every shape in the picture is one of them")
         return (f"There {'is' if k == 1 else 'are'} {number_word(k)} {plural(kind, k)} in the picture. "
-                f"The remaining {number_word(others)} {plural('shape', others)} in the picture "
-                f"{'is' if others == 1 else 'are'} not {plural(kind, 2)}, so the answer is {number_word(k)}.")
+                f"I counted each {kind} in the description one by one. {rest}, so the answer is "
+                f"{number_word(k)}.")
 
     return f"How many {plural(kind, 2)} are there in the picture?", answer(n), answer(wrong)
 

@@ -82,13 +82,15 @@ def captions(scene: Scene) -> list[str]:
     texts = scene.word_texts()
     with_words = f', with the {"word" if len(texts) == 1 else "words"} {_quoted(texts)}' if texts else ""
     kinds = Counter(o.kind for o in scene.objects)
-    top_kind = sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+    ranked = sorted(kinds.items(), key=lambda kv: (-kv[1], kv[0]))
+    mix = (f"mostly {plural(ranked[0][0], 2)}" if len(ranked) == 1 or ranked[0][1] > ranked[1][1]
+           else f"of {number_word(len(ranked))} different kinds")
     biggest = max(scene.objects, key=lambda o: (o.radius, o.cell))
     bg = BACKGROUND_NAMES[scene.background]
     return [
         f"{number_word(n).capitalize()} colored shapes on a {bg} background{with_words}.",
         f"A picture with {kind_summary(scene)}{with_words}.",
-        f"Simple geometric shapes, mostly {plural(top_kind, 2)}, spread over a {bg} background{with_words}.",
+        f"Simple geometric shapes, {mix}, spread over a {bg} background{with_words}.",
         f"An image of {number_word(n)} shapes colored {color_summary(scene)}{with_words}.",
         f"{_object_phrase(biggest)[0].upper() + _object_phrase(biggest)[1:]} {region_phrase(biggest.cell)} "
         f"among {number_word(n - 1)} other {plural('shape', n - 1)}{with_words}.",
