@@ -1,0 +1,87 @@
+"""LLM inputs: the tokenizer's own chat template with fused-token slots.
+
+Each user message is rendered as ``<slot>question``; the rendered conversation is
+split at the slots and at each assistant answer, so the fused tokens land right
+before each question and only the answer and its end-of-turn token are labelled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SLOT = "<|vtscale_fused_tokens|>"
+IGNORE = -100
+
+
+@dataclass
+class LLMRow:
+    ids: list[int] = field(default_factory=list)
+    is_fused: list[bool] = field(default_factory=list)
+    labels: list[int] = field(default_factory=list)
+
+    def add_text(self, tokenizer, text: str, labelled: bool = False) -> None:
+        if not text:
+            return
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        self.add_ids(ids, labelled)
+
+    def add_ids(self, ids: list[int], labelled: bool) -> None:
+        self.ids += ids
+        self.is_fused += [False] * len(ids)
+        self.labels += list(ids) if labelled else [IGNORE] * len(ids)
+
+    def add_fused(self, count: int, slot_id: int) -> None:
+        self.ids += [slot_id] * count
+        self.is_fused += [True] * count
+        self.labels += [IGNORE] * count
+
+
+def _render(tokenizer, messages: list[dict], generation_prompt: bool) -> str:
+    return tokenizer.apply_chat_template(messages, tokenize=False,
+                                         add_generation_prompt=generation_prompt)
+
+
+def _new_part(full: str, done: str, what: str) -> str:
+    if not full.startswith(done):
+        raise ValueError(f"the LLM chat template does not render {what} as an extension "
+                         "of the conversation so far; cannot place fused tokens")
+    return full[len(done):]
+
+
+def llm_row(tokenizer, questions: list[str], answers: list[str] | None,
+            counts: list[int]) -> LLMRow:
+    """Token row for one conversation. ``answers=None`` builds a generation prompt
+    for the questions (single turn in practice); ``counts[k]`` fused slots before
+    question k."""
+    row = LLMRow()
+    slot_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    messages: list[dict] = []
+    done = ""
+    for k, question in enumerate(questions):
+        messages.append({"role": "user", "content": SLOT + question})
+        prompt = _render(tokenizer, messages, generation_prompt=True)
+        before, after = _new_part(prompt, done, "a user turn").split(SLOT)
+        row.add_text(tokenizer, before)
+        row.add_fused(counts[k], slot_id)
+        row.add_text(tokenizer, after)
+        done = prompt
+        if answers is None:
+            continue
+        messages.append({"role": "assistant", "content": answers[k]})
+        full = _render(tokenizer, messages, generation_prompt=False)
+        _add_answer(row, tokenizer, _new_part(full, done, "an assistant turn"))
+        done = full
+    return row
+
+
+def _add_answer(row: LLMRow, tokenizer, text: str) -> None:
+    """Label the answer up to and including the end-of-turn token; the template's
+    trailing text after it (e.g. a newline) stays unlabelled."""
+    eos = tokenizer.eos_token
+    cut = text.find(eos) if eos else -1
+    if cut < 0:
+        row.add_text(tokenizer, text, labelled=True)
+        row.add_ids([tokenizer.eos_token_id], labelled=True)
+        return
+    row.add_text(tokenizer, text[: cut + len(eos)], labelled=True)
+    row.add_text(tokenizer, text[cut + len(eos):])

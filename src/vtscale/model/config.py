@@ -1,0 +1,112 @@
+"""Model configuration: the ``model:`` section of the pipeline config.
+
+Defaults are the paper profile (open_clip ViT-L-14-336 ``openai``, HD-9, a 20-layer
+fusion Llama, Llama-2-7B-chat), so ``config/paper.yaml`` only names the sources.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from vtscale.config import ConfigError, from_dict
+
+
+@dataclass
+class VisionConfig:
+    source: str = "open_clip"          # "open_clip" (pretrained tag below) | "bootstrap" (demo folder)
+    name: str = "ViT-L-14-336"
+    pretrained: str | None = "openai"
+    view_size: int = 336
+    patch_size: int = 14
+    width: int = 1024
+    layers: int = 24
+    heads: int = 16
+    mlp_ratio: float = 4.0
+    text_context: int = 512            # CLIP text context, extended from 77 for stage 1 answers
+
+    @property
+    def grid(self) -> int:
+        """Patches per side of one view (24 for ViT-L/14 at 336 px)."""
+        return self.view_size // self.patch_size
+
+    @property
+    def merged_grid(self) -> int:
+        """Side of the grid after the stride-2 merge conv (kernel 3, padding 1)."""
+        return (self.grid - 1) // 2 + 1
+
+    @property
+    def tokens_per_view(self) -> int:
+        """Merged patch tokens plus the view's newline token (145 in the paper)."""
+        return self.merged_grid ** 2 + 1
+
+
+@dataclass
+class FusionConfig:
+    layers: int = 20
+    gradient_checkpointing: bool = False
+    max_tokens: int = 768              # largest n supported: max_tokens - 1 query tokens in the vocab
+    heads: int | None = None           # None: width // 64 (paper: 16), or vision heads if width < 64
+
+
+@dataclass
+class LLMConfig:
+    source: str = "meta-llama/Llama-2-7b-chat-hf"   # hf id or local folder | "bootstrap" (demo)
+    hidden_size: int = 4096
+    layers: int = 32
+    heads: int = 32
+    intermediate_size: int = 11008
+    vocab_size: int = 32000            # only used when the LLM is built from sizes (meta device)
+
+
+@dataclass
+class ModelConfig:
+    vision: VisionConfig = field(default_factory=VisionConfig)
+    hd_views: int = 9
+    fusion: FusionConfig = field(default_factory=FusionConfig)
+    llm: LLMConfig = field(default_factory=LLMConfig)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> "ModelConfig":
+        cfg = from_dict(cls, data, where="model")
+        cfg.validate()
+        return cfg
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def validate(self) -> None:
+        v = self.vision
+        if v.view_size % v.patch_size:
+            raise ConfigError(
+                f"config error: model.vision.view_size={v.view_size} is not a multiple of "
+                f"model.vision.patch_size={v.patch_size}")
+        if self.fusion_heads < 1 or v.width % self.fusion_heads:
+            raise ConfigError(
+                f"config error: model.fusion.heads={self.fusion_heads} does not divide "
+                f"model.vision.width={v.width}")
+
+    @property
+    def fusion_heads(self) -> int:
+        if self.fusion.heads is not None:
+            return self.fusion.heads
+        return self.vision.width // 64 if self.vision.width >= 64 else self.vision.heads
+
+    @property
+    def max_view_tokens(self) -> int:
+        """View tokens of an image that uses every local view (1450 for the paper's HD-9)."""
+        return (1 + self.hd_views) * self.vision.tokens_per_view
+
+
+def check_token_counts(n: int, m: int, max_tokens: int) -> None:
+    """n fused tokens for the first question, m for each later one: 1 <= m <= n <= max."""
+    if n < 1:
+        raise ConfigError(f"config error: n={n}: n must be at least 1")
+    if m < 1:
+        raise ConfigError(f"config error: m={m}: m must be at least 1")
+    if n < m:
+        raise ConfigError(f"config error: m={m} exceeds n={n}; m must not exceed n")
+    if n > max_tokens:
+        raise ConfigError(
+            f"config error: n={n} exceeds model.fusion.max_tokens={max_tokens}")

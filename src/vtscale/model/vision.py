@@ -1,0 +1,144 @@
+"""The CLIP side of the model: building the open_clip CLIP, turning HD views into
+view tokens (fresh LayerNorm, stride-2 merge conv + residual, newline token) and
+encoding answers with the CLIP text tower over an extended context."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import open_clip
+import torch
+import torch.nn.functional as F
+from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
+from PIL import Image
+from safetensors.torch import load_file
+from torch import nn
+
+from vtscale.errors import InputError
+from vtscale.model.config import VisionConfig
+
+BOOTSTRAP_CONFIG = "open_clip_config.json"
+BOOTSTRAP_WEIGHTS = "open_clip_model.safetensors"
+KEEP_POSITIONS = 20     # LongCLIP-style stretch: the first positions keep CLIP's exact values
+
+
+def open_clip_config(cfg: VisionConfig, vision_init: str | Path | None = None) -> dict[str, Any]:
+    """kwargs for ``open_clip.model.CLIP``: the bootstrap folder's JSON or the named config."""
+    if cfg.source == "bootstrap":
+        if vision_init is None:
+            raise InputError("model.vision.source=bootstrap needs --vision-init (the bootstrap_clip folder)")
+        path = Path(vision_init) / BOOTSTRAP_CONFIG
+        if not path.exists():
+            raise InputError(f"{path}: missing (expected the bootstrap CLIP config)")
+        return json.loads(path.read_text())
+    clip_cfg = open_clip.get_model_config(cfg.name)
+    if clip_cfg is None:
+        raise InputError(f"model.vision.name={cfg.name!r}: not an open_clip model config")
+    if cfg.pretrained == "openai":
+        clip_cfg["quick_gelu"] = True      # OpenAI weights were trained with QuickGELU
+    return clip_cfg
+
+
+def build_clip(clip_cfg: dict[str, Any], cfg: VisionConfig, vision_init: str | Path | None,
+               load_weights: bool) -> nn.Module:
+    """The open_clip CLIP with weights (bootstrap folder or pretrained tag) or without."""
+    if load_weights and cfg.source != "bootstrap":
+        clip = open_clip.create_model(cfg.name, pretrained=cfg.pretrained,
+                                      force_quick_gelu=bool(clip_cfg.get("quick_gelu")))
+    else:
+        clip = open_clip.model.CLIP(**clip_cfg)
+        if load_weights:
+            path = Path(vision_init) / BOOTSTRAP_WEIGHTS
+            if not path.exists():
+                raise InputError(f"{path}: missing (expected the bootstrap CLIP weights)")
+            clip.load_state_dict(load_file(str(path)))
+    check_vision_matches(clip, cfg)
+    return clip
+
+
+def check_vision_matches(clip: nn.Module, cfg: VisionConfig) -> None:
+    visual = clip.visual
+    got = {"view_size": visual.image_size[0], "patch_size": visual.patch_size[0],
+           "width": visual.transformer.width, "layers": visual.transformer.layers}
+    for key, value in got.items():
+        if getattr(cfg, key) != value:
+            raise InputError(f"model.vision.{key}={getattr(cfg, key)} but the CLIP model has {value}")
+
+
+def stretch_positions(pos: torch.Tensor, length: int, keep: int = KEEP_POSITIONS) -> torch.Tensor:
+    """Extend a [ctx, d] positional table to ``length`` rows: keep the first ``keep``
+    rows and linearly interpolate the rest, so short texts embed exactly as before."""
+    if length <= pos.shape[0]:
+        return pos[:length].clone()
+    keep = min(keep, pos.shape[0] - 1)
+    tail = pos[keep:].T.unsqueeze(0)                                  # [1, d, ctx - keep]
+    tail = F.interpolate(tail, size=length - keep, mode="linear", align_corners=True)
+    return torch.cat([pos[:keep], tail[0].T], dim=0)
+
+
+def extend_text_context(clip: nn.Module, length: int) -> None:
+    """Give the CLIP text tower a ``length``-token context (paper: 77 -> 512)."""
+    if clip.positional_embedding.shape[0] == length:
+        return
+    with torch.no_grad():
+        pos = stretch_positions(clip.positional_embedding.data, length)
+    clip.positional_embedding = nn.Parameter(pos)
+    clip.context_length = length
+    mask = torch.full((length, length), float("-inf"), device=pos.device).triu_(1)
+    clip.register_buffer("attn_mask", mask, persistent=False)
+
+
+def encode_text_eos(clip: nn.Module, ids: torch.Tensor, eos_index: torch.Tensor) -> torch.Tensor:
+    """CLIP text features at each row's EOS, running only as many positions as the
+    longest row needs (causal attention makes the padding irrelevant)."""
+    length = ids.shape[1]
+    x = clip.token_embedding(ids) + clip.positional_embedding[:length]
+    x = clip.transformer(x, attn_mask=clip.attn_mask[:length, :length])
+    x = clip.ln_final(x)
+    pooled = x[torch.arange(x.shape[0], device=x.device), eos_index]
+    proj = clip.text_projection
+    if proj is None:
+        return pooled
+    return proj(pooled) if isinstance(proj, nn.Linear) else pooled @ proj
+
+
+class ViewMerger(nn.Module):
+    """Fresh final LayerNorm, per-view 3x3 stride-2 conv with a nearest-downsampled
+    residual, and one learnable newline token appended to each view."""
+
+    def __init__(self, width: int, grid: int):
+        super().__init__()
+        self.grid = grid
+        self.norm = nn.LayerNorm(width)
+        self.conv = nn.Conv2d(width, width, kernel_size=3, stride=2, padding=1, bias=False)
+        self.newline = nn.Parameter(torch.randn(width) * width ** -0.5)
+
+    def forward(self, patches: torch.Tensor) -> torch.Tensor:
+        """[views, grid², d] patch tokens (CLS already dropped) -> [views, merged² + 1, d]."""
+        views, _, width = patches.shape
+        x = self.norm(patches).transpose(1, 2).reshape(views, width, self.grid, self.grid)
+        merged = self.conv(x)
+        merged = merged + F.interpolate(x, size=merged.shape[-2:], mode="nearest")
+        tokens = merged.flatten(2).transpose(1, 2)
+        newline = self.newline.to(tokens.dtype).expand(views, 1, width)
+        return torch.cat([tokens, newline], dim=1)
+
+
+def patch_tokens(visual: nn.Module, pixels: torch.Tensor) -> torch.Tensor:
+    """Last-block ViT outputs without the CLS token and before ln_post: [views, grid², d]."""
+    out = visual.forward_intermediates(pixels, indices=1, intermediates_only=True, output_fmt="NLC")
+    return out["image_intermediates"][-1]
+
+
+_MEAN = np.asarray(OPENAI_DATASET_MEAN, dtype=np.float32)
+_STD = np.asarray(OPENAI_DATASET_STD, dtype=np.float32)
+
+
+def views_to_pixels(views: list[Image.Image]) -> torch.Tensor:
+    """RGB views (all the same size) -> normalised [views, 3, H, W] float tensor."""
+    arrays = np.stack([np.asarray(v.convert("RGB"), dtype=np.float32) / 255.0 for v in views])
+    arrays = (arrays - _MEAN) / _STD
+    return torch.from_numpy(arrays).permute(0, 3, 1, 2).contiguous()
