@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import base64
 import binascii
+import hashlib
 import io
 import json
 import logging
@@ -46,7 +47,7 @@ class Row:
     hint: str | None = None
     category: str | None = None
     l2_category: str | None = None
-    image_key: str = ""                     # image_path, or the index whose image this is
+    image_key: str = ""                     # image_path, else a hash of the image data
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -99,7 +100,7 @@ def read_benchmark(path: str | Path, name: str, type_: str | None = None,
         _add_hallusion_ids(frame, path)
     if limit:
         frame = frame.iloc[:limit]
-    images = _resolve_image_references(frame, path)
+    images = _resolve_image_references(frame)
     rows, skipped = [], []
     for record in frame.to_dict("records"):
         row, reason = _make_row(record, images, type_)
@@ -124,23 +125,26 @@ def _add_hallusion_ids(frame: pd.DataFrame, path: Path) -> None:
         frame[column] = parts.str[pos]
 
 
-def _resolve_image_references(frame: pd.DataFrame, path: Path) -> dict[str, tuple[str, str]]:
-    """index -> (base64, image key); short image fields point at another row."""
+def _resolve_image_references(frame: pd.DataFrame) -> dict[str, tuple[str | None, str]]:
+    """index -> (base64, image key), or (None, reason). Short image fields point at another
+    row; the key (a content hash) groups the questions of one image, as MME's acc+ needs."""
     raw = dict(zip(frame["index"].astype(str), frame["image"]))
     resolved = {}
     for index, value in raw.items():
-        key = index
         if 0 < len(value) <= MAX_REFERENCE_LEN:
             if value not in raw or len(raw[value]) <= MAX_REFERENCE_LEN:
-                raise InputError(f"{path}: row index={index}: image refers to unknown row {value!r}")
-            key, value = value, raw[value]
-        resolved[index] = (value, key)
+                resolved[index] = (None, f"image refers to no row with an image ({value!r})")
+                continue
+            value = raw[value]
+        resolved[index] = (value, hashlib.sha1(value.encode()).hexdigest())
     return resolved
 
 
 def _make_row(record: dict, images: dict, type_: str) -> tuple[Row | None, str | None]:
     index = str(record["index"])
     b64, key = images[index]
+    if b64 is None:
+        return None, key
     try:
         Image.open(io.BytesIO(base64.b64decode(b64, validate=True))).load()
     except (binascii.Error, UnidentifiedImageError, OSError, ValueError) as err:
