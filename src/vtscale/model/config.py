@@ -78,6 +78,10 @@ class ModelConfig:
 
     def validate(self) -> None:
         v = self.vision
+        for key, value in (("model.hd_views", self.hd_views), ("model.fusion.max_tokens", self.fusion.max_tokens),
+                           ("model.fusion.layers", self.fusion.layers)):
+            if value < 1:
+                raise ConfigError(f"config error: {key}={value}: must be at least 1")
         if v.view_size % v.patch_size:
             raise ConfigError(
                 f"config error: model.vision.view_size={v.view_size} is not a multiple of "

@@ -62,6 +62,12 @@ def build_fusion(cfg: ModelConfig, vocab_size: int) -> LlamaModel:
     return LlamaModel(config)
 
 
+def causal_mask_4d(length: int, device: torch.device | str) -> torch.Tensor:
+    """Explicit [1, 1, L, L] causal mask (True = attend). transformers' own mask
+    builder inspects tensor values, which meta tensors (FLOP counting) do not have."""
+    return torch.ones(length, length, dtype=torch.bool, device=device).tril()[None, None]
+
+
 @dataclass
 class FusionRow:
     """One sample's fusion input: ids (view slots hold VIEW_SLOT), which positions are

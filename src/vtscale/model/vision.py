@@ -25,11 +25,15 @@ BOOTSTRAP_WEIGHTS = "open_clip_model.safetensors"
 KEEP_POSITIONS = 20     # LongCLIP-style stretch: the first positions keep CLIP's exact values
 
 
-def open_clip_config(cfg: VisionConfig, vision_init: str | Path | None = None) -> dict[str, Any]:
-    """kwargs for ``open_clip.model.CLIP``: the bootstrap folder's JSON or the named config."""
+def open_clip_config(cfg: VisionConfig, vision_init: str | Path | None = None,
+                     from_sizes: bool = False) -> dict[str, Any]:
+    """kwargs for ``open_clip.model.CLIP``: the bootstrap folder's JSON or the named config
+    (``from_sizes``: a bootstrap config without its folder is built from the sizes)."""
     if cfg.source == "bootstrap":
-        if vision_init is None:
+        if vision_init is None and not from_sizes:
             raise InputError("model.vision.source=bootstrap needs --vision-init (the bootstrap_clip folder)")
+        if vision_init is None:
+            return clip_config_from_sizes(cfg)
         path = Path(vision_init) / BOOTSTRAP_CONFIG
         if not path.exists():
             raise InputError(f"{path}: missing (expected the bootstrap CLIP config)")
@@ -40,6 +44,18 @@ def open_clip_config(cfg: VisionConfig, vision_init: str | Path | None = None) -
     if cfg.pretrained == "openai":
         clip_cfg["quick_gelu"] = True      # OpenAI weights were trained with QuickGELU
     return clip_cfg
+
+
+def clip_config_from_sizes(cfg: VisionConfig) -> dict[str, Any]:
+    """A CLIP of the configured vision sizes; the text tower mirrors the vision width."""
+    return {
+        "embed_dim": cfg.width,
+        "vision_cfg": {"image_size": cfg.view_size, "patch_size": cfg.patch_size, "width": cfg.width,
+                       "layers": cfg.layers, "head_width": cfg.width // cfg.heads,
+                       "mlp_ratio": cfg.mlp_ratio},
+        "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": cfg.width,
+                     "heads": cfg.heads, "layers": cfg.layers},
+    }
 
 
 def build_clip(clip_cfg: dict[str, Any], cfg: VisionConfig, vision_init: str | Path | None,

@@ -20,7 +20,7 @@ from vtscale.errors import InputError
 from vtscale.io import atomic_dir, read_json, write_json
 from vtscale.model.chat import IGNORE, llm_row
 from vtscale.model.config import ModelConfig, check_token_counts
-from vtscale.model.fusion import FusionTokenizer, build_fusion, fusion_row, pad_rows
+from vtscale.model.fusion import FusionTokenizer, build_fusion, causal_mask_4d, fusion_row, pad_rows
 from vtscale.model.hd_views import hd_views
 from vtscale.model.losses import contrastive_objective
 from vtscale.model.vision import (ViewMerger, build_clip, encode_text_eos, extend_text_context,
@@ -49,7 +49,9 @@ class VisionTokenModel(nn.Module):
         self.fusion_tokenizer = FusionTokenizer(cfg.fusion.max_tokens - 1)
         self.fusion = build_fusion(cfg, self.fusion_tokenizer.vocab_size)
         if cfg.fusion.gradient_checkpointing:
-            self.fusion.gradient_checkpointing_enable()
+            enable = getattr(self.fusion, "activation_checkpointing_enable", None) \
+                or self.fusion.gradient_checkpointing_enable
+            enable()
         self.projection = nn.Linear(width, llm.config.hidden_size, bias=False)
         self.query_head = nn.Linear(width, embed_dim, bias=False)        # W_q (stage 1)
         self.answer_head = nn.Linear(embed_dim, embed_dim, bias=False)   # W_t (stage 1)
@@ -65,7 +67,7 @@ class VisionTokenModel(nn.Module):
                     llm_init: str | None = None, load_weights: bool = True) -> "VisionTokenModel":
         """Backbones with weights (bootstrap folders in the demo, open_clip tag and hub
         LLM in the paper) or, with ``load_weights=False``, from configs only."""
-        clip_cfg = open_clip_config(cfg.vision, vision_init)
+        clip_cfg = open_clip_config(cfg.vision, vision_init, from_sizes=not load_weights)
         clip = build_clip(clip_cfg, cfg.vision, vision_init, load_weights)
         source = str(llm_init) if llm_init is not None else cfg.llm.source
         if load_weights:
@@ -187,8 +189,10 @@ class VisionTokenModel(nn.Module):
         is_view = batch["fusion_is_view"].to(self.device)
         embeds = self.fusion.embed_tokens(ids)
         embeds = embeds.masked_scatter(is_view.unsqueeze(-1), views.reshape(-1, views.shape[-1]).to(embeds.dtype))
-        hidden = self.fusion(inputs_embeds=embeds, attention_mask=batch["fusion_mask"].to(self.device),
-                             use_cache=False).last_hidden_state
+        # Rows are right-padded and attention is causal, so no real token sees padding:
+        # no padding mask needed (which also keeps the fusion runnable on meta tensors).
+        mask = causal_mask_4d(embeds.shape[1], embeds.device) if embeds.is_meta else None
+        hidden = self.fusion(inputs_embeds=embeds, attention_mask=mask, use_cache=False).last_hidden_state
         return hidden[batch["fused_batch"].to(self.device), batch["fused_pos"].to(self.device)]
 
     def llm_inputs(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -298,7 +302,7 @@ def llm_from_config(source: str, cfg: ModelConfig) -> tuple[nn.Module, Any]:
     """Weightless LLM: its own config when available offline, else a LlamaConfig with
     the configured sizes (Llama-2-7B by default); tokenizer only when available."""
     try:
-        config = AutoConfig.from_pretrained(source)
+        config = AutoConfig.from_pretrained(source, local_files_only=True)
     except (OSError, ValueError):
         s = cfg.llm
         config = LlamaConfig(hidden_size=s.hidden_size, num_hidden_layers=s.layers,
@@ -306,7 +310,7 @@ def llm_from_config(source: str, cfg: ModelConfig) -> tuple[nn.Module, Any]:
                              intermediate_size=s.intermediate_size, vocab_size=s.vocab_size,
                              max_position_embeddings=4096)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source)
+        tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True)
     except (OSError, ValueError):
         tokenizer = None
     return AutoModelForCausalLM.from_config(config), tokenizer

@@ -1,0 +1,89 @@
+"""Paper-profile shapes and parameter counts on the meta device (no weights)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import yaml
+from PIL import Image
+
+from vtscale.config import ConfigError
+from vtscale.data.sample import Sample, Turn
+from vtscale.model import info
+from vtscale.model.config import ModelConfig, check_token_counts
+
+
+@pytest.fixture(scope="module")
+def paper(repo_root):
+    config = yaml.safe_load((repo_root / "config" / "paper.yaml").read_text())
+    cfg = ModelConfig.from_dict(config["model"])
+    return cfg, info.build_meta_model(cfg)
+
+
+def test_paper_config_values(paper):
+    cfg, _ = paper
+    assert (cfg.vision.source, cfg.vision.name, cfg.vision.pretrained) == ("open_clip", "ViT-L-14-336", "openai")
+    assert cfg.llm.source == "meta-llama/Llama-2-7b-chat-hf"
+    assert cfg.hd_views == 9 and cfg.fusion.layers == 20
+
+
+def test_paper_shapes_on_meta(paper):
+    cfg, model = paper
+    pixels = torch.empty(10, 3, 336, 336, device="meta")
+    patches = info.patch_tokens(model.clip.visual, pixels)
+    assert tuple(patches.shape) == (10, 576, 1024)
+    assert tuple(model.view_tokens(pixels).shape) == (10, 145, 1024)
+    assert cfg.max_view_tokens == 1450
+    assert model.fusion.config.hidden_size == 1024 and model.fusion.config.num_attention_heads == 16
+    assert model.fusion.config.intermediate_size == 4096
+    assert model.llm.config.hidden_size == 4096
+    assert tuple(model.projection.weight.shape) == (4096, 1024)
+
+
+def test_paper_fusion_forward_on_meta_gives_n_plus_m_fused_tokens(paper):
+    _, model = paper
+    sample = Sample("big", Image.new("RGB", (2000, 2000)), [Turn("what is it?", "a"), Turn("and?", "b")])
+    batch = model._fusion_batch([sample.image], [[t.question for t in sample.turns]], 256, 8, True)
+    assert int(batch["fusion_is_view"].sum()) == 1450
+    fused = model.fuse(batch)
+    assert tuple(fused.shape) == (256 + 8, 1024)
+
+
+def test_paper_parameter_counts(paper):
+    _, model = paper
+    counts = info.parameter_counts(model)
+    assert counts["llm"] == 6_738_415_616                       # Llama-2-7B
+    assert counts["vision_encoder"] == 304_293_888              # open_clip ViT-L-14-336 visual
+    per_layer = 4 * 1024 ** 2 + 3 * 1024 * 4096 + 2 * 1024
+    assert counts["fusion"] == 20 * per_layer + (49408 + 767) * 1024 + 1024
+    assert counts["view_merger"] == 1024 * 1024 * 9 + 2 * 1024 + 1024
+    assert counts["projection"] == 1024 * 4096
+    assert counts["total"] == sum(v for k, v in counts.items() if k != "total")
+
+
+def test_model_info_cli_prints_counts(repo_root, tmp_path, capsys):
+    out = tmp_path / "info.json"
+    assert info.main(["--config", str(repo_root / "config" / "paper.yaml"), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "6,738,415,616" in printed and "1450" in printed
+    assert out.exists()
+
+
+def test_demo_config_builds_from_sizes(repo_root):
+    config = yaml.safe_load((repo_root / "config" / "demo.yaml").read_text())
+    described = info.describe(config)
+    assert described["tokens"]["tokens_per_view"] == 17          # 64 px / 8 -> 8x8 -> 4x4 + newline
+    assert described["llm_hidden_size"] == 256
+
+
+@pytest.mark.parametrize("n, m, key", [(4, 8, "m=8"), (0, 1, "n=0"), (1, 0, "m=0")])
+def test_bad_n_m(n, m, key):
+    with pytest.raises(ConfigError, match=key):
+        check_token_counts(n, m, 768)
+
+
+def test_bad_model_config_names_the_key():
+    with pytest.raises(ConfigError, match="model.fusion.layerz"):
+        ModelConfig.from_dict({"fusion": {"layerz": 2}})
+    with pytest.raises(ConfigError, match="model.fusion.max_tokens"):
+        ModelConfig.from_dict({"fusion": {"max_tokens": 0}})
