@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from vtscale.config import parse_json_arg
+from vtscale.config import ConfigError, parse_json_arg
 from vtscale.eval import metrics, prompts
 from vtscale.eval.cache import PredictionCache, inputs_fingerprint, model_fingerprint
 from vtscale.eval.config import EvalConfig, eval_config
@@ -92,7 +92,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     cfg = eval_config(parse_json_arg(args.cfg))
     if cfg.backend == "vlmevalkit":
-        from vtscale.eval.vlmevalkit import run_vlmevalkit
+        from vtscale.eval.vlmevalkit import require_vlmeval, run_vlmevalkit
+        try:
+            require_vlmeval()
+        except ImportError as err:
+            raise ConfigError(f"config error: eval.backend: {err}") from None
         run_vlmevalkit(cfg, args)
     else:
         run_builtin(cfg, args)

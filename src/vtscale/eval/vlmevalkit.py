@@ -1,0 +1,186 @@
+"""Optional VLMEvalKit backend: VisionTokenModel as a ``vlmeval`` model.
+
+VLMEvalKit is not on PyPI; it is imported only here and only when used. The pure parts
+(message parsing, generation lengths) work without it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import logging
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from PIL import Image
+
+from vtscale.errors import InputError
+from vtscale.eval import prompts
+from vtscale.io import atomic_path, write_json
+
+log = logging.getLogger(__name__)
+
+VLMEVALKIT_COMMIT = "e8e78f05f3080fe28154f2130321f17951c3be94"  # 2026-08-18, main
+INSTALL_HINT = ("VLMEvalKit is not installed (it is not on PyPI). Install it with: pip install "
+                f"'vlmeval @ git+https://github.com/open-compass/VLMEvalKit.git@{VLMEVALKIT_COMMIT}'"
+                " or set eval.backend: builtin")
+
+
+def require_vlmeval():
+    try:
+        import vlmeval  # noqa: F401
+        from vlmeval.vlm.base import BaseModel
+    except ImportError as err:
+        raise ImportError(f"{INSTALL_HINT} ({err})") from None
+    return BaseModel
+
+
+def split_message(message: Iterable[Mapping[str, Any]]) -> tuple[Image.Image, str]:
+    """VLMEvalKit message -> (the image, the prompt). Images are paths or PIL images;
+    text parts are joined with newlines. The model sees exactly one image."""
+    images, texts = [], []
+    for item in message:
+        kind, value = item.get("type"), item.get("value")
+        if kind == "image":
+            images.append(value if isinstance(value, Image.Image) else Image.open(value))
+        elif kind == "text":
+            texts.append(str(value))
+        else:
+            raise InputError(f"VLMEvalKit message: unsupported item type {kind!r}")
+    if len(images) != 1:
+        raise InputError(f"VLMEvalKit message: expected one image, got {len(images)}")
+    return images[0].convert("RGB"), "\n".join(texts)
+
+
+def vtscale_type(dataset_name: str | None, dataset_type: str | None) -> str:
+    """Our dataset type for a VLMEvalKit dataset (for the generation length)."""
+    name = (dataset_name or "").lower()
+    if dataset_type == "Y/N":
+        return "yorn"
+    if dataset_type == "MCQ":
+        return "mcq"
+    if dataset_type == "Caption" and "coco" in name:
+        return "caption"
+    for key in ("textvqa", "ocrvqa", "chartqa", "docvqa"):
+        if key in name:
+            return key
+    return "ocrbench" if "ocrbench" in name else "other"
+
+
+class VisionTokenAdapter:
+    """The part of the VLMEvalKit model that needs no vlmeval: load and answer."""
+
+    INTERLEAVE = False
+
+    def __init__(self, model_path: str, n: int, m: int, use_question: bool = True,
+                 max_new_tokens: Mapping[str, int] | None = None):
+        from vtscale.model.vlm import VisionTokenModel
+
+        self.model = VisionTokenModel.from_pretrained(model_path).eval()
+        self.n, self.m, self.use_question = n, m, use_question
+        self.max_new_tokens = dict(max_new_tokens or {})
+
+    def answer(self, message, dataset_name: str | None, dataset_type: str | None) -> str:
+        image, prompt = split_message(message)
+        limit = prompts.max_new_tokens(vtscale_type(dataset_name, dataset_type), self.max_new_tokens)
+        return self.model.generate([image], [prompt], n=self.n, m=self.m,
+                                   use_question=self.use_question, max_new_tokens=limit)[0]
+
+
+@functools.cache
+def model_class():
+    """``VisionTokenVLM(BaseModel)``, built on first use so vlmeval stays optional."""
+    BaseModel = require_vlmeval()
+    from vlmeval.dataset import DATASET_TYPE
+
+    class VisionTokenVLM(VisionTokenAdapter, BaseModel):
+        def __init__(self, model_path, n, m, use_question=True, max_new_tokens=None):
+            BaseModel.__init__(self)
+            VisionTokenAdapter.__init__(self, model_path, n, m, use_question, max_new_tokens)
+
+        def generate_inner(self, message, dataset=None):
+            return self.answer(message, dataset, DATASET_TYPE(dataset) if dataset else None)
+
+    return VisionTokenVLM
+
+
+def model_name(variant: str, n: int, m: int) -> str:
+    return f"vtscale_{variant}_n{n}_m{m}"
+
+
+def register(checkpoints: Mapping[str, tuple[str, int, int, bool]], **kwargs) -> list[str]:
+    """Add every ``name -> (model folder, n, m, use_question)`` to VLMEvalKit's supported_VLM."""
+    cls = model_class()
+    from vlmeval.config import supported_VLM
+
+    for name, (path, n, m, use_question) in checkpoints.items():
+        supported_VLM[name] = functools.partial(cls, model_path=str(path), n=n, m=m,
+                                                use_question=use_question, **kwargs)
+    return list(checkpoints)
+
+
+def register_grid(models_dir: str | Path, settings: Iterable[tuple[int, int]],
+                  variants: Iterable[str]) -> list[str]:
+    """Register the stage-3 checkpoints of every (variant, n, m) (same mapping as eval.smk)."""
+    trained_on = {"question": "question", "no_question_ft": "no_question", "no_question": "question"}
+    checkpoints = {}
+    for variant in variants:
+        for n, m in settings:
+            folder = Path(models_dir) / "stage3" / f"{trained_on[variant]}_n{n}_m{m}"
+            checkpoints[model_name(variant, n, m)] = (str(folder), n, m, variant == "question")
+    return register(checkpoints)
+
+
+def flatten_result(result: Any) -> dict[str, float]:
+    """VLMEvalKit's evaluate() returns a dict or a DataFrame (one row per split)."""
+    if isinstance(result, pd.DataFrame):
+        metrics = {}
+        split_col = "split" if "split" in result.columns else None
+        for _, row in result.iterrows():
+            split = str(row[split_col]) if split_col else ""
+            for col, value in row.items():
+                if col == split_col or not isinstance(value, (int, float)):
+                    continue
+                key = col if split in ("", "Overall", "none") else f"{split}/{col}"
+                metrics[key] = float(value)
+        return metrics
+    if isinstance(result, Mapping):
+        out = {}
+        for k, v in result.items():
+            if isinstance(v, (list, tuple)):   # COCO: "Bleu": [b1..b4]
+                out.update({f"{k}_{i}": float(x) for i, x in enumerate(v, start=1)})
+            elif isinstance(v, (int, float)):
+                out[str(k)] = float(v)
+        return out
+    raise TypeError(f"unexpected VLMEvalKit result type {type(result).__name__}")
+
+
+def run_vlmevalkit(cfg, args: argparse.Namespace) -> None:
+    """Each benchmark name must be a VLMEvalKit dataset (or a TSV in its LMUData folder)."""
+    require_vlmeval()
+    from vlmeval.config import supported_VLM
+    from vlmeval.dataset import build_dataset
+    from vlmeval.inference import infer_data_job
+    from vlmeval.smp import get_pred_file_path, load
+
+    name = model_name(args.variant, args.n, args.m)
+    register({name: (str(args.model), args.n, args.m, not args.no_question)},
+             max_new_tokens=cfg.max_new_tokens)
+    model = supported_VLM[name]()
+    for bench in cfg.benchmarks:
+        dataset = build_dataset(bench)
+        if dataset is None:
+            raise InputError(f"eval.benchmarks.{bench}: VLMEvalKit cannot build this dataset")
+        work_dir = args.cache_dir / "vlmevalkit"
+        work_dir.mkdir(parents=True, exist_ok=True)
+        model = infer_data_job(model, work_dir=str(work_dir), model_name=name, dataset=dataset)
+        pred_file = get_pred_file_path(str(work_dir), name, bench)
+        result = dataset.evaluate(pred_file, model="exact_matching")
+        preds = load(pred_file)
+        with atomic_path(args.out_dir / f"{bench}.preds.tsv") as tmp:
+            preds[["index", "prediction"]].to_csv(tmp, sep="\t", index=False)
+        write_json(args.out_dir / f"{bench}.scores.json", {
+            "variant": args.variant, "benchmark": bench, "type": dataset.TYPE, "n": args.n,
+            "m": args.m, "metrics": flatten_result(result), "skipped": []})

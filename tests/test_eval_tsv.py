@@ -1,0 +1,111 @@
+"""TSV reading: required columns, counted skips, image references, answer lists, prompts."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+
+import pandas as pd
+import pytest
+from PIL import Image
+
+from vtscale.errors import InputError
+from vtscale.eval import prompts
+from vtscale.eval.tsv import detect_type, read_benchmark
+
+
+def png_b64(colour=(255, 0, 0)) -> str:
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), colour).save(buf, format="PNG")
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def write_tsv(path, rows):
+    pd.DataFrame(rows).to_csv(path, sep="\t", index=False)
+    return path
+
+
+def test_missing_column_names_file_and_column(tmp_path):
+    path = write_tsv(tmp_path / "POPE.tsv", [{"index": 0, "image": png_b64(), "question": "q?"}])
+    with pytest.raises(InputError, match=r"POPE\.tsv: missing required column 'answer'"):
+        read_benchmark(path, "POPE", "pope")
+
+
+def test_mcq_needs_option_columns(tmp_path):
+    path = write_tsv(tmp_path / "M.tsv", [{"index": 0, "image": png_b64(), "question": "q", "answer": "A", "A": "x"}])
+    with pytest.raises(InputError, match=r"M\.tsv: missing required column 'B'"):
+        read_benchmark(path, "M", "mcq")
+
+
+def test_undecodable_image_and_bad_answers_are_counted_skips(tmp_path):
+    good = png_b64()
+    rows = [{"index": 0, "image": good, "question": "q", "answer": "yes"},
+            {"index": 1, "image": base64.b64encode(b"garbage" * 20).decode(), "question": "q", "answer": "No"},
+            {"index": 2, "image": "0", "question": "q", "answer": "No"},          # reference to row 0
+            {"index": 3, "image": "99", "question": "q", "answer": "No"},         # dangling reference
+            {"index": 4, "image": good, "question": "q", "answer": "maybe"}]
+    bench = read_benchmark(write_tsv(tmp_path / "Y.tsv", rows), "Y", "yorn")
+    assert [r.index for r in bench.rows] == ["0", "2"]
+    assert bench.rows[0].answer == "Yes"                                      # normalised case
+    assert bench.rows[0].image_key == bench.rows[1].image_key                 # same image
+    assert bench.rows[1].load_image().size == (8, 8)
+    assert [s["index"] for s in bench.skipped] == ["1", "3", "4"]
+    assert bench.skipped[0]["reason"].startswith("undecodable image")
+    assert "not Yes or No" in bench.skipped[2]["reason"]
+
+
+def test_mcq_answer_outside_options_is_skipped(tmp_path):
+    rows = [{"index": 0, "image": png_b64(), "question": "q", "A": "x", "B": "y", "C": "", "answer": "C"},
+            {"index": 1, "image": png_b64(), "question": "q", "A": "x", "B": "y", "C": "", "answer": "B",
+             "hint": "look"}]
+    bench = read_benchmark(write_tsv(tmp_path / "M.tsv", rows), "M", "mcq")
+    assert bench.skipped == [{"index": "0", "reason": "answer 'C' is not one of the options AB"}]
+    assert bench.rows[0].options == {"A": "x", "B": "y"}
+    assert prompts.build_prompt(bench.rows[0], "mcq") == (
+        "Hint: look\nQuestion: q\nOptions:\nA. x\nB. y\n"
+        "Please select the correct answer from the options above. \n")
+
+
+def test_caption_references_json_or_python_list(tmp_path):
+    rows = [{"index": 0, "image": png_b64(), "answer": json.dumps(["a b", "c d"])},
+            {"index": 1, "image": png_b64(), "answer": "['x y', \"z's\"]"},
+            {"index": 2, "image": png_b64(), "answer": "not a list"}]
+    bench = read_benchmark(write_tsv(tmp_path / "C.tsv", rows), "C")
+    assert bench.type == "caption"
+    assert [r.answers for r in bench.rows] == [["a b", "c d"], ["x y", "z's"]]
+    assert bench.skipped[0]["index"] == "2"
+    assert prompts.build_prompt(bench.rows[0], "caption").startswith("Please describe this image in general.")
+
+
+def test_hallusion_ids_from_index_when_columns_absent(tmp_path):
+    rows = [{"index": "VD_ocr_0_3_1_2", "image": png_b64(), "question": "q", "answer": "Yes"}]
+    bench = read_benchmark(write_tsv(tmp_path / "H.tsv", rows), "H", "hallusionbench")
+    assert bench.rows[0].extra == {"set_id": "3", "figure_id": "1", "question_id": "2"}
+    bad = write_tsv(tmp_path / "H2.tsv", [{"index": 5, "image": png_b64(), "question": "q", "answer": "No"}])
+    with pytest.raises(InputError, match="missing required column 'set_id'"):
+        read_benchmark(bad, "H2", "hallusionbench")
+
+
+def test_detect_type_and_limit(tmp_path):
+    assert detect_type(["index", "image", "question", "answer", "A", "B"]) == "mcq"
+    assert detect_type(["index", "image", "question", "answer", "set_id", "figure_id", "question_id"]) == "hallusionbench"
+    rows = [{"index": i, "image": png_b64(), "question": "q", "answer": "a"} for i in range(5)]
+    assert len(read_benchmark(write_tsv(tmp_path / "V.tsv", rows), "V", "ocrvqa", limit=2).rows) == 2
+
+
+@pytest.mark.parametrize("type_,question,expected", [
+    ("pope", "Is there a cat?", "Is there a cat? Please answer yes or no."),
+    ("mme", "Is there a cat? Please answer yes or no.", "Is there a cat? Please answer yes or no."),
+    ("textvqa", "What is written?", "What is written?\nAnswer the question using a single word or phrase."),
+    ("ocrbench", "What is written?", "What is written?"),
+])
+def test_prompts_per_type(type_, question, expected):
+    from vtscale.eval.tsv import Row
+    assert prompts.build_prompt(Row("0", "", question, ["x"]), type_) == expected
+
+
+def test_max_new_tokens_per_type_and_override():
+    assert [prompts.max_new_tokens(t) for t in ("pope", "mcq", "caption", "textvqa", "ocrvqa", "chartqa", "ocrbench")] \
+        == [32, 32, 32, 10, 100, 100, 512]
+    assert prompts.max_new_tokens("caption", {"caption": 6}) == 6
