@@ -1,7 +1,9 @@
 """The four page filters of the document re-parsing (paper Appendix B, DESIGN.md §4).
 
 A page pairs the source text with the parser's text. It is kept only if every filter
-passes; the first one that fails, in FILTERS order, is the page's rejection reason.
+passes; the first one that fails, in FILTERS order, is the page's rejection reason. The
+order is the authors' (scripts/prepare_mPLUG_doc_nouga_clean.py): a repeated source text
+is reported as repetition even though it usually also mismatches in length.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from dataclasses import dataclass
 
 from nltk.tokenize import NLTKWordTokenizer
 
-FILTERS = ("too_short", "length_mismatch", "repetition", "low_similarity")
+FILTERS = ("too_short", "repetition", "length_mismatch", "low_similarity")
 
 _TOKENIZER = NLTKWordTokenizer()
 
@@ -64,8 +66,8 @@ def first_failure(source_text: str, parsed_text: str, similarity: float,
     source, parsed = tokenize(source_text), tokenize(parsed_text)
     checks = (
         ("too_short", lambda: is_too_short(source, parsed, th)),
-        ("length_mismatch", lambda: is_length_mismatch(source, parsed, th)),
         ("repetition", lambda: is_repetitive(source, parsed, th)),
+        ("length_mismatch", lambda: is_length_mismatch(source, parsed, th)),
         ("low_similarity", lambda: is_dissimilar(similarity, th)),
     )
     return next((name for name, failed in checks if failed()), None)

@@ -10,38 +10,23 @@ import random
 from pathlib import Path
 
 from vtscale.augment.config import parse_cfg
+from vtscale.data.loaders import check_llava_record
 from vtscale.errors import InputError
 from vtscale.io import read_json, write_json
 
 log = logging.getLogger(__name__)
-ROLES = ("human", "gpt")
-
-
-def check_record(record, path: Path, index: int) -> None:
-    """A LLaVA record: id, image, non-empty conversations alternating human/gpt."""
-    rid = record.get("id", f"#{index}") if isinstance(record, dict) else f"#{index}"
-    where = f"{path}: record {rid}"
-    if not isinstance(record, dict) or "id" not in record:
-        raise InputError(f"{where}: not an object with an 'id'")
-    turns = record.get("conversations")
-    if not isinstance(turns, list) or not turns:
-        raise InputError(f"{where}: empty or missing 'conversations'")
-    if len(turns) % 2:
-        raise InputError(f"{where}: odd number of turns ({len(turns)}); turns must pair human/gpt")
-    for i, turn in enumerate(turns):
-        if not isinstance(turn, dict) or turn.get("from") != ROLES[i % 2]:
-            got = turn.get("from") if isinstance(turn, dict) else type(turn).__name__
-            raise InputError(f"{where}: turn {i} is from {got!r}, expected {ROLES[i % 2]!r}")
-        if not isinstance(turn.get("value"), str):
-            raise InputError(f"{where}: turn {i} has no text 'value'")
 
 
 def load_source(name: str, path: Path) -> list[dict]:
-    records = read_json(path)
+    try:
+        records = read_json(path)
+    except ValueError as err:
+        raise InputError(str(err)) from None
     if not isinstance(records, list):
         raise InputError(f"{path}: expected a JSON list of LLaVA records")
     for index, record in enumerate(records):
-        check_record(record, path, index)
+        rid = record.get("id", f"#{index}") if isinstance(record, dict) else f"#{index}"
+        check_llava_record(record, f"{path}: record {rid}")
     return [{**record, "source": name} for record in records]
 
 

@@ -29,7 +29,10 @@ SKIP_REASONS = ("empty_description",)
 
 
 def read_descriptions(path: Path) -> list[dict]:
-    records = read_json(path)
+    try:
+        records = read_json(path)
+    except ValueError as err:
+        raise InputError(str(err)) from None
     if not isinstance(records, list):
         raise InputError(f"{path}: expected a JSON list of description records")
     for i, record in enumerate(records):

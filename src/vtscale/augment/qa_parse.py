@@ -17,6 +17,7 @@ DROP_REASONS = (
     "answer_not_a_to_d",      # multiple-choice item whose answer is not one of A-D
     "duplicate_options",      # two options with the same text
     "no_question_mark",       # question does not end with "?"
+    "duplicate_question",     # the same question again for the same description
 )
 
 _YES_NO_LINE = re.compile(r"^Q:\s*(?P<question>.+?)\s+A:\s*(?P<answer>.*)$")
@@ -47,6 +48,20 @@ class ParseResult:
         return len(self.items) + sum(self.dropped.values())
 
 
+def _drop_repeats(result: ParseResult) -> ParseResult:
+    """Small models loop; keep the first of identical questions (case-insensitive)."""
+    seen, unique = set(), []
+    for item in result.items:
+        key = item.question.lower()
+        if key in seen:
+            result.dropped["duplicate_question"] += 1
+        else:
+            seen.add(key)
+            unique.append(item)
+    result.items = unique
+    return result
+
+
 def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.strip().splitlines()]
 
@@ -66,7 +81,7 @@ def parse_yes_no(text: str) -> ParseResult:
             result.dropped["answer_not_yes_no"] += 1
         else:
             result.items.append(YesNoItem(question, answer))
-    return result
+    return _drop_repeats(result)
 
 
 def _blocks(text: str) -> list[list[str]]:
@@ -112,4 +127,4 @@ def parse_multiple_choice(text: str) -> ParseResult:
             result.dropped[parsed] += 1
         else:
             result.items.append(parsed)
-    return result
+    return _drop_repeats(result)

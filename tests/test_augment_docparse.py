@@ -1,0 +1,117 @@
+"""Document re-parsing: real OCR on rendered pages, filters, stats, unreadable pages."""
+
+import json
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from vtscale.augment import docparse
+from vtscale.augment.config import DocsConfig
+from vtscale.augment.embedders import make_embedder, pair_similarity
+from vtscale.augment.filters import FILTERS
+from vtscale.augment.page_parsers import RapidOCRParser, lines_in_reading_order
+from vtscale.errors import InputError
+
+NORMAL = ("The harbor master counts crates of fish beside the dock while an old captain "
+          "repairs the long rope before dawn on the windy coast")
+
+
+class HashingEmbedder:
+    """Bag-of-words vectors: texts sharing words are similar (stands in for MiniLM)."""
+
+    def embed(self, texts):
+        vectors = np.zeros((len(texts), 256))
+        for row, text in enumerate(texts):
+            for word in text.lower().split():
+                vectors[row, zlib.crc32(word.encode()) % 256] += 1
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.maximum(norms, 1e-9)
+
+
+def render_page(path, text, width=640):
+    font = ImageFont.load_default(size=20)
+    image = Image.new("RGB", (width, 400), "white")
+    draw = ImageDraw.Draw(image)
+    words, lines, line = text.split(), [], ""
+    for word in words:
+        if draw.textlength(f"{line} {word}", font=font) > width - 40:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    lines.append(line)
+    for i, line in enumerate(lines):
+        draw.text((20, 20 + 30 * i), line, fill="black", font=font)
+    image.save(path)
+
+
+@pytest.fixture(scope="module")
+def ocr():
+    return RapidOCRParser()
+
+
+@pytest.fixture
+def world(tmp_path):
+    (tmp_path / "pages").mkdir()
+    docs = [
+        {"id": "doc_ok", "image": "pages/ok.png", "text": NORMAL, "kind": "normal"},
+        {"id": "doc_short", "image": "pages/short.png", "text": "References", "kind": "short"},
+        {"id": "doc_corrupt", "image": "pages/corrupt.png", "text": NORMAL, "kind": "normal"},
+        {"id": "doc_missing", "image": "pages/missing.png", "text": NORMAL, "kind": "normal"},
+    ]
+    render_page(tmp_path / "pages/ok.png", NORMAL)
+    render_page(tmp_path / "pages/short.png", "References")
+    (tmp_path / "pages/corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    (tmp_path / "docs.jsonl").write_text("".join(json.dumps(d) + "\n" for d in docs))
+    return tmp_path
+
+
+def test_rapidocr_reads_rendered_page_with_spaces(ocr, tmp_path):
+    render_page(tmp_path / "p.png", NORMAL)
+    text = ocr.parse([Image.open(tmp_path / "p.png")])[0]
+    assert " ".join(text.split()) == NORMAL
+
+
+def test_reading_order_groups_lines_then_left_to_right():
+    box = lambda x, y: [[x, y], [x + 50, y], [x + 50, y + 20], [x, y + 20]]
+    boxes = [box(200, 52), box(10, 10), box(10, 50), box(120, 12)]
+    assert lines_in_reading_order(boxes, ["d", "a", "c", "b"]) == "a b\nc d"
+
+
+def test_run_keeps_faithful_pages_and_counts_skips(world, ocr):
+    records = docparse.read_docs(world / "docs.jsonl")
+    conversations, stats = docparse.run(DocsConfig(), records, world, ocr, HashingEmbedder())
+    assert [c["id"] for c in conversations] == ["doc_ok_doc"]
+    conv = conversations[0]
+    assert conv["source"] == "docs" and conv["image"] == "pages/ok.png"
+    assert conv["conversations"][0]["value"].startswith("<image>\n")
+    assert " ".join(conv["conversations"][1]["value"].split()) == NORMAL
+    assert stats["pages"] == 4 and stats["parsed"] == 2 and stats["kept"] == 1
+    assert stats["skipped"] == {"unreadable_image": 2}
+    assert stats["rejected"] == {"too_short": 1, "repetition": 0, "length_mismatch": 0, "low_similarity": 0}
+    assert set(stats["rejected"]) == set(FILTERS)
+    assert sum(stats["similarity"]["histogram"]["counts"]) == 2
+    assert len(stats["similarity"]["histogram"]["edges"]) == 21
+    assert stats["per_kind"]["normal"] == {"pages": 3, "kept": 1, "unreadable_image": 2,
+                                           "rejected": {f: 0 for f in FILTERS}}
+    assert stats["per_kind"]["short"]["rejected"]["too_short"] == 1
+
+
+def test_unreadable_page_is_logged_with_record_id(world, caplog):
+    assert docparse.load_page({"id": "doc_corrupt", "image": "pages/corrupt.png"}, world) is None
+    assert "doc_corrupt" in caplog.text
+
+
+def test_docs_without_text_field_name_file_and_record(tmp_path):
+    (tmp_path / "docs.jsonl").write_text(json.dumps({"id": "d1", "image": "p.png"}) + "\n")
+    with pytest.raises(InputError, match=r"docs\.jsonl: record 1 \(d1\) lacks field 'text'"):
+        docparse.read_docs(tmp_path / "docs.jsonl")
+
+
+def test_minilm_similarity_separates_paraphrase_from_unrelated():
+    embedder = make_embedder("minilm")
+    sims = pair_similarity(embedder, ["The cat sits on the mat.", "The cat sits on the mat."],
+                           ["A cat is sitting on a mat.", "Quarterly revenue grew by four percent."])
+    assert sims[0] > 0.8 and sims[1] < 0.3

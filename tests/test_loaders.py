@@ -1,0 +1,167 @@
+"""Paper raw-format loaders, each on a small fixture written in the real format."""
+
+import json
+
+import pytest
+
+from vtscale.data import loaders
+from vtscale.errors import InputError
+
+
+def write_json(path, obj):
+    path.write_text(json.dumps(obj))
+    return path
+
+
+def write_jsonl(path, rows):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+# ------------------------------------------------------------------ LLaVA v1.5 mix665k
+LLAVA = [
+    {"id": "000000033471", "image": "coco/train2017/000000033471.jpg",
+     "conversations": [{"from": "human", "value": "What are the colors of the bus in the image?\n<image>"},
+                       {"from": "gpt", "value": "The bus in the image is white and red."},
+                       {"from": "human", "value": "What feature can be seen on the back of the bus?"},
+                       {"from": "gpt", "value": "The back of the bus features an advertisement."}]},
+    {"id": "i6IyJda_0", "model": "",
+     "conversations": [{"from": "human", "value": "Summarise this."}, {"from": "gpt", "value": "Sure."}]},
+]
+
+
+def test_llava_mix665k(tmp_path):
+    records = loaders.load_llava(write_json(tmp_path / "llava_v1_5_mix665k.json", LLAVA))
+    assert [r["id"] for r in records] == ["000000033471"]          # text-only ShareGPT left out
+    assert records[0]["image"] == "coco/train2017/000000033471.jpg"
+    assert len(records[0]["conversations"]) == 4
+    with_text = loaders.load_llava(tmp_path / "llava_v1_5_mix665k.json", keep_text_only=True)
+    assert len(with_text) == 2
+
+
+def test_llava_bad_record_names_file_and_record(tmp_path):
+    bad = LLAVA[:1] + [{"id": "broken", "image": "x.jpg", "conversations": [{"from": "gpt", "value": "a"}, {"from": "human", "value": "b"}]}]
+    with pytest.raises(InputError, match=r"mix\.json: record broken: turn 0"):
+        loaders.load_llava(write_json(tmp_path / "mix.json", bad))
+
+
+# ------------------------------------------------------------------ BAAI SVIT
+SVIT_DETAIL = [
+    {"image_id": 2376311, "conversations": [{"content": [
+        {"from": "user", "value": "Can you describe the image in detail?"},
+        {"from": "gpt", "value": "The image shows a busy street with two buses. "}]}]},
+    {"image_id": 107899, "conversations": [{"content": [
+        {"from": "user", "value": "Describe the image."},
+        {"from": "gpt", "value": "A kitchen with a white fridge."}]}]},
+]
+
+
+def test_svit_detail_descriptions(tmp_path):
+    (tmp_path / "vg" / "VG_100K_2").mkdir(parents=True)
+    (tmp_path / "vg" / "VG_100K_2" / "107899.jpg").write_bytes(b"")
+    records = loaders.load_svit_descriptions(write_json(tmp_path / "detail_description.json", SVIT_DETAIL),
+                                             image_root=tmp_path)
+    assert records == [
+        {"id": "svit_2376311", "image": "vg/VG_100K/2376311.jpg",
+         "description": "The image shows a busy street with two buses."},
+        {"id": "svit_107899", "image": "vg/VG_100K_2/107899.jpg", "description": "A kitchen with a white fridge."},
+    ]
+
+
+def test_svit_plain_detail_description_field(tmp_path):
+    path = write_json(tmp_path / "d.json", [{"image_id": 5, "detail_description": "Two cats."}])
+    assert loaders.load_svit_descriptions(path)[0]["description"] == "Two cats."
+
+
+def test_svit_conversations_become_llava(tmp_path):
+    conv = [{"image_id": 1, "conversations": [
+        {"content": [{"from": "user", "value": "What is on the table?"}, {"from": "gpt", "value": "A cup."},
+                     {"from": "user", "value": "What color?"}, {"from": "gpt", "value": "Blue."}]},
+        {"content": [{"from": "user", "value": "Is it day?"}, {"from": "gpt", "value": "Yes."}]}]}]
+    records = loaders.load_svit_conversations(write_json(tmp_path / "conversation.json", conv))
+    assert [r["id"] for r in records] == ["svit_1_0", "svit_1_1"]
+    turns = records[0]["conversations"]
+    assert turns[0] == {"from": "human", "value": "<image>\nWhat is on the table?"}
+    assert [t["from"] for t in turns] == ["human", "gpt", "human", "gpt"]
+    assert "<image>" not in turns[2]["value"]
+
+
+def test_svit_bad_record(tmp_path):
+    bad = [{"image_id": 9, "conversations": [{"content": [{"from": "robot", "value": "hi"}]}]}]
+    with pytest.raises(InputError, match=r"d\.json: record image_id=9: content item 0"):
+        loaders.load_svit_descriptions(write_json(tmp_path / "d.json", bad))
+    with pytest.raises(InputError, match=r"record #0 lacks 'image_id'"):
+        loaders.load_svit_descriptions(write_json(tmp_path / "d.json", [{"id": 1}]))
+
+
+# ------------------------------------------------------------------ mPLUG DocStruct4M / DocDownstream
+MPLUG = [
+    {"image": ["./imgs/DUE_Benchmark/DocVQA/pngs/xnbl0037_1.png"],
+     "messages": [{"role": "user", "content": "<|image|>What is the date mentioned?"},
+                  {"role": "assistant", "content": "March 2, 1998"}],
+     "task_name": "qa_sft", "dataset_name": "DocVQA"},
+    {"image": ["./imgs/a.png", "./imgs/b.png"],
+     "messages": [{"role": "user", "content": "<|image|><|image|>Compare."}, {"role": "assistant", "content": "Same."}],
+     "task_name": "qa_sft", "dataset_name": "Multi"},
+    {"image": ["./imgs/CCpdf/page_7.jpg"],
+     "messages": [{"role": "user", "content": "<|image|>Recognize text in the image."},
+                  {"role": "assistant", "content": "Introduction\nThe results show a clear trend."}],
+     "task_name": "struct_aware_parse", "dataset_name": "CCpdf"},
+]
+
+
+def test_mplug_conversations(tmp_path):
+    records = loaders.load_mplug_conversations(write_jsonl(tmp_path / "train.jsonl", MPLUG))
+    assert [r["id"] for r in records] == ["train_1", "train_3"]      # multi-image record left out
+    assert records[0]["image"] == "imgs/DUE_Benchmark/DocVQA/pngs/xnbl0037_1.png"
+    assert records[0]["conversations"] == [
+        {"from": "human", "value": "<image>\nWhat is the date mentioned?"},
+        {"from": "gpt", "value": "March 2, 1998"}]
+
+
+def test_mplug_docs(tmp_path):
+    docs = loaders.load_mplug_docs(write_jsonl(tmp_path / "struct_aware_parse.jsonl", MPLUG[2:]))
+    assert docs == [{"id": "struct_aware_parse_1", "image": "imgs/CCpdf/page_7.jpg",
+                     "text": "Introduction\nThe results show a clear trend.", "kind": "struct_aware_parse"}]
+
+
+def test_mplug_bad_line(tmp_path):
+    path = tmp_path / "train.jsonl"
+    path.write_text(json.dumps(MPLUG[0]) + "\n" + json.dumps({"image": ["x.png"], "messages": [{"role": "bot", "content": "x"}]}) + "\n")
+    with pytest.raises(InputError, match=r"train\.jsonl: line 2: message 0"):
+        loaders.load_mplug_conversations(path)
+    path.write_text("{not json\n")
+    with pytest.raises(InputError, match=r"train\.jsonl: line 1 is not valid JSON"):
+        loaders.load_mplug_docs(path)
+
+
+# ------------------------------------------------------------------ Intel/orca_dpo_pairs
+DPO = [
+    {"system": "", "question": "What is 2+2?", "chosen": "4", "rejected": "5"},
+    {"system": "You are an AI assistant.", "question": "Name a colour.", "chosen": "Blue.", "rejected": "Dog."},
+]
+
+
+@pytest.mark.parametrize("suffix", ["jsonl", "json", "parquet"])
+def test_dpo_pairs_local_files(tmp_path, suffix):
+    import pandas as pd
+
+    path = tmp_path / f"orca_dpo_pairs.{suffix}"
+    frame = pd.DataFrame(DPO)
+    if suffix == "jsonl":
+        frame.to_json(path, orient="records", lines=True)
+    elif suffix == "json":
+        frame.to_json(path, orient="records")
+    else:
+        frame.to_parquet(path)
+    assert loaders.load_dpo_pairs(path) == DPO
+    assert loaders.load_dpo_pairs(path, limit=1) == DPO[:1]
+
+
+def test_dpo_bad_rows(tmp_path):
+    path = write_jsonl(tmp_path / "dpo.jsonl", [DPO[0], {**DPO[1], "chosen": ""}])
+    with pytest.raises(InputError, match=r"dpo\.jsonl: row 1: field 'chosen'"):
+        loaders.load_dpo_pairs(path)
+    path = write_jsonl(tmp_path / "dpo2.jsonl", [{"question": "q", "chosen": "a", "rejected": "b"}])
+    with pytest.raises(InputError, match=r"dpo2\.jsonl: missing column 'system'"):
+        loaders.load_dpo_pairs(path)
