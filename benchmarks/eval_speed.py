@@ -11,6 +11,7 @@ are identical.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import tempfile
@@ -106,12 +107,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--m", type=int, default=2)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--repeat", type=int, default=1, help="tile a small TSV's rows this many times")
     p.add_argument("--max-new-tokens", type=int, default=None)
     p.add_argument("--out", type=Path, default=Path("results/benchmarks/eval_speed.json"))
     args = p.parse_args(argv)
     setup_logging()
     torch.manual_seed(0)
     bench = read_benchmark(args.tsv, args.tsv.stem, args.type, args.limit)
+    bench.rows = [dataclasses.replace(r, index=f"{k}_{r.index}")
+                  for k in range(args.repeat) for r in bench.rows] if args.repeat > 1 else bench.rows
     texts = [prompts.build_prompt(row, bench.type) for row in bench.rows]
     from vtscale.model.vlm import VisionTokenModel
 
@@ -123,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     t_single, single = timed(model, bench, texts, batch_size=1, sorted_=False, args=args)
     t_batched, batched = timed(model, bench, texts, batch_size=args.batch_size, sorted_=True, args=args)
     same = [single[r.index] == batched[r.index] for r in bench.rows]
-    result = {"tsv": str(args.tsv), "type": bench.type, "rows": len(bench.rows),
+    result = {"tsv": str(args.tsv), "repeat": args.repeat, "type": bench.type, "rows": len(bench.rows),
               "model": str(args.model) if args.model else "tiny random VisionTokenModel",
               "n": args.n, "m": args.m, "batch_size": args.batch_size,
               "threads": torch.get_num_threads(), "one_by_one_s": t_single, "batched_s": t_batched,
