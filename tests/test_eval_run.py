@@ -135,7 +135,10 @@ def test_collect_scores_tidy_sorted(tmp_path):
              scores(tmp_path / "b.json", "no_question", 1, {"Overall": 50.5}),
              scores(tmp_path / "c.json", "question", 2, {"Overall": 70.0})]
     out = tmp_path / "scores.csv"
-    assert collect.main(files + ["--out", str(out)]) == 0
+    assert collect.main(files + ["--out", str(out), "--metrics-json", str(tmp_path / "m.json")]) == 0
+    nested = json.loads((tmp_path / "m.json").read_text())
+    assert nested["question"]["B"]["n4_m2"] == {"Overall": 80.0, "acc": 75.0}
+    assert nested["no_question"]["B"]["n1_m1"] == {"Overall": 50.5}
     frame = pd.read_csv(out)
     assert list(frame.columns) == ["variant", "benchmark", "metric", "n", "m", "score"]
     assert frame.values.tolist() == [

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from vtscale.errors import InputError
-from vtscale.io import atomic_path
+from vtscale.io import atomic_path, write_json
 
 COLUMNS = ["variant", "benchmark", "metric", "n", "m", "score"]
 
@@ -41,12 +41,24 @@ def collect(paths: list[Path]) -> pd.DataFrame:
                              ignore_index=True)
 
 
+def nested_metrics(frame: pd.DataFrame) -> dict:
+    """{variant: {benchmark: {"n<N>_m<M>": {metric: score}}}} for `dvc metrics show`."""
+    nested: dict = {}
+    for row in frame.itertuples(index=False):
+        setting = nested.setdefault(row.variant, {}).setdefault(row.benchmark, {})
+        setting.setdefault(f"n{row.n}_m{row.m}", {})[row.metric] = row.score
+    return nested
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="vtscale collect-scores", description=__doc__)
     p.add_argument("scores", nargs="+", type=Path, help="<Bench>.scores.json files")
     p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--metrics-json", type=Path, help="the same scores nested, for DVC metrics")
     args = p.parse_args(argv)
     frame = collect(args.scores)
     with atomic_path(args.out) as tmp:
         frame.to_csv(tmp, index=False)
+    if args.metrics_json:
+        write_json(args.metrics_json, nested_metrics(frame))
     return 0
