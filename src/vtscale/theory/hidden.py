@@ -130,10 +130,11 @@ def branch_hidden_states(model, pad_id: int, prefixes: list[list[int]], branches
                          batch_size: int, desc: str) -> list[np.ndarray]:
     """Final hidden states at each branch's own tokens, one (L, d) array per sequence."""
     decoder = model.get_decoder()
-    out: list[np.ndarray] = []
-    for start in tqdm(range(0, len(branches), batch_size), desc=desc, unit="batch"):
-        seqs = [p + b for p, b in zip(prefixes[start:start + batch_size],
-                                      branches[start:start + batch_size])]
+    order = sorted(range(len(branches)), key=lambda i: len(prefixes[i]) + len(branches[i]))
+    out: list[np.ndarray | None] = [None] * len(branches)
+    for start in tqdm(range(0, len(order), batch_size), desc=desc, unit="batch"):
+        chunk = order[start:start + batch_size]          # similar lengths: little padding
+        seqs = [prefixes[i] + branches[i] for i in chunk]
         width = max(len(s) for s in seqs)
         ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
         mask = torch.zeros((len(seqs), width), dtype=torch.long)
@@ -141,7 +142,7 @@ def branch_hidden_states(model, pad_id: int, prefixes: list[list[int]], branches
             ids[row, : len(seq)] = torch.tensor(seq)
             mask[row, : len(seq)] = 1
         hidden = decoder(input_ids=ids, attention_mask=mask).last_hidden_state.float()
-        for row, (p, b) in enumerate(zip(prefixes[start:start + batch_size],
-                                         branches[start:start + batch_size])):
-            out.append(hidden[row, len(p): len(p) + len(b)].numpy())
+        for row, i in enumerate(chunk):
+            offset = len(prefixes[i])
+            out[i] = hidden[row, offset: offset + len(branches[i])].numpy()
     return out
