@@ -20,6 +20,8 @@ class TrainConfig:
     batch_size: int = 8               # per process, per micro-batch
     grad_accum: int = 1
     max_samples: int | None = None
+    n: int | None = None              # stage 2 only: base fused-token setting (default max(grid.n))
+    m: int | None = None
     checkpoint_every: int = 50        # optimizer steps between resumable checkpoints
     precision: str = "fp32"           # fp32 | bf16 | fp16 (the latter two only on a GPU)
     seed: int = 0

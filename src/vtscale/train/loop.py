@@ -27,7 +27,7 @@ from transformers import get_cosine_schedule_with_warmup
 
 from vtscale.train.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from vtscale.train.config import TrainConfig
-from vtscale.train.metrics import MetricsCSV
+from vtscale.train.metrics import MetricsCSV, read_metrics
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +140,7 @@ class Trainer:
         set_seed(cfg.seed)
         self.accelerator = make_accelerator(cfg)
         freeze_all_but(task.model, task.parameters)
+        task.model.train()
         self.sampler = EpochSampler(len(task.dataset), cfg.seed)
         loader = DataLoader(task.dataset, batch_size=cfg.batch_size, sampler=self.sampler,
                             collate_fn=CountingCollate(task.collate), generator=torch.Generator())
@@ -247,6 +248,9 @@ class Trainer:
                 drain(batches)
         progress.close()
         wall = time.perf_counter() - began
+        if main:  # the whole run's curve, including steps done before a resume
+            losses = [row["loss"] for row in read_metrics(self.metrics_path)]
+            first_loss, final_loss = (losses[0], losses[-1]) if losses else (None, None)
         return TrainResult(steps=step, resumed_from=start, wall_time_s=wall, samples=samples,
                            samples_per_s=samples / wall if wall else 0.0,
                            tokens_per_s=tokens / wall if wall else 0.0,

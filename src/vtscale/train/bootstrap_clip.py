@@ -1,0 +1,159 @@
+"""``vtscale bootstrap-clip``: demo only. No small pretrained CLIP ships on PyPI, so a
+small open_clip CLIP is trained with open_clip's own ``ClipLoss`` on the world's
+(global image view, description) pairs. Output folder (read by vtscale.model.vision):
+
+- ``open_clip_config.json``: kwargs of ``open_clip.model.CLIP(**cfg)``
+- ``open_clip_model.safetensors``: that CLIP's state_dict
+- ``metrics.csv`` (loss curve), ``summary.json``
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+from pathlib import Path
+from typing import Any, Mapping
+
+import open_clip
+import torch
+from accelerate import PartialState
+from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
+from open_clip.loss import ClipLoss
+from safetensors.torch import save_file
+from torch.utils.data import Dataset
+
+from vtscale.config import ConfigError, parse_json_arg
+from vtscale.data.conversations import load_image
+from vtscale.errors import InputError
+from vtscale.io import atomic_dir, read_json, write_json
+from vtscale.train.config import TrainConfig
+from vtscale.train.loop import Task, train
+from vtscale.train.outputs import write_summary
+
+log = logging.getLogger(__name__)
+
+TEXT_CONTEXT = 77           # CLIP's own; the model extends it (model.vision.text_context)
+VOCAB_SIZE = 49408          # open_clip's SimpleTokenizer
+CONFIG_FILE = "open_clip_config.json"
+WEIGHTS_FILE = "open_clip_model.safetensors"
+
+
+def clip_config(vision: Mapping[str, Any]) -> dict:
+    """open_clip CLIP kwargs from the config's model.vision; the text tower mirrors the ViT."""
+    try:
+        width, heads, layers = vision["width"], vision["heads"], vision["layers"]
+        return {
+            "embed_dim": width,
+            "vision_cfg": {"image_size": vision["view_size"], "patch_size": vision["patch_size"],
+                           "width": width, "layers": layers, "head_width": width // heads,
+                           "mlp_ratio": vision.get("mlp_ratio", 4.0)},
+            "text_cfg": {"context_length": TEXT_CONTEXT, "vocab_size": VOCAB_SIZE,
+                         "width": width, "heads": heads, "layers": layers},
+        }
+    except KeyError as err:
+        raise ConfigError(f"config error: model.vision.{err.args[0]} is required for bootstrap") from None
+
+
+def read_descriptions(path: str | Path, image_root: Path) -> list[tuple[Path, str]]:
+    path = Path(path)
+    try:
+        records = read_json(path)
+    except ValueError as err:
+        raise InputError(str(err)) from None
+    if not isinstance(records, list) or not records:
+        raise InputError(f"{path}: expected a non-empty JSON list of descriptions")
+    pairs = []
+    for i, record in enumerate(records):
+        where = f"{path}: record {record.get('id', f'#{i}') if isinstance(record, dict) else f'#{i}'!r}"
+        if not isinstance(record, dict) or not record.get("image"):
+            raise InputError(f"{where}: no 'image' field")
+        text = record.get("description")
+        if not isinstance(text, str) or not text.strip():
+            raise InputError(f"{where}: empty or missing 'description'")
+        image = image_root / record["image"]
+        if not image.is_file():
+            raise InputError(f"{where}: image file {image} not found")
+        pairs.append((image, text.strip()))
+    return pairs
+
+
+class ImageTextPairs(Dataset):
+    """(global view, description tokens); each view is decoded once and then cached."""
+
+    def __init__(self, pairs: list[tuple[Path, str]], view_size: int):
+        self.images = [image for image, _ in pairs]
+        self.tokens = open_clip.tokenizer.SimpleTokenizer(context_length=TEXT_CONTEXT)(
+            [text for _, text in pairs])
+        self.transform = open_clip.transform.image_transform(
+            view_size, is_train=False, mean=OPENAI_DATASET_MEAN, std=OPENAI_DATASET_STD)
+        self.cache: dict[int, torch.Tensor] = {}
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if index not in self.cache:
+            self.cache[index] = self.transform(load_image(self.images[index]))
+        return self.cache[index], self.tokens[index]
+
+
+def collate_pairs(items: list) -> dict[str, torch.Tensor]:
+    images, texts = zip(*items)
+    return {"images": torch.stack(images), "texts": torch.stack(texts)}
+
+
+def make_clip_loss():
+    state = PartialState()
+    clip_loss = ClipLoss(gather_with_grad=state.num_processes > 1,
+                         rank=state.process_index, world_size=state.num_processes)
+
+    def loss(model, batch) -> dict:
+        image = model.encode_image(batch["images"], normalize=True)
+        text = model.encode_text(batch["texts"], normalize=True)
+        return {"loss": clip_loss(image, text, model.logit_scale.exp())}
+    return loss
+
+
+def save_clip(model: torch.nn.Module, config: dict, folder: Path) -> None:
+    write_json(folder / CONFIG_FILE, config)
+    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    save_file(state, str(folder / WEIGHTS_FILE))
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="vtscale bootstrap-clip", description=__doc__)
+    parser.add_argument("--cfg", required=True, help="JSON with bootstrap, model, seed")
+    parser.add_argument("--descriptions", required=True)
+    parser.add_argument("--image-root", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--ckpt-dir", required=True)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    cfg = parse_json_arg(args.cfg)
+    train_cfg = TrainConfig.from_sections((cfg.get("bootstrap") or {}).get("clip"), {},
+                                          cfg.get("seed", 0), "bootstrap.clip")
+    config = clip_config(cfg["model"]["vision"])
+    pairs = read_descriptions(args.descriptions, Path(args.image_root))
+    pairs = pairs[:train_cfg.max_samples] if train_cfg.max_samples else pairs
+    torch.manual_seed(train_cfg.seed)
+    model = open_clip.model.CLIP(**config)
+    task = Task(model=model, parameters=list(model.parameters()),
+                dataset=ImageTextPairs(pairs, config["vision_cfg"]["image_size"]),
+                collate=collate_pairs, loss=make_clip_loss(), count_tokens=lambda b: 0)
+    ckpt_dir = Path(args.ckpt_dir)
+    metrics = ckpt_dir / "metrics.csv"
+    log.info("bootstrap CLIP: %d pairs, %.2fM parameters", len(pairs),
+             sum(p.numel() for p in model.parameters()) / 1e6)
+    model, result = train(task, train_cfg, ckpt_dir, metrics, desc="bootstrap-clip")
+    if result.is_main_process:
+        with atomic_dir(args.out) as tmp:
+            save_clip(model, config, tmp)
+            shutil.copy(metrics, tmp / "metrics.csv")
+            write_summary(tmp / "summary.json", "bootstrap_clip", result, train_cfg, pairs=len(pairs))
+        log.info("bootstrap CLIP loss %.4f -> %.4f in %.1f s", result.first_loss or float("nan"),
+                 result.final_loss or float("nan"), result.wall_time_s)
+    return 0

@@ -1,0 +1,194 @@
+"""``vtscale bootstrap-lm``: demo only. A small Llama (sizes from model.llm) with the
+SmolLM2 tokenizer, trained with the causal LM loss on the world's text: descriptions
+and conversation turns rendered with the tokenizer's chat template. The output is a
+``save_pretrained`` folder (model + tokenizer with its chat template), plus
+``metrics.csv`` (loss curve) and ``summary.json``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+import torch.nn.functional as F
+from torch.utils.data import Dataset
+from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+from vtscale.config import ConfigError, parse_json_arg
+from vtscale.data.conversations import parse_turns
+from vtscale.errors import InputError
+from vtscale.io import atomic_dir, read_json
+from vtscale.train.config import TrainConfig
+from vtscale.train.loop import Task, train
+from vtscale.train.outputs import write_summary
+
+log = logging.getLogger(__name__)
+
+BLOCK_SIZE = 128
+EVAL_BLOCKS = 8
+
+
+def load_tokenizer(folder: str | Path):
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    except (OSError, ValueError) as err:
+        raise InputError(f"{folder}: cannot load a tokenizer ({err})") from None
+    if not tokenizer.chat_template:
+        raise InputError(f"{folder}: the tokenizer has no chat template")
+    return tokenizer
+
+
+def llama_config(llm: Mapping[str, Any], tokenizer) -> LlamaConfig:
+    try:
+        return LlamaConfig(
+            vocab_size=len(tokenizer), hidden_size=llm["hidden_size"],
+            intermediate_size=llm["intermediate_size"], num_hidden_layers=llm["layers"],
+            num_attention_heads=llm["heads"], num_key_value_heads=llm["heads"],
+            max_position_embeddings=2048, tie_word_embeddings=True,
+            bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+            pad_token_id=tokenizer.pad_token_id)
+    except KeyError as err:
+        raise ConfigError(f"config error: model.llm.{err.args[0]} is required for bootstrap") from None
+
+
+def _records(path: str | Path) -> list:
+    try:
+        records = read_json(path)
+    except ValueError as err:
+        raise InputError(str(err)) from None
+    if not isinstance(records, list):
+        raise InputError(f"{path}: expected a JSON list of records")
+    return records
+
+
+def description_texts(path: str | Path) -> list[str]:
+    texts = []
+    for i, record in enumerate(_records(path)):
+        text = record.get("description") if isinstance(record, dict) else None
+        if not isinstance(text, str) or not text.strip():
+            rid = record.get("id", f"#{i}") if isinstance(record, dict) else f"#{i}"
+            raise InputError(f"{path}: record {rid!r}: empty or missing 'description'")
+        texts.append(text.strip())
+    return texts
+
+
+def conversation_texts(path: str | Path, tokenizer) -> list[str]:
+    """Each conversation as the chat template renders it for the LLM at stage 2."""
+    texts = []
+    for i, record in enumerate(_records(path)):
+        rid = record.get("id", f"#{i}") if isinstance(record, dict) else f"#{i}"
+        turns = parse_turns(record.get("conversations") if isinstance(record, dict) else None,
+                            f"{path}: record {rid!r}")
+        messages = []
+        for turn in turns:
+            messages += [{"role": "user", "content": turn.question},
+                         {"role": "assistant", "content": turn.answer}]
+        texts.append(tokenizer.apply_chat_template(messages, tokenize=False))
+    return texts
+
+
+class PackedText(Dataset):
+    """All texts tokenized, joined by EOS and cut into equal blocks (GPT-style packing)."""
+
+    def __init__(self, texts: list[str], tokenizer, block_size: int = BLOCK_SIZE):
+        eos = tokenizer.eos_token_id
+        stream: list[int] = []
+        for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]:
+            stream += ids + [eos]
+        n_blocks = len(stream) // block_size
+        if n_blocks == 0:
+            raise InputError(f"text corpus has {len(stream)} tokens, fewer than one "
+                             f"block of {block_size}")
+        self.blocks = torch.tensor(stream[: n_blocks * block_size]).view(n_blocks, block_size)
+
+    def __len__(self) -> int:
+        return len(self.blocks)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return self.blocks[index]
+
+
+def collate_blocks(blocks: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {"input_ids": torch.stack(blocks)}
+
+
+class ActiveVocabLoss:
+    """Causal LM loss with the softmax over the tokens the corpus uses.
+
+    The world's text uses ~1-2k of SmolLM2's 49k tokens and the full LM head is ~80% of
+    a step at demo sizes; tokens that never occur only get pushed down by a full
+    softmax, so restricting it speeds the demo bootstrap ~4x. The full-vocabulary loss
+    is measured before and after training (``full_vocab_loss``)."""
+
+    def __init__(self, active_ids: torch.Tensor, vocab_size: int):
+        self.active_ids = active_ids
+        self.to_active = torch.full((vocab_size,), -100, dtype=torch.long)
+        self.to_active[active_ids] = torch.arange(len(active_ids))
+
+    def __call__(self, model, batch) -> dict:
+        ids = batch["input_ids"]
+        hidden = model.model(input_ids=ids).last_hidden_state[:, :-1]
+        weight = model.lm_head.weight[self.active_ids.to(ids.device)]
+        logits = hidden @ weight.T
+        targets = self.to_active.to(ids.device)[ids[:, 1:]]
+        return {"loss": F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1))}
+
+
+@torch.no_grad()
+def full_vocab_loss(model, blocks: torch.Tensor) -> float:
+    was_training = model.training
+    model.eval()
+    loss = model(input_ids=blocks, labels=blocks).loss.item()
+    model.train(was_training)
+    return loss
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="vtscale bootstrap-lm", description=__doc__)
+    parser.add_argument("--cfg", required=True, help="JSON with bootstrap, model, seed")
+    parser.add_argument("--descriptions", required=True)
+    parser.add_argument("--conversations", required=True)
+    parser.add_argument("--tokenizer", required=True, help="folder with the SmolLM2 tokenizer")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--ckpt-dir", required=True)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    cfg = parse_json_arg(args.cfg)
+    train_cfg = TrainConfig.from_sections((cfg.get("bootstrap") or {}).get("lm"), {},
+                                          cfg.get("seed", 0), "bootstrap.lm")
+    tokenizer = load_tokenizer(args.tokenizer)
+    texts = description_texts(args.descriptions) + conversation_texts(args.conversations, tokenizer)
+    dataset = PackedText(texts, tokenizer)
+    torch.manual_seed(train_cfg.seed)
+    model = LlamaForCausalLM(llama_config(cfg["model"]["llm"], tokenizer))
+    log.info("bootstrap LM: %d texts, %d blocks of %d tokens, %.2fM parameters", len(texts),
+             len(dataset), BLOCK_SIZE, model.num_parameters() / 1e6)
+    active = torch.unique(dataset.blocks)
+    task = Task(model=model, parameters=list(model.parameters()), dataset=dataset,
+                collate=collate_blocks, loss=ActiveVocabLoss(active, len(tokenizer)))
+    eval_blocks = dataset.blocks[torch.linspace(0, len(dataset) - 1, EVAL_BLOCKS).long()]
+    loss_before = full_vocab_loss(model, eval_blocks)
+    ckpt_dir = Path(args.ckpt_dir)
+    metrics = ckpt_dir / "metrics.csv"
+    model, result = train(task, train_cfg, ckpt_dir, metrics, desc="bootstrap-lm")
+    loss_after = full_vocab_loss(model, eval_blocks)
+    log.info("bootstrap LM full-vocabulary loss %.4f -> %.4f (%d active tokens)",
+             loss_before, loss_after, len(active))
+    if result.is_main_process:
+        with atomic_dir(args.out) as tmp:
+            model.save_pretrained(tmp)
+            tokenizer.save_pretrained(tmp)
+            shutil.copy(metrics, tmp / "metrics.csv")
+            write_summary(tmp / "summary.json", "bootstrap_lm", result, train_cfg,
+                          texts=len(texts), blocks=len(dataset), block_size=BLOCK_SIZE,
+                          active_tokens=len(active), full_vocab_loss_start=loss_before,
+                          full_vocab_loss_end=loss_after)
+        log.info("bootstrap LM loss %.4f -> %.4f in %.1f s", result.first_loss or float("nan"),
+                 result.final_loss or float("nan"), result.wall_time_s)
+    return 0

@@ -1,0 +1,155 @@
+"""``vtscale train --stage {1,2,3}``: the paper's three training stages (DESIGN.md §3).
+
+1. contrastive, from the backbones (``--vision-init/--llm-init``), ``train.stage1``;
+2. generation at n = max(grid.n), m = min(grid.m_default, n), from ``--init``;
+3. generation at the given ``--n/--m`` (``--no-question`` drops the question) on the
+   stage-3 subset, from ``--init``.
+All three run through the shared resumable loop; the LLM is always frozen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import torch
+from accelerate.utils import set_seed
+
+from vtscale.config import ConfigError, m_for, parse_json_arg
+from vtscale.data.conversations import ConversationDataset
+from vtscale.train.config import TrainConfig
+from vtscale.train.loop import Task, train
+from vtscale.train.metrics import summary_path_for
+from vtscale.train.outputs import write_summary
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Setting:
+    n: int
+    m: int
+    use_question: bool = True
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="vtscale train", description=__doc__)
+    parser.add_argument("--stage", type=int, choices=(1, 2, 3), required=True)
+    parser.add_argument("--cfg", required=True, help="JSON with model, train, grid, seed")
+    parser.add_argument("--vision-init", help="stage 1: backbone CLIP (bootstrap folder in the demo)")
+    parser.add_argument("--llm-init", help="stage 1: backbone LLM folder or hub id")
+    parser.add_argument("--init", help="stages 2 and 3: the previous stage's model folder")
+    parser.add_argument("--n", type=int, help="fused tokens for the first question")
+    parser.add_argument("--m", type=int, help="fused tokens for each later question")
+    parser.add_argument("--no-question", action="store_true", help="stage 3: drop the question text")
+    parser.add_argument("--data", required=True, help="LLaVA-format training json")
+    parser.add_argument("--image-root", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--ckpt-dir", required=True)
+    parser.add_argument("--metrics", required=True, help="per-step metrics CSV")
+    parser.add_argument("--summary", help="run summary JSON (default: next to the Snakemake "
+                        "benchmark file, derived from --metrics)")
+    return parser.parse_args(argv)
+
+
+def check_flags(args: argparse.Namespace) -> None:
+    if args.stage == 1 and args.init:
+        raise ConfigError("--init: stage 1 starts from the backbones (--vision-init/--llm-init)")
+    if args.stage in (2, 3) and not args.init:
+        raise ConfigError(f"--init: stage {args.stage} needs the previous stage's model folder")
+    if args.stage == 3 and (args.n is None or args.m is None):
+        raise ConfigError("--n/--m: stage 3 needs both")
+    if args.stage == 1 and (args.n is not None or args.m is not None):
+        raise ConfigError("--n/--m: stage 1 trains every query token (n = max(grid.n))")
+    if args.no_question and args.stage != 3:
+        raise ConfigError("--no-question: only stage 3 has a no-question variant")
+    for flag in ("n", "m"):
+        value = getattr(args, flag)
+        if value is not None and value < 1:
+            raise ConfigError(f"--{flag}={value}: must be at least 1")
+    if args.n is not None and args.m is not None and args.m > args.n:
+        raise ConfigError(f"--m={args.m} exceeds --n={args.n}; m must not exceed n")
+
+
+def setting_for(args: argparse.Namespace, grid: dict, stage_cfg: TrainConfig) -> Setting:
+    """Stage 1: all grid queries; stage 2: the base setting (largest n unless the stage
+    section or --n/--m say otherwise; paper: 256/8); stage 3: --n/--m."""
+    n_max = max(grid["n"])
+    if args.stage == 1:
+        return Setting(n_max, n_max)
+    n = args.n or stage_cfg.n or n_max
+    m = args.m or stage_cfg.m or m_for(n, grid["m_default"])
+    if m > n:
+        raise ConfigError(f"--m={m} exceeds n={n}; m must not exceed n")
+    return Setting(n, m, use_question=not args.no_question)
+
+
+def build_model(args: argparse.Namespace, model_section: dict):
+    from vtscale.model.config import ModelConfig
+    from vtscale.model.vlm import VisionTokenModel
+    if args.stage == 1:
+        return VisionTokenModel.from_config(ModelConfig.from_dict(model_section),
+                                            vision_init=args.vision_init, llm_init=args.llm_init)
+    return VisionTokenModel.from_pretrained(args.init)
+
+
+def count_vlm_tokens(batch: dict[str, Any]) -> int:
+    """LLM tokens (stages 2/3) or fusion tokens (stage 1) in a collated batch."""
+    for key in ("llm_mask", "fusion_mask"):
+        if isinstance(batch.get(key), torch.Tensor):
+            return int(batch[key].sum())
+    return 0
+
+
+def make_task(stage: int, model, dataset, setting: Setting) -> Task:
+    from vtscale.model.config import check_token_counts
+    check_token_counts(setting.n, setting.m, model.cfg.fusion.max_tokens)
+    if stage == 1:
+        collate = partial(model.collate_contrastive, n=setting.n)
+        loss = contrastive
+    else:
+        collate = partial(model.collate_generation, n=setting.n, m=setting.m,
+                          use_question=setting.use_question)
+        loss = generation
+    return Task(model=model, parameters=model.trainable_parameters(stage), dataset=dataset,
+                collate=collate, loss=loss, count_tokens=count_vlm_tokens)
+
+
+def contrastive(model, batch) -> dict:
+    return model.contrastive_loss(batch)
+
+
+def generation(model, batch) -> dict:
+    return model.generation_loss(batch)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    check_flags(args)
+    cfg = parse_json_arg(args.cfg)
+    stage_key = f"stage{args.stage}"
+    train_cfg = TrainConfig.from_sections(cfg["train"].get(stage_key), cfg["train"],
+                                          cfg.get("seed", 0), f"train.{stage_key}")
+    setting = setting_for(args, cfg["grid"], train_cfg)
+    dataset = ConversationDataset(args.data, args.image_root, train_cfg.max_samples)
+    set_seed(train_cfg.seed)
+    model = build_model(args, cfg["model"])
+    task = make_task(args.stage, model, dataset, setting)
+    log.info("stage %d: %d samples, n=%d m=%d question=%s, %.2fM trainable parameters",
+             args.stage, len(dataset), setting.n, setting.m, setting.use_question,
+             sum(p.numel() for p in task.parameters) / 1e6)
+    model, result = train(task, train_cfg, args.ckpt_dir, args.metrics, desc=f"stage {args.stage}")
+    if result.is_main_process:
+        model.save_pretrained(args.out)
+        summary = Path(args.summary) if args.summary else summary_path_for(args.metrics)
+        write_summary(summary, f"train_{stage_key}", result, train_cfg, stage=args.stage,
+                      n=setting.n, m=setting.m, use_question=setting.use_question,
+                      samples_in_data=len(dataset))
+        log.info("stage %d loss %.4f -> %.4f in %.1f s (%.2f samples/s)", args.stage,
+                 result.first_loss or float("nan"), result.final_loss or float("nan"),
+                 result.wall_time_s, result.samples_per_s)
+    return 0
