@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import open_clip
 import torch
 import torch.nn.functional as F
 from PIL import Image
@@ -269,7 +270,6 @@ class VisionTokenModel(nn.Module):
             raise InputError(f"{meta_path}: missing (not a VisionTokenModel folder)")
         meta = read_json(meta_path)
         cfg = ModelConfig.from_dict(meta["model"])
-        import open_clip
         clip = open_clip.model.CLIP(**meta["open_clip"])
         llm_dir = path / meta["llm"] if meta["llm"] == LLM_DIR else meta["llm"]
         llm, tokenizer = load_llm(str(llm_dir))
