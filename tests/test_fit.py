@@ -77,3 +77,12 @@ def test_missing_column_names_file_and_column(tmp_path):
 def test_bad_exclude_flag_is_a_config_error():
     with pytest.raises(ValueError, match="BENCHMARK:n1,n2"):
         fit.parse_exclude(["MME"])
+
+
+def test_vtscale_cli_reports_bad_input_as_one_line(tmp_path, capsys):
+    from vtscale import cli
+    bad = tmp_path / "scores.csv"
+    bad.write_text("variant,benchmark,metric,n\nq,B,acc,1\n")
+    assert cli.main(["fit", str(bad), "--out", str(tmp_path / "fits.csv")]) == 1
+    err = capsys.readouterr().err
+    assert "scores.csv: missing column 'score'" in err and "Traceback" not in err
