@@ -56,6 +56,7 @@ class TrainResult:
     first_loss: float | None
     final_loss: float | None
     is_main_process: bool
+    num_processes: int = 1
 
 
 def count_tokens(batch: Any) -> int:
@@ -254,7 +255,8 @@ class Trainer:
         return TrainResult(steps=step, resumed_from=start, wall_time_s=wall, samples=samples,
                            samples_per_s=samples / wall if wall else 0.0,
                            tokens_per_s=tokens / wall if wall else 0.0,
-                           first_loss=first_loss, final_loss=final_loss, is_main_process=main)
+                           first_loss=first_loss, final_loss=final_loss, is_main_process=main,
+                           num_processes=self.accelerator.num_processes)
 
     def save(self, step: int, epoch: int) -> None:
         save_checkpoint(self.accelerator, self.ckpt_dir,

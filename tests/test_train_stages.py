@@ -1,0 +1,179 @@
+"""`vtscale train` stages 1-3 end to end on tiny bootstrapped backbones, plus the
+conversation dataset's input validation."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from accelerate.state import AcceleratorState, GradientState
+from safetensors.torch import load_file
+
+from test_bootstrap import TINY_LLM, TINY_VISION, make_world, run_bootstrap_clip, run_bootstrap_lm
+from vtscale import cli
+from vtscale.config import ConfigError
+from vtscale.data.conversations import ConversationDataset
+from vtscale.errors import InputError
+from vtscale.train import run
+from vtscale.train.metrics import read_metrics
+
+TINY_MODEL = {"vision": {**TINY_VISION, "text_context": 24}, "hd_views": 2,
+              "fusion": {"layers": 1, "max_tokens": 4}, "llm": TINY_LLM}
+TRAIN = {
+    "stage1": {"steps": 4, "lr": 3e-3, "warmup": 0.1, "batch_size": 4, "grad_accum": 1},
+    "stage2": {"epochs": 1, "lr": 3e-3, "warmup": 0.1, "batch_size": 4, "grad_accum": 1},
+    "stage3": {"epochs": 1, "lr": 1e-3, "warmup": 0.1, "batch_size": 4, "grad_accum": 1,
+               "max_samples": 8},
+    "checkpoint_every": 2, "precision": "fp32", "num_processes": 1,
+}
+
+
+def cfg_json(**train_overrides) -> str:
+    train = {**TRAIN, **train_overrides}
+    return json.dumps({"seed": 0, "model": TINY_MODEL, "train": train,
+                       "grid": {"n": [1, 2, 4], "m_default": 2}})
+
+
+@pytest.fixture(autouse=True)
+def fresh_accelerate_state():
+    yield
+    AcceleratorState._reset_state(reset_partial_state=True)
+    GradientState._reset_state()
+
+
+@pytest.fixture(scope="module")
+def world_and_backbones(tmp_path_factory):
+    root = tmp_path_factory.mktemp("stages")
+    world = make_world(root / "world")
+    assert run_bootstrap_clip(world, root, steps=2) == 0
+    AcceleratorState._reset_state(reset_partial_state=True)
+    assert run_bootstrap_lm(world, root, steps=2) == 0
+    AcceleratorState._reset_state(reset_partial_state=True)
+    return world, root
+
+
+def train_args(stage: int, world: Path, results: Path, name: str, *extra: str) -> list[str]:
+    return ["--stage", str(stage), *extra, "--data", str(world / "conversations.json"),
+            "--image-root", str(world), "--out", str(results / "models" / name),
+            "--ckpt-dir", str(results / "checkpoints" / name),
+            "--metrics", str(results / "train_metrics" / f"{name}.csv")]
+
+
+def test_stages_1_2_3_end_to_end(world_and_backbones, tmp_path):
+    from vtscale.model.vlm import VisionTokenModel
+    world, backbones = world_and_backbones
+    results = tmp_path / "results"
+    assert run.main(["--cfg", cfg_json(), *train_args(
+        1, world, results, "stage1", "--vision-init", str(backbones / "bootstrap_clip"),
+        "--llm-init", str(backbones / "bootstrap_lm"))]) == 0
+    rows = read_metrics(results / "train_metrics" / "stage1.csv")
+    assert [r["step"] for r in rows] == [1, 2, 3, 4]
+    assert {"contrastive", "identity"} <= set(rows[0])
+    summary = json.loads((results / "benchmarks" / "train_stage1.json").read_text())
+    assert summary["steps"] == 4 and summary["n"] == 4 and summary["samples"] == 16
+
+    AcceleratorState._reset_state(reset_partial_state=True)
+    assert run.main(["--cfg", cfg_json(), *train_args(
+        2, world, results, "stage2", "--init", str(results / "models" / "stage1"))]) == 0
+    summary = json.loads((results / "benchmarks" / "train_stage2.json").read_text())
+    assert (summary["n"], summary["m"], summary["steps"]) == (4, 2, 3)   # 12 samples / batch 4
+
+    for variant, flags in [("question", []), ("no_question", ["--no-question"])]:
+        AcceleratorState._reset_state(reset_partial_state=True)
+        name = f"stage3/{variant}_n2_m1"
+        assert run.main(["--cfg", cfg_json(), *train_args(
+            3, world, results, name, "--init", str(results / "models" / "stage2"),
+            "--n", "2", "--m", "1", *flags)]) == 0
+        summary = json.loads((results / "benchmarks" / "train_stage3" / f"{variant}_n2_m1.json").read_text())
+        assert summary["use_question"] == (variant == "question") and summary["steps"] == 2
+
+    # The LLM is frozen through all stages: stage-3 output carries the bootstrap LM's weights.
+    bootstrap = load_file(str(backbones / "bootstrap_lm" / "model.safetensors"))
+    final = VisionTokenModel.from_pretrained(results / "models" / "stage3" / "question_n2_m1")
+    for name, value in final.llm.state_dict().items():
+        if name in bootstrap:
+            assert torch.equal(value, bootstrap[name]), name
+    stage2 = VisionTokenModel.from_pretrained(results / "models" / "stage2")
+    changed = [k for k, v in final.state_dict().items()
+               if not k.startswith("llm.") and not torch.equal(v, stage2.state_dict()[k])]
+    assert any(k.startswith("fusion.") for k in changed)
+    answers = final.generate([ConversationDataset(world / "conversations.json", world)[0].image],
+                             ["What colour is the shape?"], n=2, m=1, max_new_tokens=3)
+    assert len(answers) == 1 and isinstance(answers[0], str)
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--n", "2", "--m", "3"], "--m=3 exceeds --n=2"),
+    (["--n", "0", "--m", "1"], "--n=0: must be at least 1"),
+    (["--n", "2"], "--n/--m: stage 3 needs both"),
+])
+def test_bad_n_m_flags_name_the_flag(tmp_path, flags, message):
+    args = ["--cfg", cfg_json(), "--init", "x", *flags,
+            *train_args(3, tmp_path, tmp_path, "s3")[2:]]
+    with pytest.raises(ConfigError, match=message):
+        run.main(["--stage", "3", *args])
+
+
+def test_cli_reports_bad_flag_as_one_line(tmp_path, capsys):
+    rc = cli.main(["train", "--stage", "3", "--cfg", cfg_json(), "--init", "x", "--n", "1",
+                   "--m", "2", *train_args(3, tmp_path, tmp_path, "s3")[2:]])
+    assert rc == 1
+    assert "--m=2 exceeds --n=1" in capsys.readouterr().err
+
+
+def write_conversations(path: Path, records: list) -> Path:
+    path.write_text(json.dumps(records))
+    return path
+
+
+def test_dataset_strips_image_marker_and_pairs_turns(tmp_path):
+    world = make_world(tmp_path / "w", count=2)
+    dataset = ConversationDataset(world / "conversations.json", world)
+    sample = dataset[1]
+    assert sample.id == "scene_001" and sample.image.mode == "RGB"
+    assert [t.question for t in sample.turns] == ["What colour is the shape?",
+                                                  "Is there a square? Please answer yes or no."]
+    assert [t.answer for t in sample.turns] == ["blue", "Yes"]
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda r: r.update(image="images/nope.png"), r"record 'scene_001': image file .*nope.png not found"),
+    (lambda r: r.update(conversations=[]), r"record 'scene_001': empty conversation"),
+    (lambda r: r["conversations"].reverse(), r"record 'scene_001': messages 0-1 come from"),
+    (lambda r: r["conversations"].pop(), r"record 'scene_001': odd number of messages"),
+])
+def test_dataset_rejects_bad_records_naming_file_and_id(tmp_path, mutate, message):
+    world = make_world(tmp_path / "w", count=2)
+    records = json.loads((world / "conversations.json").read_text())
+    mutate(records[1])
+    path = write_conversations(tmp_path / "bad.json", records)
+    with pytest.raises(InputError, match=rf"bad.json: {message}"):
+        ConversationDataset(path, world)
+
+
+@pytest.mark.slow
+def test_two_process_cpu_run_matches_one_process_with_double_accumulation(world_and_backbones, tmp_path):
+    """Two CPU processes (torchrun through `accelerate launch --multi_gpu`, gloo; note
+    that `--cpu` makes accelerate start a single process) give the 1-process loss curve."""
+    world, backbones = world_and_backbones
+    losses = {}
+    for procs, accum in [(1, 2), (2, 1)]:
+        results = tmp_path / f"p{procs}"
+        cfg = cfg_json(stage1={"steps": 3, "lr": 3e-3, "warmup": 0.1, "batch_size": 2,
+                               "grad_accum": accum})
+        launch = [sys.executable, "-m", "vtscale.cli"] if procs == 1 else [
+            sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+            "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+            "-m", "vtscale.cli"]
+        subprocess.run([*launch, "train", "--cfg", cfg, *train_args(
+            1, world, results, "stage1", "--vision-init", str(backbones / "bootstrap_clip"),
+            "--llm-init", str(backbones / "bootstrap_lm"))], check=True,
+            env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
+        losses[procs] = [r["loss"] for r in read_metrics(results / "train_metrics" / "stage1.csv")]
+        summary = json.loads((results / "benchmarks" / "train_stage1.json").read_text())
+        assert summary["num_processes"] == procs and summary["samples"] == 12
+    assert losses[2] == pytest.approx(losses[1], rel=1e-3, abs=1e-4)
