@@ -2,15 +2,25 @@
 
 Writes ``<Bench>.preds.tsv`` and ``<Bench>.scores.json`` into --out-dir; predictions are
 cached per batch in --cache-dir so an interrupted run resumes.
+
+Several processes (``accelerate launch --num_processes K --multi_gpu -m vtscale.cli eval ...``
+or ``torchrun --nproc-per-node K -m vtscale.cli eval ...``) split every benchmark's rows:
+rank r generates rows r, r+K, ... on its own device and caches them in
+``<cache>/<Bench>/rank<r>/``; rank 0 waits for all, merges and writes the same files as
+one process would.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import torch
 
 from vtscale.config import ConfigError, parse_json_arg
 from vtscale.eval import metrics, prompts
@@ -18,7 +28,7 @@ from vtscale.eval.cache import PredictionCache, inputs_fingerprint, model_finger
 from vtscale.eval.config import EvalConfig, eval_config
 from vtscale.eval.generate import generate_predictions
 from vtscale.eval.tsv import Benchmark, read_benchmark
-from vtscale.io import atomic_path, write_json
+from vtscale.io import atomic_path, read_json, write_json
 
 log = logging.getLogger(__name__)
 
@@ -37,29 +47,90 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def load_model(model_dir: Path):
+@dataclass(frozen=True)
+class Shard:
+    """This process's share of the rows: rank, rank + world_size, ..."""
+    rank: int = 0
+    world_size: int = 1
+    device: str = "cpu"
+    barrier: Callable[[], None] = lambda: None
+
+    def take(self, items: list) -> list:
+        return items[self.rank::self.world_size]
+
+
+def current_shard() -> Shard:
+    """One process, or one of those `accelerate launch`/torchrun started (RANK, WORLD_SIZE,
+    LOCAL_RANK): each on cuda:LOCAL_RANK when CUDA is present, else on the CPU (gloo)."""
+    cuda = torch.cuda.is_available()
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return Shard(device="cuda:0" if cuda else "cpu")
+    from accelerate import PartialState
+
+    state = PartialState(cpu=not cuda)
+    return Shard(state.process_index, state.num_processes, str(state.device), state.wait_for_everyone)
+
+
+def load_model(model_dir: Path, device: str = "cpu"):
     from vtscale.model.vlm import VisionTokenModel  # heavy import, only when evaluating
 
     if not model_dir.is_dir():
         raise FileNotFoundError(f"{model_dir}: model folder not found")
     model = VisionTokenModel.from_pretrained(model_dir)
     model.eval()
-    return model
+    return model.to(device)
 
 
-def evaluate_benchmark(model, bench: Benchmark, cfg: EvalConfig, args: argparse.Namespace,
-                       model_id: str) -> dict[str, str]:
-    """Predictions by row index, from the cache where possible."""
+@dataclass
+class BenchmarkJob:
+    """One benchmark's prompts and the cache fingerprint of its generation inputs."""
+    bench: Benchmark
+    texts: list[str]
+    max_new_tokens: int
+    fingerprint: str
+
+    @property
+    def rows(self):
+        return self.bench.rows
+
+
+def benchmark_job(bench: Benchmark, cfg: EvalConfig, args: argparse.Namespace, model_id: str) -> BenchmarkJob:
     texts = [prompts.build_prompt(row, bench.type) for row in bench.rows]
     max_new = prompts.max_new_tokens(bench.type, cfg.max_new_tokens)
-    use_question = not args.no_question
     fingerprint = inputs_fingerprint(model=model_id, prompts=texts, n=args.n, m=args.m,
-                                     use_question=use_question, max_new_tokens=max_new)
-    cache = PredictionCache(args.cache_dir / bench.name, fingerprint)
+                                     use_question=not args.no_question, max_new_tokens=max_new)
+    return BenchmarkJob(bench, texts, max_new, fingerprint)
+
+
+def cached_predictions(folder: Path) -> dict[str, str]:
+    """Every cached chunk of a benchmark: its own and those of every rank of any earlier run."""
+    preds: dict[str, str] = {}
+    for chunk in sorted(folder.rglob("chunk_*.json")):
+        preds.update(read_json(chunk))
+    return preds
+
+
+def evaluate_benchmark(model, job: BenchmarkJob, cfg: EvalConfig, args: argparse.Namespace,
+                       shard: Shard = Shard()) -> dict[str, str]:
+    """Predictions by row index for this process's rows, from the cache where possible."""
+    folder = args.cache_dir / job.bench.name
+    own = folder / f"rank{shard.rank}" if shard.world_size > 1 else folder
+    cache = PredictionCache(own, job.fingerprint)
+    keep = shard.take(list(range(len(job.rows))))
+    desc = job.bench.name if shard.world_size == 1 else f"{job.bench.name} [{shard.rank + 1}/{shard.world_size}]"
     return generate_predictions(
-        model, bench.rows, texts, n=args.n, m=args.m, use_question=use_question,
-        max_new_tokens=max_new, batch_size=cfg.batch_size, done=cache.load(),
-        on_batch=cache.add, desc=bench.name)
+        model, [job.rows[i] for i in keep], [job.texts[i] for i in keep], n=args.n, m=args.m,
+        use_question=not args.no_question, max_new_tokens=job.max_new_tokens,
+        batch_size=cfg.batch_size, done=cached_predictions(folder), on_batch=cache.add, desc=desc)
+
+
+def merged_predictions(job: BenchmarkJob, folder: Path) -> dict[str, str]:
+    preds = cached_predictions(folder)
+    missing = [row.index for row in job.rows if row.index not in preds]
+    if missing:
+        raise RuntimeError(f"{folder}: {len(missing)} predictions missing after all ranks finished "
+                           f"(first: index {missing[0]})")
+    return preds
 
 
 def write_outputs(bench: Benchmark, predictions: dict[str, str], args: argparse.Namespace) -> dict:
@@ -75,12 +146,24 @@ def write_outputs(bench: Benchmark, predictions: dict[str, str], args: argparse.
     return scores
 
 
-def run_builtin(cfg: EvalConfig, args: argparse.Namespace) -> None:
+def run_builtin(cfg: EvalConfig, args: argparse.Namespace, shard: Shard = Shard()) -> None:
     benches = [_read(name, cfg, args.data_dir) for name in cfg.benchmarks]  # fail fast on bad TSVs
-    model = load_model(args.model)
     model_id = model_fingerprint(args.model)
-    for bench in benches:
-        write_outputs(bench, evaluate_benchmark(model, bench, cfg, args, model_id), args)
+    jobs = [benchmark_job(bench, cfg, args, model_id) for bench in benches]
+    if shard.world_size > 1:
+        if shard.rank == 0:  # drops caches of other inputs before any rank reads or writes them
+            for job in jobs:
+                PredictionCache(args.cache_dir / job.bench.name, job.fingerprint)
+        shard.barrier()
+    model = load_model(args.model, shard.device)
+    for job in jobs:
+        predictions = evaluate_benchmark(model, job, cfg, args, shard)
+        if shard.world_size > 1:
+            shard.barrier()
+            if shard.rank != 0:
+                continue
+            predictions = merged_predictions(job, args.cache_dir / job.bench.name)
+        write_outputs(job.bench, predictions, args)
 
 
 def _read(name: str, cfg: EvalConfig, data_dir: Path) -> Benchmark:
@@ -91,7 +174,10 @@ def _read(name: str, cfg: EvalConfig, data_dir: Path) -> Benchmark:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     cfg = eval_config(parse_json_arg(args.cfg))
+    shard = current_shard()
     if cfg.backend == "vlmevalkit":
+        if shard.world_size > 1:
+            raise ConfigError("config error: eval.num_processes: several processes need eval.backend builtin")
         from vtscale.eval.vlmevalkit import require_vlmeval, run_vlmevalkit
         try:
             require_vlmeval()
@@ -99,5 +185,9 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError(f"config error: eval.backend: {err}") from None
         run_vlmevalkit(cfg, args)
     else:
-        run_builtin(cfg, args)
+        try:
+            run_builtin(cfg, args, shard)
+        finally:
+            if torch.distributed.is_available() and torch.distributed.is_initialized():
+                torch.distributed.destroy_process_group()
     return 0
