@@ -1,0 +1,117 @@
+"""QA generation: record bookkeeping, batched generation, model loading errors."""
+
+import json
+import logging
+
+import pytest
+import torch
+
+from vtscale import prompts as surface
+from vtscale.augment import qa
+from vtscale.augment.config import QAConfig
+from vtscale.augment.llm import ModelUnavailableError, load_causal_lm
+from vtscale.augment.qa_parse import DROP_REASONS
+from vtscale.errors import InputError
+
+YES_NO_OUT = "Q: Is there a red circle? A: Yes\nQ: Is there a dog? A: Maybe"
+MCQ_OUT = "Q: What color is the circle?\nA) red\nB) blue\nC) green\nD) yellow\nAnswer: A"
+
+
+def descriptions():
+    return [
+        {"id": "s0", "image": "images/s0.png", "description": "A red circle."},
+        {"id": "s1", "image": "images/s1.png", "description": "   "},
+        {"id": "s2", "image": "images/s2.png", "description": ""},
+        {"id": "s3", "image": "images/s3.png", "description": "A red circle again."},
+    ]
+
+
+def test_run_skips_empty_descriptions_and_builds_conversations(monkeypatch, caplog):
+    seen = []
+
+    def fake_generate(model, tokenizer, conversations, batch_size, max_new_tokens):
+        seen.extend(conversations)
+        return [YES_NO_OUT, MCQ_OUT] * (len(conversations) // 2)
+
+    monkeypatch.setattr(qa, "generate", fake_generate)
+    with caplog.at_level(logging.WARNING):
+        out, stats = qa.run(QAConfig(), descriptions(), model=None, tokenizer=None)
+    assert "s1" in caplog.text and "s2" in caplog.text
+    assert len(seen) == 4 and seen[-1][-1]["content"].endswith("A red circle again.")
+    assert stats["skipped"] == {"empty_description": 2}
+    assert stats["descriptions"] == 4
+    assert stats["generated"] == 6 and stats["kept"] == 4 and stats["yield_percent"] == pytest.approx(66.67)
+    assert list(stats["dropped"]) == list(DROP_REASONS)
+    assert stats["dropped"]["answer_not_yes_no"] == 2 and sum(stats["dropped"].values()) == 2
+    assert [r["id"] for r in out] == ["s0_qa", "s3_qa"]
+    record = out[0]
+    assert record["image"] == "images/s0.png" and record["source"] == "qa"
+    turns = record["conversations"]
+    assert turns[0] == {"from": "human", "value": "<image>\n" + surface.yes_no("Is there a red circle?")}
+    assert turns[1] == {"from": "gpt", "value": "Yes"}
+    options = {"A": "red", "B": "blue", "C": "green", "D": "yellow"}
+    assert turns[2]["value"] == surface.multiple_choice("What color is the circle?", options)
+    assert turns[3]["value"] == "A"
+
+
+def test_max_descriptions_limits_the_work(monkeypatch):
+    monkeypatch.setattr(qa, "generate", lambda m, t, c, b, n: [YES_NO_OUT, MCQ_OUT] * (len(c) // 2))
+    out, stats = qa.run(QAConfig(max_descriptions=1), descriptions(), None, None)
+    assert stats["descriptions"] == 1 and len(out) == 1
+
+
+def test_read_descriptions_names_file_and_record(tmp_path):
+    path = tmp_path / "descriptions.json"
+    path.write_text(json.dumps([{"id": "s0", "image": "a.png", "description": "x"}, {"id": "s9", "image": "b.png"}]))
+    with pytest.raises(InputError, match=r"descriptions\.json: record 1 \(s9\) lacks field 'description'"):
+        qa.read_descriptions(path)
+
+
+def tiny_chat_model(tmp_path):
+    """A random 2-layer Llama with a word-level tokenizer and a ChatML template."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    words = ["<pad>", "<unk>", "<|im_start|>", "<|im_end|>", "user", "assistant", "system"]
+    words += [f"w{i}" for i in range(40)]
+    backend = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, pad_token="<pad>", unk_token="<unk>",
+                                        eos_token="<|im_end|>")
+    tokenizer.chat_template = ("{% for m in messages %}<|im_start|> {{ m['role'] }} {{ m['content'] }} <|im_end|> "
+                               "{% endfor %}{% if add_generation_prompt %}<|im_start|> assistant {% endif %}")
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=len(words), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                         num_attention_heads=2, num_key_value_heads=2, pad_token_id=0, eos_token_id=3)
+    LlamaForCausalLM(config).save_pretrained(tmp_path / "lm")
+    tokenizer.save_pretrained(tmp_path / "lm")
+    return tmp_path / "lm"
+
+
+def test_batched_left_padded_generation_matches_one_by_one(tmp_path):
+    model, tokenizer = load_causal_lm(tiny_chat_model(tmp_path))
+    assert tokenizer.padding_side == "left"
+    chats = [[{"role": "user", "content": "w1 w2 w3 w4 w5 w6"}], [{"role": "user", "content": "w7"}],
+             [{"role": "user", "content": "w8 w9 w10"}]]
+    batched = qa.generate(model, tokenizer, chats, batch_size=3, max_new_tokens=6)
+    alone = [qa.generate(model, tokenizer, [c], batch_size=1, max_new_tokens=6)[0] for c in chats]
+    assert batched == alone
+    assert all(text.strip() for text in batched)
+
+
+def test_missing_model_folder_fails_early(tmp_path):
+    with pytest.raises(ModelUnavailableError, match="does not exist"):
+        load_causal_lm(tmp_path / "nope")
+
+
+def test_unreachable_hub_model_names_id_and_access(monkeypatch, tmp_path):
+    import huggingface_hub.constants
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # read at import time
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    with pytest.raises(ModelUnavailableError) as err:
+        load_causal_lm("meta-llama/Meta-Llama-3-8B-Instruct")
+    message = str(err.value)
+    assert "meta-llama/Meta-Llama-3-8B-Instruct" in message and "huggingface-cli login" in message
+    assert "HF_HUB_OFFLINE" in message
