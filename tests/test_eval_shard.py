@@ -130,3 +130,22 @@ def test_two_processes_match_one(world, single, tmp_path, venv_env):
     assert outputs(out) == single
     for bench in BENCHES:
         assert sorted(p.name for p in (cache / bench).iterdir()) == ["meta.json", "rank0", "rank1"]
+
+
+def test_paper_evaluate_job_launches_num_processes(repo_root, venv_env, tmp_path):
+    """eval.num_processes: 8 -> one evaluate job on 8 GPUs through accelerate launch; the
+    number stays out of the eval --cfg so changing it reruns nothing."""
+    import yaml
+
+    config = yaml.safe_load((repo_root / "config/paper.yaml").read_text())
+    config["eval"]["num_processes"] = 8
+    (tmp_path / "paper8.yaml").write_text(yaml.safe_dump(config))
+    target = "results/paper/eval/question/n8_m8/MME.scores.json"
+    proc = subprocess.run(["snakemake", "-n", "-p", "--configfile", str(tmp_path / "paper8.yaml"), "--", target],
+                          cwd=repo_root, env=venv_env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    job = proc.stdout.split("rule evaluate:")[1].split("Job stats:")[0]
+    assert "gpu=8" in job
+    command = job.split("Shell command:")[1] if "Shell command:" in job else job
+    assert "accelerate launch --num_processes 8 " in command and "--multi_gpu -m vtscale.cli eval" in command
+    assert "num_processes\": 8" not in command

@@ -2,7 +2,16 @@
 #   question        stage-3 model fine-tuned with the question, evaluated with it
 #   no_question_ft  stage-3 model fine-tuned without the question, evaluated without it
 #   no_question     the question model evaluated with the question dropped from the fusion input
+from vtscale.launch import launch_prefix
+
 EVAL_MODEL = {"question": "question", "no_question_ft": "no_question", "no_question": "question"}
+
+# eval.num_processes GPUs per evaluate job, each generating its share of every benchmark's
+# rows; the number does not change the results, so it is left out of the rule's params.
+EVAL_PROCS = config["eval"].get("num_processes", 1)
+EVAL_LAUNCH = launch_prefix({"num_processes": EVAL_PROCS, "distributed": "ddp", "precision": "fp32"})
+EVAL_CFG = shlex.quote(json.dumps(
+    {"eval": {k: v for k, v in config["eval"].items() if k != "num_processes"}}, sort_keys=True))
 
 
 rule evaluate:
@@ -13,15 +22,17 @@ rule evaluate:
         preds=[f"{RESULTS}/eval/{{variant}}/n{{n}}_m{{m}}/{b}.preds.tsv" for b in BENCHMARKS],
         scores=[f"{RESULTS}/eval/{{variant}}/n{{n}}_m{{m}}/{b}.scores.json" for b in BENCHMARKS],
     params:
-        cfg=cfg_json("eval"),
+        cfg=EVAL_CFG,
         question=lambda w: "--no-question" if w.variant != "question" else "",
     threads: 1
+    resources:
+        gpu=EVAL_PROCS,
     log:
         f"{LOGS}/eval/{{variant}}_n{{n}}_m{{m}}.log",
     benchmark:
         f"{BENCH}/eval/{{variant}}_n{{n}}_m{{m}}.tsv"
     shell:
-        "OMP_NUM_THREADS={threads} vtscale eval --cfg {params.cfg} --model {input.model}"
+        "OMP_NUM_THREADS={threads} {EVAL_LAUNCH} eval --cfg {params.cfg} --model {input.model}"
         " --data-dir {DATA} --n {wildcards.n} --m {wildcards.m} {params.question}"
         " --variant {wildcards.variant} --out-dir {RESULTS}/eval/{wildcards.variant}/n{wildcards.n}_m{wildcards.m}"
         " --cache-dir {RESULTS}/eval_cache/{wildcards.variant}/n{wildcards.n}_m{wildcards.m} --log {log}"
