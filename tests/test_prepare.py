@@ -192,3 +192,32 @@ def test_link_benchmarks_missing_tsv(tmp_path):
                                          r"VLMEvalKit once on MMStar"):
         prepare.main(["link-benchmarks", "--root", str(tmp_path / "LMUData"),
                       str(tmp_path / "data" / "benchmarks" / "MMStar.tsv")])
+
+
+def test_paper_rules_prepare_and_link(raw, tmp_path, repo_root, venv_env):
+    """The paper profile's two data rules through Snakemake, on the local fixtures."""
+    import subprocess
+
+    import yaml
+
+    lmu = tmp_path / "LMUData"
+    lmu.mkdir()
+    for name in ("MME", "POPE"):
+        (lmu / f"{name}.tsv").write_text("index\tquestion\tanswer\n0\tIs it red?\tYes\n")
+    config = yaml.safe_load((repo_root / "config/paper.yaml").read_text())
+    config["eval"]["benchmarks"] = {k: v for k, v in config["eval"]["benchmarks"].items() if k in ("MME", "POPE")}
+    data, results = tmp_path / "paper_data", tmp_path / "paper_results"
+    config.update(data_dir=str(data), results_dir=str(results), dvc={"track": False},
+                  datasets={**raw["datasets"], "benchmarks_root": str(lmu)})
+    (tmp_path / "paper.yaml").write_text(yaml.safe_dump(config))
+    env = {**venv_env, "HF_HOME": str(tmp_path / "hf_home")}
+    targets = [f"{data}/conversations.json", f"{data}/benchmarks/MME.tsv", f"{data}/benchmarks/POPE.tsv"]
+    proc = subprocess.run(["snakemake", "-c1", "--configfile", str(tmp_path / "paper.yaml"), "--", *targets],
+                          cwd=repo_root, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (data / "pages").is_symlink() and not (raw["images"] / ".snakemake_timestamp").exists()
+    assert len(json.loads((data / "conversations.json").read_text())) == 4
+    assert (data / "benchmarks" / "POPE.tsv").resolve() == (lmu / "POPE.tsv").resolve()
+    proc = subprocess.run(["snakemake", "-n", "--configfile", str(tmp_path / "paper.yaml"), "--", *targets],
+                          cwd=repo_root, env=env, capture_output=True, text=True, timeout=300)
+    assert "Nothing to be done" in proc.stdout + proc.stderr
