@@ -14,7 +14,8 @@ def fake_results(root):
     pd.DataFrame(rows).to_csv(root / "scores.csv", index=False)
     fit.main([str(root / "scores.csv"), "--out", str(root / "fits.csv"),
               "--figure", str(root / "figures" / "scaling.png")])
-    fusion.main([str(root / "scores.csv"), "--out-dir", str(root), "--cfg", '{"analysis": {"kmeans_k": 2}}'])
+    fusion.main([str(root / "scores.csv"), "--out-dir", str(root),
+                 "--cfg", '{"analysis": {"kmeans_k": 2}}'])
     (root / "theory" / "smollm2").mkdir(parents=True)
     (root / "theory" / "smollm2" / "summary.json").write_text(json.dumps(
         {"pairs_used": 4, "max_n": 16, "lambda": 12.5, "lambda_fit": {"r2": 0.99},

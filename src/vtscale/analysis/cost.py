@@ -193,8 +193,8 @@ def _paper_comparison(paper: pd.DataFrame) -> str:
     parts = []
     for n, reported in PAPER_TFLOPS.items():
         if n in ours.index:
-            parts.append(f"n={n}: ours {ours.loc[n, 'tflops']:.3f} TFLOPs ({ours.loc[n, 'tmacs']:.3f} TMACs), "
-                         f"paper {reported:.3f}")
+            parts.append(f"n={n}: ours {ours.loc[n, 'tflops']:.3f} TFLOPs "
+                         f"({ours.loc[n, 'tmacs']:.3f} TMACs), paper {reported:.3f}")
     text = "Compared with the paper: " + "; ".join(parts) + "."
     if {1, 768} <= set(ours.index):
         step = (ours.loc[768, "tflops"] - ours.loc[1, "tflops"]) / 767 * 1e3
@@ -216,7 +216,9 @@ def write_outputs(table: pd.DataFrame, csv_path: str | Path, md_path: str | Path
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="vtscale cost", description=__doc__.splitlines()[0])
-    parser.add_argument("--cfg", required=True, help="JSON with 'cost' and 'grid' (optional 'paper_model': model section for the FLOPs table; default the paper profile)")
+    parser.add_argument("--cfg", required=True,
+                        help="JSON with 'cost' and 'grid'; optional 'paper_model': the model "
+                             "section for the FLOPs table (default: the paper profile)")
     parser.add_argument("--model", required=True, help="demo stage-2 VisionTokenModel folder")
     parser.add_argument("--data-dir", required=True, help="data folder with images/*.png")
     parser.add_argument("--out", required=True, help="cost CSV")
