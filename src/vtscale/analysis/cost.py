@@ -91,16 +91,8 @@ def build_paper_meta_model(model_section: dict | None):
     """The paper model on the meta device, eager attention so attention matmuls are
     counted and no mask check needs real data."""
     from vtscale.model.config import ModelConfig
-    cfg = ModelConfig.from_dict(model_section)
-    try:
-        from vtscale.model.info import build_meta_model
-    except ImportError:
-        from vtscale.model.vlm import VisionTokenModel
-
-        def build_meta_model(c):
-            with torch.device("meta"):
-                return VisionTokenModel.from_config(c, load_weights=False)
-    model = build_meta_model(cfg)
+    from vtscale.model.info import build_meta_model
+    model = build_meta_model(ModelConfig.from_dict(model_section))
     for part in (model.fusion, model.llm):
         part.set_attn_implementation("eager")
     return model.eval()
