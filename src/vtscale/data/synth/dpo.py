@@ -1,6 +1,7 @@
 """Preference pairs from scene facts: the question describes a scene in words, the chosen
-answer is right, the rejected one says the same thing with one fact (count, colour or
-position) changed. Columns follow Intel/orca_dpo_pairs: system, question, chosen, rejected."""
+answer is right, the rejected one gets one fact (count, colour or position) wrong and is
+worded differently, as a weaker model's answer would be: the divergence analysis (paper §3)
+compares two branches that differ from their first tokens, not near-copies. Columns follow Intel/orca_dpo_pairs: system, question, chosen, rejected."""
 
 from __future__ import annotations
 
@@ -35,7 +36,12 @@ def _count_pair(scene: Scene, rng: np.random.Generator) -> tuple[str, str, str]:
                 f"I counted each {kind} in the description one by one. {rest}, so the answer is "
                 f"{number_word(k)}.")
 
-    return f"How many {plural(kind, 2)} are there in the picture?", answer(n), answer(wrong)
+    def reworded(k: int) -> str:
+        return (f"Going through the list of {number_word(len(scene.objects))} shapes, my count "
+                f"of {plural(kind, 2)} comes to {number_word(k)}. Everything else listed is a "
+                f"different kind of shape, so {number_word(k)} is what I would answer here.")
+
+    return f"How many {plural(kind, 2)} are there in the picture?", answer(n), reworded(wrong)
 
 
 def _color_pair(scene: Scene, rng: np.random.Generator) -> tuple[str, str, str] | None:
@@ -50,7 +56,12 @@ def _color_pair(scene: Scene, rng: np.random.Generator) -> tuple[str, str, str] 
         return (f"The {obj.size} {obj.kind} {where} of the picture is {color}. Its color is {color}, "
                 f"which you can tell from the description of that {obj.kind}.")
 
-    return f"What color is the {obj.size} {obj.kind} {where}?", answer(obj.color), answer(wrong)
+    def reworded(color: str) -> str:
+        return (f"Judging from the description, I believe that shape is {color}. Among the "
+                f"{plural('object', 2)} mentioned, the {obj.kind} you ask about looks {color} to me, "
+                f"so my answer is {color}.")
+
+    return f"What color is the {obj.size} {obj.kind} {where}?", answer(obj.color), reworded(wrong)
 
 
 def _position_pair(scene: Scene, rng: np.random.Generator) -> tuple[str, str, str] | None:
@@ -65,7 +76,12 @@ def _position_pair(scene: Scene, rng: np.random.Generator) -> tuple[str, str, st
         return (f"The {obj.size} {obj.color} {obj.kind} is {REGION_PHRASES[place]} of the picture. "
                 f"Looking at the layout, you will find it {REGION_PHRASES[place]}.")
 
-    return f"Where is the {obj.size} {obj.color} {obj.kind}?", answer(here), answer(wrong)
+    def reworded(place: str) -> str:
+        return (f"If I picture the layout from the description, that {obj.kind} should sit "
+                f"{REGION_PHRASES[place]}. It is placed {REGION_PHRASES[place]}, away from the "
+                f"other shapes.")
+
+    return f"Where is the {obj.size} {obj.color} {obj.kind}?", answer(here), reworded(wrong)
 
 
 PAIRS = (_count_pair, _color_pair, _position_pair)
