@@ -79,13 +79,14 @@ def test_two_ranks_in_turn_match_one_process(world, single, tmp_path, monkeypatc
     out, cache = tmp_path / "out", tmp_path / "cache"
     args = run.parse_args(eval_argv(world, out, cache))
     cfg = run.eval_config(json.loads(args.cfg))
-    run.run_builtin(cfg, args, run.Shard(rank=1, world_size=2))
+    device = run.current_shard().device                       # the device the single run used
+    run.run_builtin(cfg, args, run.Shard(rank=1, world_size=2, device=device))
     assert not out.exists()                                   # only rank 0 writes outputs
     assert sorted(p.name for p in (cache / "ShardYorn").iterdir()) == ["rank1"]
     with pytest.raises(RuntimeError, match=r"ShardYorn: 4 predictions missing"):
         run.merged_predictions(run.benchmark_job(run._read("ShardYorn", cfg, args.data_dir), cfg, args,
                                                  run.model_fingerprint(args.model)), cache / "ShardYorn")
-    run.run_builtin(cfg, args, run.Shard(rank=0, world_size=2))
+    run.run_builtin(cfg, args, run.Shard(rank=0, world_size=2, device=device))
     assert outputs(out) == single
     cached = json.loads(next((cache / "ShardMCQ" / "rank1").glob("chunk_*.json")).read_text())
     assert sorted(cached) == ["11", "13"]

@@ -17,6 +17,7 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -31,6 +32,8 @@ from vtscale.eval.tsv import Benchmark, read_benchmark
 from vtscale.io import atomic_path, read_json, write_json
 
 log = logging.getLogger(__name__)
+
+RANK_TIMEOUT_HOURS = 4
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -67,7 +70,8 @@ def current_shard() -> Shard:
         return Shard(device="cuda:0" if cuda else "cpu")
     from accelerate import PartialState
 
-    state = PartialState(cpu=not cuda)
+    # ranks wait for each other once per benchmark: allow long, uneven shards
+    state = PartialState(cpu=not cuda, timeout=timedelta(hours=RANK_TIMEOUT_HOURS))
     return Shard(state.process_index, state.num_processes, str(state.device), state.wait_for_everyone)
 
 
