@@ -27,7 +27,7 @@ from vtscale.config import ConfigError, from_dict, parse_json_arg
 from vtscale.data import loaders
 from vtscale.errors import InputError
 from vtscale.hub import require_dataset_file
-from vtscale.io import atomic_path, write_json, write_jsonl
+from vtscale.io import write_json, write_jsonl
 
 log = logging.getLogger(__name__)
 
