@@ -18,6 +18,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 from vtscale.errors import InputError
+from vtscale.hub import require_model
 from vtscale.model.config import VisionConfig
 
 BOOTSTRAP_CONFIG = "open_clip_config.json"
@@ -62,6 +63,7 @@ def build_clip(clip_cfg: dict[str, Any], cfg: VisionConfig, vision_init: str | P
                load_weights: bool) -> nn.Module:
     """The open_clip CLIP with weights (bootstrap folder or pretrained tag) or without."""
     if load_weights and cfg.source != "bootstrap":
+        require_pretrained_clip(cfg)
         clip = open_clip.create_model(cfg.name, pretrained=cfg.pretrained,
                                       force_quick_gelu=bool(clip_cfg.get("quick_gelu")))
     else:
@@ -73,6 +75,13 @@ def build_clip(clip_cfg: dict[str, Any], cfg: VisionConfig, vision_init: str | P
             clip.load_state_dict(load_file(str(path)))
     check_vision_matches(clip, cfg)
     return clip
+
+
+def require_pretrained_clip(cfg: VisionConfig) -> None:
+    """Fail at the start, with a clear line, when the pretrained weights cannot be had."""
+    hub_id = (open_clip.get_pretrained_cfg(cfg.name, cfg.pretrained) or {}).get("hf_hub", "")
+    if hub_id:
+        require_model(hub_id.rstrip("/"), "model.vision.pretrained", probe="open_clip_config.json")
 
 
 def check_vision_matches(clip: nn.Module, cfg: VisionConfig) -> None:

@@ -18,6 +18,7 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, LlamaC
 
 from vtscale.data.sample import Sample
 from vtscale.errors import InputError
+from vtscale.hub import require_model
 from vtscale.io import atomic_dir, read_json, write_json
 from vtscale.model.chat import IGNORE, llm_row
 from vtscale.model.config import ModelConfig, check_token_counts
@@ -288,6 +289,7 @@ def _check_turns(samples: list[Sample]) -> None:
 
 
 def load_llm(source: str) -> tuple[nn.Module, Any]:
+    source = require_model(source, "model.llm.source")
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
         llm = AutoModelForCausalLM.from_pretrained(source)

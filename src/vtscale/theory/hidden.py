@@ -20,6 +20,7 @@ import torch
 from tqdm import tqdm
 
 from vtscale.errors import InputError
+from vtscale.hub import require_model
 from vtscale.io import read_jsonl
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,8 @@ def load_causal_lm(source: str):
     kwargs = {}
     if path.suffix == ".gguf":
         source, kwargs = str(path.parent), {"gguf_file": path.name}
+    else:
+        source = require_model(source, f"theory LLM {source}")
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
         model = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32, **kwargs)
