@@ -177,3 +177,10 @@ def test_two_process_cpu_run_matches_one_process_with_double_accumulation(world_
         summary = json.loads((results / "benchmarks" / "train_stage1.json").read_text())
         assert summary["num_processes"] == procs and summary["samples"] == 12
     assert losses[2] == pytest.approx(losses[1], rel=1e-3, abs=1e-4)
+
+
+def test_max_samples_is_a_seeded_subset(tmp_path):
+    world = make_world(tmp_path / "w", count=12)
+    ids = lambda seed: [s.id for s in ConversationDataset(world / "conversations.json", world, 5, seed).records]
+    assert ids(3) == ids(3) and len(ids(3)) == 5 and ids(3) == sorted(ids(3))
+    assert ids(3) != ids(4)

@@ -6,6 +6,7 @@ before training starts; images are only opened in ``__getitem__``.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,8 +68,9 @@ def parse_record(raw: dict, index: int, path: Path, image_root: Path) -> Record:
 
 
 def read_records(path: str | Path, image_root: str | Path,
-                 max_samples: int | None = None) -> list[Record]:
-    """Read and validate a LLaVA json; keep the first ``max_samples`` records."""
+                 max_samples: int | None = None, seed: int = 0) -> list[Record]:
+    """Read and validate a LLaVA json; keep a seeded random ``max_samples`` subset
+    (in file order), since mixtures are often ordered by source."""
     path, image_root = Path(path), Path(image_root)
     try:
         raw = read_json(path)
@@ -76,8 +78,11 @@ def read_records(path: str | Path, image_root: str | Path,
         raise InputError(str(err)) from None
     if not isinstance(raw, list):
         raise InputError(f"{path}: expected a JSON list of records")
-    raw = raw[:max_samples] if max_samples else raw
-    return [parse_record(r, i, path, image_root) for i, r in enumerate(raw)]
+    records = [parse_record(r, i, path, image_root) for i, r in enumerate(raw)]
+    if max_samples and max_samples < len(records):
+        keep = sorted(random.Random(seed).sample(range(len(records)), max_samples))
+        records = [records[i] for i in keep]
+    return records
 
 
 def load_image(path: Path) -> Image.Image:
@@ -89,8 +94,8 @@ class ConversationDataset(Dataset):
     """``Sample`` per record of a LLaVA-format json; images relative to ``image_root``."""
 
     def __init__(self, path: str | Path, image_root: str | Path,
-                 max_samples: int | None = None):
-        self.records = read_records(path, image_root, max_samples)
+                 max_samples: int | None = None, seed: int = 0):
+        self.records = read_records(path, image_root, max_samples, seed)
         if not self.records:
             raise InputError(f"{path}: no records")
 

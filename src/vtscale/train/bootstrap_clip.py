@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import random
 import shutil
 from pathlib import Path
 from typing import Any, Mapping
@@ -48,8 +49,10 @@ def clip_config(vision: Mapping[str, Any]) -> dict:
             "vision_cfg": {"image_size": vision["view_size"], "patch_size": vision["patch_size"],
                            "width": width, "layers": layers, "head_width": width // heads,
                            "mlp_ratio": vision.get("mlp_ratio", 4.0)},
+            # Half the ViT's depth: the text tower only embeds descriptions and answers,
+            # and it is the costlier tower per step at demo sizes.
             "text_cfg": {"context_length": TEXT_CONTEXT, "vocab_size": VOCAB_SIZE,
-                         "width": width, "heads": heads, "layers": layers},
+                         "width": width, "heads": heads, "layers": max(1, layers // 2)},
         }
     except KeyError as err:
         raise ConfigError(f"config error: model.vision.{err.args[0]} is required for bootstrap") from None
@@ -138,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
                                           cfg.get("seed", 0), "bootstrap.clip")
     config = clip_config(cfg["model"]["vision"])
     pairs = read_descriptions(args.descriptions, Path(args.image_root))
-    pairs = pairs[:train_cfg.max_samples] if train_cfg.max_samples else pairs
+    if train_cfg.max_samples and train_cfg.max_samples < len(pairs):
+        pairs = random.Random(train_cfg.seed).sample(pairs, train_cfg.max_samples)
     torch.manual_seed(train_cfg.seed)
     model = open_clip.model.CLIP(**config)
     task = Task(model=model, parameters=list(model.parameters()),

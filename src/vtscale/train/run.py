@@ -135,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     train_cfg = TrainConfig.from_sections(cfg["train"].get(stage_key), cfg["train"],
                                           cfg.get("seed", 0), f"train.{stage_key}")
     setting = setting_for(args, cfg["grid"], train_cfg)
-    dataset = ConversationDataset(args.data, args.image_root, train_cfg.max_samples)
+    dataset = ConversationDataset(args.data, args.image_root, train_cfg.max_samples,
+                                  seed=train_cfg.seed)
     set_seed(train_cfg.seed)
     model = build_model(args, cfg["model"])
     task = make_task(args.stage, model, dataset, setting)
