@@ -184,3 +184,42 @@ def test_max_samples_is_a_seeded_subset(tmp_path):
     ids = lambda seed: [s.id for s in ConversationDataset(world / "conversations.json", world, 5, seed).records]
     assert ids(3) == ids(3) and len(ids(3)) == 5 and ids(3) == sorted(ids(3))
     assert ids(3) != ids(4)
+
+
+def test_stage2_killed_and_rerun_reaches_the_uninterrupted_weights(world_and_backbones, tmp_path,
+                                                                  monkeypatch):
+    from vtscale.model.vlm import VisionTokenModel
+    world, backbones = world_and_backbones
+    results = tmp_path / "results"
+    cfg = cfg_json(checkpoint_every=1)
+    assert run.main(["--cfg", cfg, *train_args(
+        1, world, results, "stage1", "--vision-init", str(backbones / "bootstrap_clip"),
+        "--llm-init", str(backbones / "bootstrap_lm"))]) == 0
+    init = ["--init", str(results / "models" / "stage1")]
+    AcceleratorState._reset_state(reset_partial_state=True)
+    assert run.main(["--cfg", cfg, *train_args(2, world, results, "full", *init)]) == 0
+
+    original, calls = VisionTokenModel.generation_loss, {"n": 0}
+
+    def dies_in_step_3(self, batch):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return original(self, batch)
+
+    monkeypatch.setattr(VisionTokenModel, "generation_loss", dies_in_step_3)
+    AcceleratorState._reset_state(reset_partial_state=True)
+    with pytest.raises(KeyboardInterrupt):
+        run.main(["--cfg", cfg, *train_args(2, world, results, "killed", *init)])
+    assert not (results / "models" / "killed").exists()
+    monkeypatch.setattr(VisionTokenModel, "generation_loss", original)
+    AcceleratorState._reset_state(reset_partial_state=True)
+    assert run.main(["--cfg", cfg, *train_args(2, world, results, "killed", *init)]) == 0
+
+    full = load_file(str(results / "models" / "full" / "model.safetensors"))
+    resumed = load_file(str(results / "models" / "killed" / "model.safetensors"))
+    for name, value in full.items():
+        torch.testing.assert_close(resumed[name], value, rtol=0, atol=1e-6)
+    losses = [[r["loss"] for r in read_metrics(results / "train_metrics" / f"{n}.csv")]
+              for n in ("full", "killed")]
+    assert losses[1] == pytest.approx(losses[0], abs=1e-6) and len(losses[0]) == 3
