@@ -5,6 +5,7 @@ import zlib
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from vtscale.augment import docparse
@@ -115,3 +116,43 @@ def test_minilm_similarity_separates_paraphrase_from_unrelated():
     sims = pair_similarity(embedder, ["The cat sits on the mat.", "The cat sits on the mat."],
                            ["A cat is sitting on a mat.", "Quarterly revenue grew by four percent."])
     assert sims[0] > 0.8 and sims[1] < 0.3
+
+
+def tiny_nougat(folder):
+    """A random Donut-Swin encoder + MBart decoder with a word-level Nougat tokenizer."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import (DonutSwinConfig, MBartConfig, NougatImageProcessor, NougatProcessor,
+                              NougatTokenizerFast, VisionEncoderDecoderConfig, VisionEncoderDecoderModel)
+
+    words = ["<s>", "<pad>", "</s>", "<unk>"] + [f"w{i}" for i in range(30)]
+    backend = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
+    backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tokenizer = NougatTokenizerFast(tokenizer_object=backend, bos_token="<s>", eos_token="</s>",
+                                    pad_token="<pad>", unk_token="<unk>")
+    processor = NougatProcessor(image_processor=NougatImageProcessor(size={"height": 64, "width": 48}),
+                                tokenizer=tokenizer)
+    encoder = DonutSwinConfig(image_size=[64, 48], patch_size=4, embed_dim=16, depths=[1, 1], num_heads=[2, 2],
+                              window_size=4)
+    decoder = MBartConfig(vocab_size=len(words), d_model=32, decoder_layers=1, decoder_attention_heads=2,
+                          decoder_ffn_dim=64, is_decoder=True, add_cross_attention=True,
+                          max_position_embeddings=64, pad_token_id=1, bos_token_id=0, eos_token_id=2)
+    config = VisionEncoderDecoderConfig.from_encoder_decoder_configs(encoder, decoder)
+    config.decoder_start_token_id, config.pad_token_id, config.eos_token_id = 0, 1, 2
+    torch.manual_seed(0)
+    VisionEncoderDecoderModel(config).save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return folder
+
+
+def test_nougat_parser_batches_greedily(tmp_path, monkeypatch):
+    from vtscale.augment.page_parsers import NougatParser, make_parser
+
+    monkeypatch.setattr(NougatParser, "MAX_NEW_TOKENS", 6)
+    parser = make_parser(str(tiny_nougat(tmp_path / "nougat")))
+    assert isinstance(parser, NougatParser)
+    parser.batch_size = 2
+    pages = [Image.new("RGB", (100, 140), c) for c in ("white", "gray", "black")]
+    batched = parser.parse(pages)
+    assert len(batched) == 3 and all(isinstance(t, str) for t in batched)
+    parser.batch_size = 1
+    assert parser.parse(pages) == batched

@@ -91,7 +91,10 @@ class NougatParser:
     def __init__(self, model_id: str = "facebook/nougat-base", batch_size: int = 4):
         import torch
         from transformers import NougatProcessor, VisionEncoderDecoderModel
+        from transformers.utils import is_levenshtein_available
 
+        if not is_levenshtein_available():  # needed by the markdown fix-up, checked before loading
+            raise ImportError("the nougat parser needs `pip install python-Levenshtein`")
         self.processor = NougatProcessor.from_pretrained(model_id)
         self.model = VisionEncoderDecoderModel.from_pretrained(model_id).eval()
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
