@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+from safetensors.torch import load_file
 from accelerate.state import AcceleratorState, GradientState
 from torch import nn
 from torch.utils.data import Dataset
@@ -45,7 +46,9 @@ class ToyModel(nn.Module):
     def __init__(self):
         super().__init__()
         self.net = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.2), nn.Linear(8, 1))
-        self.frozen = nn.Linear(4, 1)  # stands in for the LLM: must get no gradient
+        with torch.random.fork_rng():  # like the LLM, the frozen part comes from a fixed source
+            torch.manual_seed(1234)
+            self.frozen = nn.Linear(4, 1)  # must get no gradient; not saved in checkpoints
 
     def forward(self, x):
         return (self.net(x) + 0.1 * self.frozen(x)).squeeze(-1)
@@ -170,6 +173,8 @@ def test_metrics_csv_columns_and_frozen_parameters(tmp_path):
     for name, value in frozen_before.items():
         assert torch.equal(weights(model.frozen)[name], value)
     assert all(p.grad is None for p in model.frozen.parameters())
+    saved = load_file(str(latest_checkpoint(tmp_path / "ck") / "model.safetensors"))
+    assert saved and not any("frozen" in key for key in saved)
 
 
 def test_config_needs_steps_or_epochs():

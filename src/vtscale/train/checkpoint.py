@@ -63,5 +63,5 @@ def remove_older(ckpt_dir: Path, keep: Path) -> None:
 
 
 def load_checkpoint(accelerator: Accelerator, checkpoint: Path) -> dict:
-    accelerator.load_state(str(checkpoint))
+    accelerator.load_state(str(checkpoint), strict=False)  # frozen weights are not saved
     return read_state(checkpoint)

@@ -147,8 +147,10 @@ class Trainer:
                             collate_fn=CountingCollate(task.collate), generator=torch.Generator())
         optimizer = torch.optim.AdamW(list(task.parameters), lr=cfg.lr,
                                       weight_decay=cfg.weight_decay)
-        self.module, self.optimizer, self.loader = self.accelerator.prepare(
-            LossModule(task.model, task.loss), optimizer, loader)
+        module = LossModule(task.model, task.loss)
+        self.frozen = {name for name, p in module.named_parameters() if not p.requires_grad}
+        self.accelerator.register_save_state_pre_hook(self.drop_frozen_weights)
+        self.module, self.optimizer, self.loader = self.accelerator.prepare(module, optimizer, loader)
         self.batches_per_epoch = len(self.loader)
         self.steps_per_epoch = math.ceil(self.batches_per_epoch / cfg.grad_accum)
         self.total_steps = cfg.total_steps(self.steps_per_epoch)
@@ -157,6 +159,13 @@ class Trainer:
         self.scheduler = get_cosine_schedule_with_warmup(
             self.optimizer, round(cfg.warmup * self.total_steps), self.total_steps)
         self.accelerator.register_for_checkpointing(self.scheduler)
+
+    def drop_frozen_weights(self, models, weights, output_dir) -> None:
+        """Checkpoints hold only what trains: the frozen LLM (7B in the paper) is
+        rebuilt from its source on resume, not copied into every checkpoint."""
+        for state in weights:
+            for key in [k for k in state if k.removeprefix("module.") in self.frozen]:
+                del state[key]
 
     def resume(self) -> int:
         checkpoint = latest_checkpoint(self.ckpt_dir)
