@@ -11,6 +11,8 @@ from typing import Protocol
 
 import numpy as np
 
+from vtscale.augment.llm import ModelUnavailableError, access_hint
+
 PAPER_EMBEDDER = "sentence-transformers/all-mpnet-base-v2"
 
 
@@ -22,7 +24,10 @@ class SentenceTransformerEmbedder:
     def __init__(self, source: str, batch_size: int = 32):
         from sentence_transformers import SentenceTransformer
 
-        self.model = SentenceTransformer(source, device="cpu" if not _cuda() else None)
+        try:
+            self.model = SentenceTransformer(source, device="cpu" if not _cuda() else None)
+        except OSError as err:
+            raise ModelUnavailableError(f"{access_hint(source)} ({err})") from None
         self.batch_size = batch_size
 
     def embed(self, texts: list[str]) -> np.ndarray:

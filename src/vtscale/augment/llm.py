@@ -15,7 +15,7 @@ class ModelUnavailableError(FileNotFoundError):
     A FileNotFoundError so that the CLI reports it as one line."""
 
 
-def _access_hint(source: str) -> str:
+def access_hint(source: str) -> str:
     offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0", "false", "False")
     lines = [f"cannot load model {source!r}"]
     if offline:
@@ -40,7 +40,7 @@ def load_causal_lm(source: str | os.PathLike, dtype=None):
         tokenizer = AutoTokenizer.from_pretrained(source)
         model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype)
     except OSError as err:
-        raise ModelUnavailableError(f"{_access_hint(source)} ({err})") from None
+        raise ModelUnavailableError(f"{access_hint(source)} ({err})") from None
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token

@@ -12,6 +12,8 @@ from typing import Protocol
 import numpy as np
 from PIL import Image
 
+from vtscale.augment.llm import ModelUnavailableError, access_hint
+
 log = logging.getLogger(__name__)
 
 
@@ -95,8 +97,11 @@ class NougatParser:
 
         if not is_levenshtein_available():  # needed by the markdown fix-up, checked before loading
             raise ImportError("the nougat parser needs `pip install python-Levenshtein`")
-        self.processor = NougatProcessor.from_pretrained(model_id)
-        self.model = VisionEncoderDecoderModel.from_pretrained(model_id).eval()
+        try:
+            self.processor = NougatProcessor.from_pretrained(model_id)
+            self.model = VisionEncoderDecoderModel.from_pretrained(model_id).eval()
+        except OSError as err:
+            raise ModelUnavailableError(f"{access_hint(model_id)} ({err})") from None
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
         self.model.to(self.device)
         self.batch_size = batch_size
