@@ -2,6 +2,7 @@
 
 import json
 import logging
+import random
 
 import pytest
 import torch
@@ -10,11 +11,12 @@ from vtscale import prompts as surface
 from vtscale.augment import qa
 from vtscale.augment.config import QAConfig
 from vtscale.augment.llm import ModelUnavailableError, load_causal_lm
-from vtscale.augment.qa_parse import DROP_REASONS
+from vtscale.augment.qa_parse import DROP_REASONS, ChoiceItem
 from vtscale.errors import InputError
 
 YES_NO_OUT = "Q: Is there a red circle? A: Yes\nQ: Is there a dog? A: Maybe"
 MCQ_OUT = "Q: What color is the circle?\nA) red\nB) blue\nC) green\nD) yellow\nAnswer: A"
+OPTIONS = {"A": "red", "B": "blue", "C": "green", "D": "yellow"}
 
 
 def descriptions():
@@ -49,9 +51,20 @@ def test_run_skips_empty_descriptions_and_builds_conversations(monkeypatch, capl
     turns = record["conversations"]
     assert turns[0] == {"from": "human", "value": "<image>\n" + surface.yes_no("Is there a red circle?")}
     assert turns[1] == {"from": "gpt", "value": "Yes"}
-    options = {"A": "red", "B": "blue", "C": "green", "D": "yellow"}
-    assert turns[2]["value"] == surface.multiple_choice("What color is the circle?", options)
-    assert turns[3]["value"] == "A"
+    shuffled = qa.shuffle_options(ChoiceItem("What color is the circle?", OPTIONS, "A"), random.Random("0:s0"))
+    assert turns[2]["value"] == surface.multiple_choice("What color is the circle?", shuffled.options)
+    assert shuffled.options[turns[3]["value"]] == "red"
+
+
+def test_shuffle_options_keeps_the_answer_text_and_spreads_letters():
+    item = ChoiceItem("What color is the circle?", OPTIONS, "C")
+    letters = set()
+    for k in range(40):
+        shuffled = qa.shuffle_options(item, random.Random(k))
+        assert sorted(shuffled.options.values()) == sorted(OPTIONS.values())
+        assert shuffled.options[shuffled.answer] == "green"
+        letters.add(shuffled.answer)
+    assert letters == {"A", "B", "C", "D"}
 
 
 def test_max_descriptions_limits_the_work(monkeypatch):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import random
 import time
 from collections import Counter
 from pathlib import Path
@@ -75,6 +76,17 @@ def generate(model, tokenizer, conversations: list[list[dict]], batch_size: int,
     return outputs
 
 
+def shuffle_options(item: ChoiceItem, rng: random.Random) -> ChoiceItem:
+    """Re-letter the options in a random order: small generators put the answer under the
+    letter of their worked example, and the letter must carry no signal in training data."""
+    texts = list(item.options.values())
+    order = rng.sample(range(len(texts)), len(texts))
+    letters = list(item.options)
+    options = {letter: texts[i] for letter, i in zip(letters, order)}
+    answer = letters[order.index(letters.index(item.answer))]
+    return ChoiceItem(item.question, options, answer)
+
+
 def to_turns(items: list) -> list[dict[str, str]]:
     """LLaVA turns, asked in the evaluator's surface forms."""
     turns = []
@@ -94,7 +106,7 @@ def to_conversation(record: dict, items: list) -> dict:
             "source": "qa"}
 
 
-def run(cfg: QAConfig, records: list[dict], model, tokenizer) -> tuple[list[dict], dict]:
+def run(cfg: QAConfig, records: list[dict], model, tokenizer, seed: int = 0) -> tuple[list[dict], dict]:
     skipped: Counter = Counter()
     usable = split_usable(records[:cfg.max_descriptions], skipped)
     conversations = [builder(r["description"]) for r in usable
@@ -108,7 +120,8 @@ def run(cfg: QAConfig, records: list[dict], model, tokenizer) -> tuple[list[dict
         for task, result in zip(TASKS, (yes_no, choice)):
             dropped += result.dropped
             per_task[task].update(generated=result.generated, kept=len(result.items))
-        items = yes_no.items + choice.items
+        rng = random.Random(f"{seed}:{record['id']}")
+        items = yes_no.items + [shuffle_options(item, rng) for item in choice.items]
         if items:
             out.append(to_conversation(record, items))
     stats = _stats(len(records[:cfg.max_descriptions]), skipped, dropped, per_task)
@@ -139,11 +152,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--throughput", type=Path, default=None)
     args = parser.parse_args(argv)
 
-    cfg, _ = parse_cfg(args.cfg)
+    cfg, seed = parse_cfg(args.cfg)
     records = read_descriptions(args.descriptions)
     model, tokenizer = load_causal_lm(args.generator)
     start = time.perf_counter()
-    conversations, stats = run(cfg.qa, records, model, tokenizer)
+    conversations, stats = run(cfg.qa, records, model, tokenizer, seed)
     seconds = time.perf_counter() - start
     write_json(args.out, conversations)
     write_json(args.stats, stats)
