@@ -73,9 +73,10 @@ def test_snakemake_rejects_bad_config_before_any_job(repo_root, venv_env, tmp_pa
     assert "rule" not in proc.stdout
 
 
-def test_dry_run_plans_every_rule(repo_root, venv_env):
+def test_dry_run_plans_every_rule(repo_root, venv_env, tmp_path):
     proc = subprocess.run(
-        ["snakemake", "-n", "--configfile", "config/tiny.yaml"],
+        ["snakemake", "-n", "-s", str(repo_root / "Snakefile"), "--directory", str(tmp_path),
+         "--configfile", str(repo_root / "config/tiny.yaml")],
         cwd=repo_root, env=venv_env, capture_output=True, text=True,
     )
     assert proc.returncode == 0, proc.stderr
