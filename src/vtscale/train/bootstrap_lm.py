@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, Mapping
 
 import torch
-import torch.nn.functional as F
 from torch.utils.data import Dataset
 from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
@@ -28,7 +27,6 @@ from vtscale.train.outputs import write_summary
 log = logging.getLogger(__name__)
 
 BLOCK_SIZE = 128
-EVAL_BLOCKS = 8
 
 
 def load_tokenizer(folder: str | Path):
@@ -115,35 +113,10 @@ def collate_blocks(blocks: list[torch.Tensor]) -> dict[str, torch.Tensor]:
     return {"input_ids": torch.stack(blocks)}
 
 
-class ActiveVocabLoss:
-    """Causal LM loss with the softmax over the tokens the corpus uses.
-
-    The world's text uses ~1-2k of SmolLM2's 49k tokens and the full LM head is ~80% of
-    a step at demo sizes; tokens that never occur only get pushed down by a full
-    softmax, so restricting it speeds the demo bootstrap ~4x. The full-vocabulary loss
-    is measured before and after training (``full_vocab_loss``)."""
-
-    def __init__(self, active_ids: torch.Tensor, vocab_size: int):
-        self.active_ids = active_ids
-        self.to_active = torch.full((vocab_size,), -100, dtype=torch.long)
-        self.to_active[active_ids] = torch.arange(len(active_ids))
-
-    def __call__(self, model, batch) -> dict:
-        ids = batch["input_ids"]
-        hidden = model.model(input_ids=ids).last_hidden_state[:, :-1]
-        weight = model.lm_head.weight[self.active_ids.to(ids.device)]
-        logits = hidden @ weight.T
-        targets = self.to_active.to(ids.device)[ids[:, 1:]]
-        return {"loss": F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), targets.reshape(-1))}
-
-
-@torch.no_grad()
-def full_vocab_loss(model, blocks: torch.Tensor) -> float:
-    was_training = model.training
-    model.eval()
-    loss = model(input_ids=blocks, labels=blocks).loss.item()
-    model.train(was_training)
-    return loss
+def causal_lm_loss(model, batch) -> dict:
+    """Full-vocabulary next-token loss: the frozen LLM's softmax must already put the
+    tokens the world never uses far down, or every later stage pays for them."""
+    return {"loss": model(input_ids=batch["input_ids"], labels=batch["input_ids"]).loss}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -169,26 +142,18 @@ def main(argv: list[str] | None = None) -> int:
     model = LlamaForCausalLM(llama_config(cfg["model"]["llm"], tokenizer))
     log.info("bootstrap LM: %d texts, %d blocks of %d tokens, %.2fM parameters", len(texts),
              len(dataset), BLOCK_SIZE, model.num_parameters() / 1e6)
-    active = torch.unique(dataset.blocks)
     task = Task(model=model, parameters=list(model.parameters()), dataset=dataset,
-                collate=collate_blocks, loss=ActiveVocabLoss(active, len(tokenizer)))
-    eval_blocks = dataset.blocks[torch.linspace(0, len(dataset) - 1, EVAL_BLOCKS).long()]
-    loss_before = full_vocab_loss(model, eval_blocks)
+                collate=collate_blocks, loss=causal_lm_loss)
     ckpt_dir = Path(args.ckpt_dir)
     metrics = ckpt_dir / "metrics.csv"
     model, result = train(task, train_cfg, ckpt_dir, metrics, desc="bootstrap-lm")
-    loss_after = full_vocab_loss(model, eval_blocks)
-    log.info("bootstrap LM full-vocabulary loss %.4f -> %.4f (%d active tokens)",
-             loss_before, loss_after, len(active))
     if result.is_main_process:
         with atomic_dir(args.out) as tmp:
             model.save_pretrained(tmp)
             tokenizer.save_pretrained(tmp)
             shutil.copy(metrics, tmp / "metrics.csv")
             write_summary(tmp / "summary.json", "bootstrap_lm", result, train_cfg,
-                          texts=len(texts), blocks=len(dataset), block_size=BLOCK_SIZE,
-                          active_tokens=len(active), full_vocab_loss_start=loss_before,
-                          full_vocab_loss_end=loss_after)
+                          texts=len(texts), blocks=len(dataset), block_size=BLOCK_SIZE)
         log.info("bootstrap LM loss %.4f -> %.4f in %.1f s", result.first_loss or float("nan"),
                  result.final_loss or float("nan"), result.wall_time_s)
     return 0
