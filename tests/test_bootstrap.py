@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import open_clip
 import pytest
-import torch
 from accelerate.state import AcceleratorState, GradientState
 from PIL import Image, ImageDraw
 from safetensors.torch import load_file
