@@ -233,3 +233,16 @@ def test_empty_turns_names_the_sample(model):
 def test_device_property_and_to(model):
     assert model.device == torch.device("cpu")
     assert model.to("cpu") is model
+
+
+def test_projected_tokens_start_at_the_llm_embedding_scale(backbones):
+    """Fused tokens enter the frozen LLM at the scale of its own embeddings."""
+    model = VisionTokenModel.from_config(ModelConfig.from_dict(TINY_MODEL),
+                                         vision_init=str(backbones / "clip"),
+                                         llm_init=str(backbones / "llm"))
+    batch = model.collate_generation(samples(2), n=4, m=2)
+    with torch.no_grad():
+        fused = model.projection(model.fuse(batch))
+        embeddings = model.llm.get_input_embeddings().weight
+    ratio = fused.pow(2).mean().sqrt() / embeddings.pow(2).mean().sqrt()
+    assert 0.5 < ratio.item() < 2.0

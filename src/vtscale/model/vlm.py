@@ -55,6 +55,7 @@ class VisionTokenModel(nn.Module):
                 or self.fusion.gradient_checkpointing_enable
             enable()
         self.projection = nn.Linear(width, llm.config.hidden_size, bias=False)
+        match_embedding_scale(self.projection, llm.get_input_embeddings().weight)
         self.query_head = nn.Linear(width, embed_dim, bias=False)        # W_q (stage 1)
         self.answer_head = nn.Linear(embed_dim, embed_dim, bias=False)   # W_t (stage 1)
         self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
@@ -280,6 +281,20 @@ class VisionTokenModel(nn.Module):
         if missing or unexpected:
             raise InputError(f"{path / WEIGHTS_FILE}: missing keys {missing[:3]}, unexpected {unexpected[:3]}")
         return model
+
+
+def match_embedding_scale(projection: nn.Linear, embeddings: torch.Tensor) -> None:
+    """Start projected vision tokens at the scale of the LLM's own input embeddings.
+
+    Fusion outputs leave a final RMSNorm (per-element RMS about 1), so weights with
+    std = rms(E) / sqrt(in_features) give outputs with the RMS of the embeddings E.
+    With the default init they enter the frozen LLM an order of magnitude too large
+    and stage 2 spends its steps shrinking them instead of learning."""
+    if embeddings.is_meta or projection.weight.is_meta:
+        return
+    with torch.no_grad():
+        target = embeddings.float().pow(2).mean().sqrt().item()
+        projection.weight.normal_(0.0, target / math.sqrt(projection.in_features))
 
 
 def _check_turns(samples: list[Sample]) -> None:
