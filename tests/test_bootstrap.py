@@ -7,6 +7,8 @@ from pathlib import Path
 
 import open_clip
 import pytest
+
+from vtscale.train.bootstrap_lm import CHAT_TEMPLATE
 from accelerate.state import AcceleratorState, GradientState
 from PIL import Image, ImageDraw
 from safetensors.torch import load_file
@@ -127,7 +129,11 @@ def test_bootstrap_lm_writes_llama_with_chat_template_and_learns(tmp_path):
     tokenizer = AutoTokenizer.from_pretrained(folder)
     assert model.config.hidden_size == 48 and model.config.num_hidden_layers == 2
     assert model.config.vocab_size == len(tokenizer)
-    assert tokenizer.chat_template == CHATML
+    assert tokenizer.chat_template == CHAT_TEMPLATE
+    assert len(tokenizer) < 4096                       # refitted on the world's text
+    rendered = tokenizer.apply_chat_template([{"role": "user", "content": "hi"}], tokenize=False)
+    assert rendered == "<|im_start|>user\nhi<|im_end|>\n"
+    assert tokenizer.eos_token == "<|im_end|>"
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["final_loss"] < summary["first_loss"]
 

@@ -24,7 +24,8 @@ if DEMO_WORLD:
         output:
             directory(f"{MODELS}/bootstrap_clip"),
         params:
-            cfg=cfg_json("bootstrap", "model", "seed"),
+            cfg=cfg_json("seed", bootstrap={"clip": config["bootstrap"]["clip"]},
+                         model={"vision": config["model"]["vision"]}),
         threads: workflow.cores
         log:
             f"{LOGS}/bootstrap_clip.log",
@@ -44,7 +45,8 @@ if DEMO_WORLD:
         output:
             directory(f"{MODELS}/bootstrap_lm"),
         params:
-            cfg=cfg_json("bootstrap", "model", "seed"),
+            cfg=cfg_json("seed", bootstrap={"lm": config["bootstrap"]["lm"]},
+                         model={"llm": config["model"]["llm"]}),
         threads: workflow.cores
         log:
             f"{LOGS}/bootstrap_lm.log",

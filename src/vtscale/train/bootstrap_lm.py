@@ -1,8 +1,10 @@
-"""``vtscale bootstrap-lm``: demo only. A small Llama (sizes from model.llm) with the
-SmolLM2 tokenizer, trained with the causal LM loss on the world's text: descriptions
-and conversation turns rendered with the tokenizer's chat template. The output is a
-``save_pretrained`` folder (model + tokenizer with its chat template), plus
-``metrics.csv`` (loss curve) and ``summary.json``."""
+"""``vtscale bootstrap-lm``: demo only. A small Llama (sizes from model.llm) trained with
+the causal LM loss on the world's text: descriptions and conversation turns rendered
+with a ChatML template. Its tokenizer is SmolLM2's byte-level BPE retrained on that text
+(``train_new_from_iterator``, at most model.llm.vocab_size tokens): the world needs under
+a thousand tokens, and a 49k-row output layer would cost most of every training step.
+The output is a ``save_pretrained`` folder (model + tokenizer with its chat template),
+plus ``metrics.csv`` (loss curve) and ``summary.json``."""
 
 from __future__ import annotations
 
@@ -27,6 +29,12 @@ from vtscale.train.outputs import write_summary
 log = logging.getLogger(__name__)
 
 BLOCK_SIZE = 128
+# ChatML without a default system prompt: every token of the prompt costs training time.
+CHAT_TEMPLATE = (
+    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content']"
+    " + '<|im_end|>' + '\\n' }}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
 
 
 def load_tokenizer(folder: str | Path):
@@ -37,6 +45,28 @@ def load_tokenizer(folder: str | Path):
     if not tokenizer.chat_template:
         raise InputError(f"{folder}: the tokenizer has no chat template")
     return tokenizer
+
+
+def world_tokenizer(base, texts: list[str], vocab_size: int):
+    """``base``'s byte-level BPE retrained on the world's text, with a ChatML template."""
+    tokenizer = base.train_new_from_iterator(texts, vocab_size=vocab_size)
+    tokenizer.chat_template = CHAT_TEMPLATE
+    for token in ("<|im_start|>", "<|im_end|>"):
+        if tokenizer.convert_tokens_to_ids(token) in (None, tokenizer.unk_token_id):
+            raise InputError(f"tokenizer lacks the chat token {token}")
+    tokenizer.eos_token = tokenizer.pad_token = "<|im_end|>"
+    return tokenizer
+
+
+def raw_texts(descriptions: str | Path, conversations: str | Path) -> list[str]:
+    """Every description and every turn's text, to fit the tokenizer on."""
+    texts = description_texts(descriptions)
+    for i, record in enumerate(_records(conversations)):
+        rid = record.get("id", f"#{i}") if isinstance(record, dict) else f"#{i}"
+        for turn in parse_turns(record.get("conversations") if isinstance(record, dict) else None,
+                                f"{conversations}: record {rid!r}"):
+            texts += [turn.question, turn.answer]
+    return texts
 
 
 def llama_config(llm: Mapping[str, Any], tokenizer) -> LlamaConfig:
@@ -124,7 +154,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--cfg", required=True, help="JSON with bootstrap, model, seed")
     parser.add_argument("--descriptions", required=True)
     parser.add_argument("--conversations", required=True)
-    parser.add_argument("--tokenizer", required=True, help="folder with the SmolLM2 tokenizer")
+    parser.add_argument("--tokenizer", required=True,
+                        help="folder with the SmolLM2 tokenizer (retrained on the world's text)")
     parser.add_argument("--out", required=True)
     parser.add_argument("--ckpt-dir", required=True)
     return parser.parse_args(argv)
@@ -135,7 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     cfg = parse_json_arg(args.cfg)
     train_cfg = TrainConfig.from_sections((cfg.get("bootstrap") or {}).get("lm"), {},
                                           cfg.get("seed", 0), "bootstrap.lm")
-    tokenizer = load_tokenizer(args.tokenizer)
+    vocab_size = cfg["model"]["llm"].get("vocab_size", 4096)
+    tokenizer = world_tokenizer(load_tokenizer(args.tokenizer),
+                                raw_texts(args.descriptions, args.conversations), vocab_size)
     texts = description_texts(args.descriptions) + conversation_texts(args.conversations, tokenizer)
     dataset = PackedText(texts, tokenizer)
     torch.manual_seed(train_cfg.seed)
