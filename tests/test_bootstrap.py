@@ -8,7 +8,6 @@ from pathlib import Path
 import open_clip
 import pytest
 
-from vtscale.train.bootstrap_lm import CHAT_TEMPLATE
 from accelerate.state import AcceleratorState, GradientState
 from PIL import Image, ImageDraw
 from safetensors.torch import load_file
@@ -17,6 +16,7 @@ from transformers import AutoTokenizer, LlamaForCausalLM, PreTrainedTokenizerFas
 
 from vtscale.errors import InputError
 from vtscale.train import bootstrap_clip, bootstrap_lm
+from vtscale.train.bootstrap_lm import CHAT_TEMPLATE
 from vtscale.train.metrics import read_metrics
 
 CHATML = (
