@@ -21,9 +21,9 @@ def test_eight_gpus_ddp_and_fsdp():
     assert "--use_fsdp" in launch_command(8, "fsdp", "bf16")
 
 
-def test_cpu_processes_use_cpu_flag_without_gpu_backends():
+def test_cpu_processes_use_torchrun_workers_without_gpu_backends():
     cmd = launch_command(2, "deepspeed_zero2", "fp32", cpu=True)
-    assert "--cpu" in cmd and "--use_deepspeed" not in cmd
+    assert "--multi_gpu" in cmd and "--cpu" not in cmd and "--use_deepspeed" not in cmd
     assert cmd[cmd.index("--mixed_precision") + 1] == "no"
 
 

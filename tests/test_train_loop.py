@@ -131,6 +131,21 @@ def test_rerun_after_finish_trains_nothing(tmp_path):
         torch.testing.assert_close(weights(again_model)[name], value, rtol=0, atol=0)
 
 
+def test_checkpoint_of_other_settings_is_not_resumed(tmp_path):
+    """A changed config (here the learning rate) starts over instead of loading a stale state."""
+    train(toy_task(), config(steps=4, lr=0.05), tmp_path / "ck", tmp_path / "m.csv")
+    AcceleratorState._reset_state(reset_partial_state=True)
+    GradientState._reset_state()
+    changed_model, changed = train(toy_task(), config(steps=4, lr=0.01), tmp_path / "ck", tmp_path / "m.csv")
+    assert changed.resumed_from == 0 and changed.steps == 4
+    AcceleratorState._reset_state(reset_partial_state=True)
+    GradientState._reset_state()
+    fresh_model, _ = train(toy_task(), config(steps=4, lr=0.01), tmp_path / "ck2", tmp_path / "f.csv")
+    for name, value in weights(fresh_model).items():
+        torch.testing.assert_close(weights(changed_model)[name], value, rtol=0, atol=0)
+    assert [r["step"] for r in read_metrics(tmp_path / "m.csv")] == [1, 2, 3, 4]
+
+
 def test_cosine_schedule_with_warmup_values(tmp_path):
     cfg = config(steps=10, warmup=0.2, lr=0.1, grad_accum=1)
     train(toy_task(), cfg, tmp_path / "ck", tmp_path / "m.csv")

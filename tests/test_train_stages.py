@@ -19,6 +19,7 @@ from vtscale.config import ConfigError
 from vtscale.data.conversations import ConversationDataset
 from vtscale.errors import InputError
 from vtscale.train import run
+from vtscale.launch import launch_command
 from vtscale.train.metrics import read_metrics
 
 TINY_MODEL = {"vision": {**TINY_VISION, "text_context": 24}, "hd_views": 2,
@@ -165,10 +166,9 @@ def test_two_process_cpu_run_matches_one_process_with_double_accumulation(world_
         results = tmp_path / f"p{procs}"
         cfg = cfg_json(stage1={"steps": 3, "lr": 3e-3, "warmup": 0.1, "batch_size": 2,
                                "grad_accum": accum})
+        # the pipeline's own launch command, with this interpreter's accelerate
         launch = [sys.executable, "-m", "vtscale.cli"] if procs == 1 else [
-            sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-            "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
-            "-m", "vtscale.cli"]
+            sys.executable, "-m", "accelerate.commands.launch", *launch_command(2, cpu=True)[2:]]
         subprocess.run([*launch, "train", "--cfg", cfg, *train_args(
             1, world, results, "stage1", "--vision-init", str(backbones / "bootstrap_clip"),
             "--llm-init", str(backbones / "bootstrap_lm"))], check=True,

@@ -27,7 +27,9 @@ def launch_command(num_processes: int = 1, distributed: str = "ddp", precision: 
     cmd = ["accelerate", "launch", "--num_processes", str(num_processes), "--num_machines", "1",
            "--mixed_precision", PRECISION_FLAGS[precision], "--dynamo_backend", "no"]
     if cpu:
-        cmd.append("--cpu")
+        # `--cpu` runs a single process whatever --num_processes says (accelerate 1.x);
+        # --multi_gpu starts real workers over torchrun, which fall back to gloo on CPU.
+        cmd.append("--multi_gpu")
     elif num_processes > 1:
         cmd += DISTRIBUTED_FLAGS[distributed]
     return cmd + ["-m", "vtscale.cli"]

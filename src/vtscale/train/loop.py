@@ -10,8 +10,12 @@ scheduler and RNG states come back from the checkpoint.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import hashlib
+import json
 import logging
 import math
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +29,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm.auto import tqdm
 from transformers import get_cosine_schedule_with_warmup
 
-from vtscale.train.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from vtscale.train.checkpoint import latest_checkpoint, load_checkpoint, read_state, save_checkpoint
 from vtscale.train.config import TrainConfig
 from vtscale.train.metrics import MetricsCSV, read_metrics
 
@@ -167,9 +171,27 @@ class Trainer:
             for key in [k for k in state if k.removeprefix("module.") in self.frozen]:
                 del state[key]
 
+    def fingerprint(self) -> str:
+        """What a checkpoint must match to be resumed: the training settings (except how
+        often to checkpoint), the trainable weights' names and shapes, the data size."""
+        settings = {k: v for k, v in dataclasses.asdict(self.cfg).items() if k != "checkpoint_every"}
+        shapes = sorted((name, list(p.shape)) for name, p in self.task.model.named_parameters()
+                        if p.requires_grad)
+        payload = json.dumps({"cfg": settings, "params": shapes, "samples": len(self.task.dataset)},
+                             sort_keys=True, default=str)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
     def resume(self) -> int:
         checkpoint = latest_checkpoint(self.ckpt_dir)
         if checkpoint is None:
+            return 0
+        if read_state(checkpoint).get("fingerprint") != self.fingerprint():
+            log.warning("%s was written by a run with other settings, weights or data: "
+                        "starting over", checkpoint)
+            self.accelerator.wait_for_everyone()
+            if self.accelerator.is_main_process:
+                shutil.rmtree(self.ckpt_dir)
+            self.accelerator.wait_for_everyone()
             return 0
         state = load_checkpoint(self.accelerator, checkpoint)
         if state.get("total_steps") != self.total_steps:
@@ -270,7 +292,7 @@ class Trainer:
     def save(self, step: int, epoch: int) -> None:
         save_checkpoint(self.accelerator, self.ckpt_dir,
                         {"step": step, "epoch": epoch, "total_steps": self.total_steps,
-                         "seed": self.cfg.seed})
+                         "seed": self.cfg.seed, "fingerprint": self.fingerprint()})
 
     def unwrapped_model(self) -> nn.Module:
         return self.accelerator.unwrap_model(self.module).model
