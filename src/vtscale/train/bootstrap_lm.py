@@ -1,6 +1,7 @@
 """``vtscale bootstrap-lm``: demo only. A small Llama (sizes from model.llm) trained with
-the causal LM loss on the world's text: descriptions and conversation turns rendered
-with a ChatML template. Its tokenizer is SmolLM2's byte-level BPE retrained on that text
+the causal LM loss on the world's text: descriptions, and conversations rendered with a
+ChatML template both plain and with the scene's description in the first user turn (so,
+like a pretrained chat LLM, it can answer from facts given in its context). Its tokenizer is SmolLM2's byte-level BPE retrained on that text
 (``train_new_from_iterator``, at most model.llm.vocab_size tokens): the world needs under
 a thousand tokens, and a 49k-row output layer would cost most of every training step.
 The output is a ``save_pretrained`` folder (model + tokenizer with its chat template),
@@ -103,16 +104,26 @@ def description_texts(path: str | Path) -> list[str]:
     return texts
 
 
-def conversation_texts(path: str | Path, tokenizer) -> list[str]:
-    """Each conversation as the chat template renders it for the LLM at stage 2."""
+def descriptions_by_image(path: str | Path) -> dict[str, str]:
+    return {record["image"]: text for record, text in zip(_records(path), description_texts(path))
+            if isinstance(record, dict) and "image" in record}
+
+
+def conversation_texts(path: str | Path, tokenizer, context: dict[str, str] | None = None) -> list[str]:
+    """Each conversation as the chat template renders it for the LLM at stage 2. With
+    ``context`` (image -> description), the description opens the first user turn: the
+    LLM learns to answer from scene facts in its context, the role the fused vision
+    tokens take later (a frozen LLM cannot learn to read them any other way)."""
     texts = []
     for i, record in enumerate(_records(path)):
         rid = record.get("id", f"#{i}") if isinstance(record, dict) else f"#{i}"
         turns = parse_turns(record.get("conversations") if isinstance(record, dict) else None,
                             f"{path}: record {rid!r}")
+        prefix = (context or {}).get(record.get("image", ""), "")
         messages = []
-        for turn in turns:
-            messages += [{"role": "user", "content": turn.question},
+        for k, turn in enumerate(turns):
+            question = f"{prefix}\n{turn.question}" if prefix and k == 0 else turn.question
+            messages += [{"role": "user", "content": question},
                          {"role": "assistant", "content": turn.answer}]
         texts.append(tokenizer.apply_chat_template(messages, tokenize=False))
     return texts
@@ -169,7 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     vocab_size = cfg["model"]["llm"].get("vocab_size", 4096)
     tokenizer = world_tokenizer(load_tokenizer(args.tokenizer),
                                 raw_texts(args.descriptions, args.conversations), vocab_size)
-    texts = description_texts(args.descriptions) + conversation_texts(args.conversations, tokenizer)
+    context = descriptions_by_image(args.descriptions)
+    texts = (description_texts(args.descriptions) + conversation_texts(args.conversations, tokenizer)
+             + conversation_texts(args.conversations, tokenizer, context))
     dataset = PackedText(texts, tokenizer)
     torch.manual_seed(train_cfg.seed)
     model = LlamaForCausalLM(llama_config(cfg["model"]["llm"], tokenizer))
