@@ -5,6 +5,7 @@ pipeline is wired end to end (the demo profile is the same code at larger sizes)
 """
 
 import csv
+import re
 import json
 import os
 import subprocess
@@ -12,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from vtscale.config import grid_settings, load
 
@@ -97,3 +99,17 @@ def test_forcerun_stage3_reruns_only_downstream(tiny_run, repo_root):
     assert "train_stage3" in plan and "evaluate" in plan and "report" in plan
     for upstream in ["synth_world", "train_stage2", "train_stage1", "augment_qa"]:
         assert f"rule {upstream}:" not in plan and f" {upstream} " not in plan.split("Job stats")[-1]
+
+
+def test_changing_one_n_reruns_only_its_branch(tiny_run, repo_root, tmp_path):
+    workdir, config, env = tiny_run
+    changed = dict(config, grid={**config["grid"], "n": [1, 3, 4]})   # 2 -> 3
+    path = tmp_path / "tiny_n3.yaml"
+    path.write_text(yaml.safe_dump(changed))
+    cmd = ["snakemake", "-s", str(repo_root / "Snakefile"), "--directory", str(workdir),
+           "--configfile", str(path), "--cores", "2", "-n"]
+    plan = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300).stdout
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", plan.split("Job stats:")[1], re.M))
+    assert counts["train_stage3"] == "2" and counts["evaluate"] == "3"
+    for upstream in ["train_stage1", "train_stage2", "bootstrap_clip", "synth_world"]:
+        assert upstream not in counts

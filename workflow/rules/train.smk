@@ -8,10 +8,13 @@ TRAIN_LAUNCH = launch_prefix(config["train"])
 
 
 def train_cfg(stage):
-    """The model, grid and seed plus only this stage's training settings, so a changed
-    stage-3 setting does not retrain stages 1 and 2."""
+    """The model and seed plus only this stage's training settings, so a changed stage-3
+    setting does not retrain stages 1 and 2. Of the grid, training needs only its largest
+    n (stage 1 trains every query, stage 2 runs at it): adding or changing a smaller n
+    reruns just that n's branch."""
     shared = {k: v for k, v in config["train"].items() if not k.startswith("stage")}
-    return cfg_json("model", "grid", "seed", train={**shared, stage: config["train"][stage]})
+    grid = {"n": [max(config["grid"]["n"])], "m_default": config["grid"]["m_default"]}
+    return cfg_json("model", "seed", grid=grid, train={**shared, stage: config["train"][stage]})
 
 
 if DEMO_WORLD:
