@@ -1,10 +1,10 @@
 """HD-N views of an image: one padded global view plus up to N local crops.
 
-The rule follows the authors' test-time processor: work on the landscape
-orientation (portrait images are transposed and transposed back), start from
-s = ceil(width / view) and lower s until s * ceil(s / ratio) <= N, resize the width
-to s * view keeping the aspect ratio, pad the height to a multiple of view (white,
-centred) and cut view x view crops in raster order.
+The rule is InternLM-XComposer2-4KHD's, as in the authors' image processor: work on
+the landscape orientation (portrait images are transposed and transposed back), take
+the largest scale s with s * ceil(s / ratio) <= N, resize the width to s * view keeping
+the aspect ratio (small images are enlarged), pad the height to a multiple of view
+(white, centred) and cut view x view crops in raster order.
 """
 
 from __future__ import annotations
@@ -18,11 +18,10 @@ WHITE = (255, 255, 255)
 
 def local_scale(width: int, height: int, view_size: int, max_local: int) -> int:
     """Columns of local crops along the long side (the scale s of the HD rule)."""
-    long_side, short_side = max(width, height), min(width, height)
-    ratio = long_side / short_side
-    scale = max(1, math.ceil(long_side / view_size))
-    while scale > 1 and scale * math.ceil(scale / ratio) > max_local:
-        scale -= 1
+    ratio = max(width, height) / min(width, height)
+    scale = 1
+    while (scale + 1) * math.ceil((scale + 1) / ratio) <= max_local:
+        scale += 1
     return scale
 
 
