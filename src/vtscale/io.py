@@ -15,6 +15,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from vtscale.errors import InputError
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
@@ -67,6 +69,23 @@ def read_json(path: str | os.PathLike) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise ValueError(f"{path}: not valid JSON ({err.msg} at line {err.lineno})") from None
+
+
+def read_json_list(path: str | os.PathLike, what: str = "records") -> list:
+    """A JSON file holding a list; anything else is an InputError naming the file."""
+    try:
+        data = read_json(path)
+    except ValueError as err:
+        raise InputError(str(err)) from None
+    if not isinstance(data, list):
+        raise InputError(f"{path}: expected a JSON list of {what}")
+    return data
+
+
+def write_throughput(path: str | os.PathLike, unit: str, count: int, seconds: float) -> None:
+    """Items per second of a stage, e.g. {"pages": 120, "seconds": 134.4, "pages_per_s": 0.89}."""
+    write_json(path, {unit: count, "seconds": round(seconds, 3),
+                      f"{unit}_per_s": round(count / seconds, 4) if seconds else None})
 
 
 def read_jsonl(path: str | os.PathLike) -> list[Any]:

@@ -21,7 +21,7 @@ from vtscale.augment.filters import FILTERS, FilterThresholds, first_failure
 from vtscale.augment.page_parsers import make_parser
 from vtscale.augment.prompts import READ_PAGE_INSTRUCTION
 from vtscale.errors import InputError
-from vtscale.io import read_jsonl, write_json
+from vtscale.io import read_jsonl, write_json, write_throughput
 
 log = logging.getLogger(__name__)
 SKIP_REASONS = ("unreadable_image",)
@@ -148,6 +148,5 @@ def main(argv: list[str] | None = None) -> int:
     log.info("docs: %d pages, %d kept, rejected %s, skipped %s", stats["pages"], stats["kept"],
              stats["rejected"], stats["skipped"])
     if args.throughput:
-        write_json(args.throughput, {"pages": stats["pages"], "seconds": round(seconds, 3),
-                                     "pages_per_s": round(stats["pages"] / seconds, 4)})
+        write_throughput(args.throughput, "pages", stats["pages"], seconds)
     return 0

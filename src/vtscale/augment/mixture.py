@@ -12,18 +12,13 @@ from pathlib import Path
 from vtscale.augment.config import parse_cfg
 from vtscale.data.loaders import check_llava_record
 from vtscale.errors import InputError
-from vtscale.io import read_json, write_json
+from vtscale.io import read_json_list, write_json
 
 log = logging.getLogger(__name__)
 
 
 def load_source(name: str, path: Path) -> list[dict]:
-    try:
-        records = read_json(path)
-    except ValueError as err:
-        raise InputError(str(err)) from None
-    if not isinstance(records, list):
-        raise InputError(f"{path}: expected a JSON list of LLaVA records")
+    records = read_json_list(path, "LLaVA records")
     for index, record in enumerate(records):
         rid = record.get("id", f"#{index}") if isinstance(record, dict) else f"#{index}"
         check_llava_record(record, f"{path}: record {rid}")

@@ -22,7 +22,7 @@ from vtscale.augment.config import QAConfig, parse_cfg
 from vtscale.augment.llm import load_causal_lm
 from vtscale.augment.qa_parse import DROP_REASONS, ChoiceItem, parse_multiple_choice, parse_yes_no
 from vtscale.errors import InputError
-from vtscale.io import read_json, write_json
+from vtscale.io import read_json_list, write_json, write_throughput
 
 log = logging.getLogger(__name__)
 TASKS = ("yes_no", "multiple_choice")
@@ -30,12 +30,7 @@ SKIP_REASONS = ("empty_description",)
 
 
 def read_descriptions(path: Path) -> list[dict]:
-    try:
-        records = read_json(path)
-    except ValueError as err:
-        raise InputError(str(err)) from None
-    if not isinstance(records, list):
-        raise InputError(f"{path}: expected a JSON list of description records")
+    records = read_json_list(path, "description records")
     for i, record in enumerate(records):
         missing = [k for k in ("id", "image", "description") if not isinstance(record, dict) or k not in record]
         if missing:
@@ -163,6 +158,5 @@ def main(argv: list[str] | None = None) -> int:
     log.info("QA: %d generated, %d kept (%.1f%%), dropped %s", stats["generated"], stats["kept"],
              stats["yield_percent"], stats["dropped"])
     if args.throughput:
-        write_json(args.throughput, {"descriptions": stats["descriptions"], "seconds": round(seconds, 3),
-                                     "descriptions_per_s": round(stats["descriptions"] / seconds, 4)})
+        write_throughput(args.throughput, "descriptions", stats["descriptions"], seconds)
     return 0

@@ -15,7 +15,7 @@ from torch.utils.data import Dataset
 
 from vtscale.data.sample import Sample, Turn
 from vtscale.errors import InputError
-from vtscale.io import read_json
+from vtscale.io import read_json_list
 
 IMAGE_MARKER = "<image>"
 SPEAKERS = ("human", "gpt")
@@ -72,12 +72,7 @@ def read_records(path: str | Path, image_root: str | Path,
     """Read and validate a LLaVA json; keep a seeded random ``max_samples`` subset
     (in file order), since mixtures are often ordered by source."""
     path, image_root = Path(path), Path(image_root)
-    try:
-        raw = read_json(path)
-    except ValueError as err:
-        raise InputError(str(err)) from None
-    if not isinstance(raw, list):
-        raise InputError(f"{path}: expected a JSON list of records")
+    raw = read_json_list(path)
     records = [parse_record(r, i, path, image_root) for i, r in enumerate(raw)]
     if max_samples and max_samples < len(records):
         keep = sorted(random.Random(seed).sample(range(len(records)), max_samples))

@@ -10,7 +10,7 @@ from vtscale import prompts
 
 from . import facts
 from .scene import Scene, SceneObject
-from .vocab import article, number_word, plural, region, region_phrase
+from .vocab import article, number_word, plural, region_phrase
 
 BACKGROUND_NAMES = ("white", "light gray", "cream", "pale blue")
 FORMATS = ("yes_no", "mcq", "short", "caption")
