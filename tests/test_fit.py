@@ -1,3 +1,4 @@
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -38,6 +39,15 @@ def test_noisy_fit_has_r2_below_one_and_exclusion_drops_points():
     cleaned = fit.fit_all(frame, exclude={"B": [1]}).iloc[0]
     assert cleaned.n_points == len(GRID) - 1
     assert cleaned.alpha == pytest.approx(-0.1, abs=1e-6)
+
+
+def test_flat_series_has_zero_alpha_and_undefined_r2():
+    n = [1, 2, 4, 8]
+    flat = [100 / 6, np.nextafter(100 / 6, 20), 100 / 6, np.nextafter(100 / 6, 0)]  # equal up to 1 ulp
+    result = fit.fit_power_law(pd.Series(n), pd.Series(flat))
+    assert result.alpha == pytest.approx(0.0, abs=1e-9)
+    assert result.C == pytest.approx(100 / 6)
+    assert result.r2 != result.r2   # NaN
 
 
 def test_non_positive_group_is_skipped_with_warning(caplog):

@@ -55,7 +55,8 @@ def fit_power_law(n: np.ndarray, score: np.ndarray) -> PowerLawFit:
     log_c, alpha = result.x
     ss_res = loss(result.x) * len(log_p)
     ss_tot = float(((log_p - log_p.mean()) ** 2).sum())
-    r2 = 1.0 - ss_res / ss_tot if ss_tot > 0 else math.nan
+    # A flat series (equal scores up to float noise) has no variance to explain: r2 is undefined.
+    r2 = 1.0 - ss_res / ss_tot if ss_tot > 1e-12 * len(log_p) else math.nan
     return PowerLawFit(C=float(np.exp(log_c)), alpha=float(alpha), r2=r2, n_points=len(log_p))
 
 
