@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import logging
 import random
-import shutil
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -27,10 +26,10 @@ from torch.utils.data import Dataset
 from vtscale.config import ConfigError, parse_json_arg
 from vtscale.data.conversations import load_image
 from vtscale.errors import InputError
-from vtscale.io import atomic_dir, read_json, write_json
+from vtscale.io import read_json, write_json
 from vtscale.train.config import TrainConfig
-from vtscale.train.loop import Task, train
-from vtscale.train.outputs import write_summary
+from vtscale.train.loop import Task
+from vtscale.train.outputs import train_backbone
 
 log = logging.getLogger(__name__)
 
@@ -148,16 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     task = Task(model=model, parameters=list(model.parameters()),
                 dataset=ImageTextPairs(pairs, config["vision_cfg"]["image_size"]),
                 collate=collate_pairs, loss=make_clip_loss(), count_tokens=lambda b: 0)
-    ckpt_dir = Path(args.ckpt_dir)
-    metrics = ckpt_dir / "metrics.csv"
     log.info("bootstrap CLIP: %d pairs, %.2fM parameters", len(pairs),
              sum(p.numel() for p in model.parameters()) / 1e6)
-    model, result = train(task, train_cfg, ckpt_dir, metrics, desc="bootstrap-clip")
-    if result.is_main_process:
-        with atomic_dir(args.out) as tmp:
-            save_clip(model, config, tmp)
-            shutil.copy(metrics, tmp / "metrics.csv")
-            write_summary(tmp / "summary.json", "bootstrap_clip", result, train_cfg, pairs=len(pairs))
-        log.info("bootstrap CLIP loss %.4f -> %.4f in %.1f s", result.first_loss or float("nan"),
-                 result.final_loss or float("nan"), result.wall_time_s)
+    train_backbone(task, train_cfg, args.ckpt_dir, args.out, "bootstrap_clip",
+                   lambda trained, folder: save_clip(trained, config, folder), pairs=len(pairs))
     return 0

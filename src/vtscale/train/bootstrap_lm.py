@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import shutil
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -22,10 +21,10 @@ from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 from vtscale.config import ConfigError, parse_json_arg
 from vtscale.data.conversations import parse_turns
 from vtscale.errors import InputError
-from vtscale.io import atomic_dir, read_json
+from vtscale.io import read_json
 from vtscale.train.config import TrainConfig
-from vtscale.train.loop import Task, train
-from vtscale.train.outputs import write_summary
+from vtscale.train.loop import Task
+from vtscale.train.outputs import train_backbone
 
 log = logging.getLogger(__name__)
 
@@ -190,16 +189,10 @@ def main(argv: list[str] | None = None) -> int:
              len(dataset), BLOCK_SIZE, model.num_parameters() / 1e6)
     task = Task(model=model, parameters=list(model.parameters()), dataset=dataset,
                 collate=collate_blocks, loss=causal_lm_loss)
-    ckpt_dir = Path(args.ckpt_dir)
-    metrics = ckpt_dir / "metrics.csv"
-    model, result = train(task, train_cfg, ckpt_dir, metrics, desc="bootstrap-lm")
-    if result.is_main_process:
-        with atomic_dir(args.out) as tmp:
-            model.save_pretrained(tmp)
-            tokenizer.save_pretrained(tmp)
-            shutil.copy(metrics, tmp / "metrics.csv")
-            write_summary(tmp / "summary.json", "bootstrap_lm", result, train_cfg,
-                          texts=len(texts), blocks=len(dataset), block_size=BLOCK_SIZE)
-        log.info("bootstrap LM loss %.4f -> %.4f in %.1f s", result.first_loss or float("nan"),
-                 result.final_loss or float("nan"), result.wall_time_s)
+    def save(trained, folder: Path) -> None:
+        trained.save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
+
+    train_backbone(task, train_cfg, args.ckpt_dir, args.out, "bootstrap_lm", save,
+                   texts=len(texts), blocks=len(dataset), block_size=BLOCK_SIZE)
     return 0

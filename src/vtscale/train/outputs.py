@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import platform
+import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
+from torch import nn
 
-from vtscale.io import write_json
+from vtscale.io import atomic_dir, write_json
 from vtscale.train.config import TrainConfig
-from vtscale.train.loop import TrainResult
+from vtscale.train.loop import Task, TrainResult, train
+
+log = logging.getLogger(__name__)
 
 
 def run_summary(name: str, result: TrainResult, cfg: TrainConfig, **extra: Any) -> dict:
@@ -27,3 +32,19 @@ def write_summary(path: str | Path, name: str, result: TrainResult, cfg: TrainCo
     summary = run_summary(name, result, cfg, **extra)
     write_json(path, summary)
     return summary
+
+
+def train_backbone(task: Task, cfg: TrainConfig, ckpt_dir: str | Path, out: str | Path, name: str,
+                   save: Callable[[nn.Module, Path], None], **extra: Any) -> TrainResult:
+    """Train a demo backbone (resumable in ``ckpt_dir``) and write ``out`` whole: the
+    model via ``save(model, folder)``, its loss curve (metrics.csv) and summary.json."""
+    metrics = Path(ckpt_dir) / "metrics.csv"
+    model, result = train(task, cfg, ckpt_dir, metrics, desc=name.replace("_", "-"))
+    if result.is_main_process:
+        with atomic_dir(out) as tmp:
+            save(model, tmp)
+            shutil.copy(metrics, tmp / "metrics.csv")
+            write_summary(tmp / "summary.json", name, result, cfg, **extra)
+        log.info("%s loss %.4f -> %.4f in %.1f s", name, result.first_loss or float("nan"),
+                 result.final_loss or float("nan"), result.wall_time_s)
+    return result
