@@ -21,7 +21,7 @@ from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 from vtscale.config import ConfigError, parse_json_arg
 from vtscale.data.conversations import parse_turns
 from vtscale.errors import InputError
-from vtscale.io import read_json
+from vtscale.io import read_json_list
 from vtscale.train.config import TrainConfig
 from vtscale.train.loop import Task
 from vtscale.train.outputs import train_backbone
@@ -58,13 +58,11 @@ def world_tokenizer(base, texts: list[str], vocab_size: int):
     return tokenizer
 
 
-def raw_texts(descriptions: str | Path, conversations: str | Path) -> list[str]:
+def raw_texts(descriptions: list[tuple[str, str]], conversations: list[tuple[str, list]]) -> list[str]:
     """Every description and every turn's text, to fit the tokenizer on."""
-    texts = description_texts(descriptions)
-    for i, record in enumerate(_records(conversations)):
-        rid = record.get("id", f"#{i}") if isinstance(record, dict) else f"#{i}"
-        for turn in parse_turns(record.get("conversations") if isinstance(record, dict) else None,
-                                f"{conversations}: record {rid!r}"):
+    texts = [text for _, text in descriptions]
+    for _, turns in conversations:
+        for turn in turns:
             texts += [turn.question, turn.answer]
     return texts
 
@@ -82,43 +80,40 @@ def llama_config(llm: Mapping[str, Any], tokenizer) -> LlamaConfig:
         raise ConfigError(f"config error: model.llm.{err.args[0]} is required for bootstrap") from None
 
 
-def _records(path: str | Path) -> list:
-    try:
-        records = read_json(path)
-    except ValueError as err:
-        raise InputError(str(err)) from None
-    if not isinstance(records, list):
-        raise InputError(f"{path}: expected a JSON list of records")
-    return records
+def _record_id(record: Any, index: int) -> str:
+    return record.get("id", f"#{index}") if isinstance(record, dict) else f"#{index}"
 
 
-def description_texts(path: str | Path) -> list[str]:
-    texts = []
-    for i, record in enumerate(_records(path)):
+def read_descriptions(path: str | Path) -> list[tuple[str, str]]:
+    """(image, description) per record; an empty description names its record."""
+    rows = []
+    for i, record in enumerate(read_json_list(path)):
         text = record.get("description") if isinstance(record, dict) else None
         if not isinstance(text, str) or not text.strip():
-            rid = record.get("id", f"#{i}") if isinstance(record, dict) else f"#{i}"
-            raise InputError(f"{path}: record {rid!r}: empty or missing 'description'")
-        texts.append(text.strip())
-    return texts
+            raise InputError(f"{path}: record {_record_id(record, i)!r}: empty or missing 'description'")
+        rows.append((record.get("image", ""), text.strip()))
+    return rows
 
 
-def descriptions_by_image(path: str | Path) -> dict[str, str]:
-    return {record["image"]: text for record, text in zip(_records(path), description_texts(path))
-            if isinstance(record, dict) and "image" in record}
+def read_conversations(path: str | Path) -> list[tuple[str, list]]:
+    """(image, turns) per LLaVA record, validated by parse_turns."""
+    rows = []
+    for i, record in enumerate(read_json_list(path)):
+        turns = parse_turns(record.get("conversations") if isinstance(record, dict) else None,
+                            f"{path}: record {_record_id(record, i)!r}")
+        rows.append((record.get("image", ""), turns))
+    return rows
 
 
-def conversation_texts(path: str | Path, tokenizer, context: dict[str, str] | None = None) -> list[str]:
+def conversation_texts(conversations: list[tuple[str, list]], tokenizer,
+                       context: dict[str, str] | None = None) -> list[str]:
     """Each conversation as the chat template renders it for the LLM at stage 2. With
     ``context`` (image -> description), the description opens the first user turn: the
     LLM learns to answer from scene facts in its context, the role the fused vision
     tokens take later (a frozen LLM cannot learn to read them any other way)."""
     texts = []
-    for i, record in enumerate(_records(path)):
-        rid = record.get("id", f"#{i}") if isinstance(record, dict) else f"#{i}"
-        turns = parse_turns(record.get("conversations") if isinstance(record, dict) else None,
-                            f"{path}: record {rid!r}")
-        prefix = (context or {}).get(record.get("image", ""), "")
+    for image, turns in conversations:
+        prefix = (context or {}).get(image, "")
         messages = []
         for k, turn in enumerate(turns):
             question = f"{prefix}\n{turn.question}" if prefix and k == 0 else turn.question
@@ -177,11 +172,13 @@ def main(argv: list[str] | None = None) -> int:
     train_cfg = TrainConfig.from_sections((cfg.get("bootstrap") or {}).get("lm"), {},
                                           cfg.get("seed", 0), "bootstrap.lm")
     vocab_size = cfg["model"]["llm"].get("vocab_size", 4096)
+    descriptions = read_descriptions(args.descriptions)
+    conversations = read_conversations(args.conversations)
     tokenizer = world_tokenizer(load_tokenizer(args.tokenizer),
-                                raw_texts(args.descriptions, args.conversations), vocab_size)
-    context = descriptions_by_image(args.descriptions)
-    texts = (description_texts(args.descriptions) + conversation_texts(args.conversations, tokenizer)
-             + conversation_texts(args.conversations, tokenizer, context))
+                                raw_texts(descriptions, conversations), vocab_size)
+    context = {image: text for image, text in descriptions if image}
+    texts = ([text for _, text in descriptions] + conversation_texts(conversations, tokenizer)
+             + conversation_texts(conversations, tokenizer, context))
     dataset = PackedText(texts, tokenizer)
     torch.manual_seed(train_cfg.seed)
     model = LlamaForCausalLM(llama_config(cfg["model"]["llm"], tokenizer))
