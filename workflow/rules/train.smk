@@ -23,6 +23,7 @@ if DEMO_WORLD:
         """Demo only: no small pretrained CLIP ships on PyPI, so train one on the world."""
         input:
             descriptions=f"{DATA}/descriptions.json",
+            scenes=f"{DATA}/scenes.jsonl",
             images=f"{DATA}/images",
         output:
             directory(f"{MODELS}/bootstrap_clip"),
@@ -36,7 +37,7 @@ if DEMO_WORLD:
             f"{BENCH}/bootstrap_clip.tsv"
         shell:
             "OMP_NUM_THREADS={threads} vtscale bootstrap-clip --cfg {params.cfg}"
-            " --descriptions {input.descriptions} --image-root {DATA}"
+            " --descriptions {input.descriptions} --scenes {input.scenes} --image-root {DATA}"
             " --out {output} --ckpt-dir {CKPTS}/bootstrap_clip --log {log}"
 
     rule bootstrap_lm:

@@ -1,6 +1,9 @@
 """``vtscale bootstrap-clip``: demo only. No small pretrained CLIP ships on PyPI, so a
 small open_clip CLIP is trained with open_clip's own ``ClipLoss`` on the world's
-(global image view, description) pairs. Output folder (read by vtscale.model.vision):
+(global image view, description) pairs and, given ``--scenes``, on (crop, region
+caption) pairs from the scene graph (vtscale.train.clip_regions): the crops are the
+views the VLM sees, so the ViT learns single shapes and words, not just whole-scene
+gist. Output folder (read by vtscale.model.vision):
 
 - ``open_clip_config.json``: kwargs of ``open_clip.model.CLIP(**cfg)``
 - ``open_clip_model.safetensors``: that CLIP's state_dict
@@ -19,6 +22,7 @@ import open_clip
 import torch
 from accelerate import PartialState
 from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
+from PIL import Image
 from open_clip.loss import ClipLoss
 from safetensors.torch import save_file
 from torch.utils.data import Dataset
@@ -27,6 +31,7 @@ from vtscale.config import ConfigError, parse_json_arg
 from vtscale.data.conversations import load_image
 from vtscale.errors import InputError
 from vtscale.io import read_json, write_json
+from vtscale.train.clip_regions import ImageText, region_pairs
 from vtscale.train.config import TrainConfig
 from vtscale.train.loop import Task
 from vtscale.train.outputs import train_backbone
@@ -57,7 +62,7 @@ def clip_config(vision: Mapping[str, Any]) -> dict:
         raise ConfigError(f"config error: model.vision.{err.args[0]} is required for bootstrap") from None
 
 
-def read_descriptions(path: str | Path, image_root: Path) -> list[tuple[Path, str]]:
+def read_descriptions(path: str | Path, image_root: Path) -> list[ImageText]:
     path = Path(path)
     try:
         records = read_json(path)
@@ -76,28 +81,39 @@ def read_descriptions(path: str | Path, image_root: Path) -> list[tuple[Path, st
         image = image_root / record["image"]
         if not image.is_file():
             raise InputError(f"{where}: image file {image} not found")
-        pairs.append((image, text.strip()))
+        pairs.append(ImageText(image, text.strip()))
     return pairs
 
 
 class ImageTextPairs(Dataset):
-    """(global view, description tokens); each view is decoded once and then cached."""
+    """(view, caption tokens); each view is cropped, resized and kept as uint8 once."""
 
-    def __init__(self, pairs: list[tuple[Path, str]], view_size: int):
-        self.images = [image for image, _ in pairs]
+    def __init__(self, pairs: list[ImageText], view_size: int):
+        self.pairs = pairs
+        self.view_size = view_size
         self.tokens = open_clip.tokenizer.SimpleTokenizer(context_length=TEXT_CONTEXT)(
-            [text for _, text in pairs])
-        self.transform = open_clip.transform.image_transform(
-            view_size, is_train=False, mean=OPENAI_DATASET_MEAN, std=OPENAI_DATASET_STD)
+            [pair.text for pair in pairs])
+        self.mean = torch.tensor(OPENAI_DATASET_MEAN).view(3, 1, 1)
+        self.std = torch.tensor(OPENAI_DATASET_STD).view(3, 1, 1)
         self.cache: dict[int, torch.Tensor] = {}
 
     def __len__(self) -> int:
-        return len(self.images)
+        return len(self.pairs)
+
+    def view(self, index: int) -> torch.Tensor:
+        pair = self.pairs[index]
+        image = load_image(pair.image)
+        if pair.box is not None:
+            image = image.crop(pair.box)
+        image = image.resize((self.view_size, self.view_size), Image.Resampling.BICUBIC)
+        return torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8).view(
+            self.view_size, self.view_size, 3).permute(2, 0, 1)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         if index not in self.cache:
-            self.cache[index] = self.transform(load_image(self.images[index]))
-        return self.cache[index], self.tokens[index]
+            self.cache[index] = self.view(index)
+        pixels = self.cache[index].float().div(255)
+        return (pixels - self.mean) / self.std, self.tokens[index]
 
 
 def collate_pairs(items: list) -> dict[str, torch.Tensor]:
@@ -127,6 +143,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="vtscale bootstrap-clip", description=__doc__)
     parser.add_argument("--cfg", required=True, help="JSON with bootstrap, model, seed")
     parser.add_argument("--descriptions", required=True)
+    parser.add_argument("--scenes", help="scenes.jsonl: add (crop, region caption) pairs")
     parser.add_argument("--image-root", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--ckpt-dir", required=True)
@@ -140,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
                                           cfg.get("seed", 0), "bootstrap.clip")
     config = clip_config(cfg["model"]["vision"])
     pairs = read_descriptions(args.descriptions, Path(args.image_root))
+    if args.scenes:
+        pairs += region_pairs(args.scenes, Path(args.image_root), train_cfg.seed)
     if train_cfg.max_samples and train_cfg.max_samples < len(pairs):
         pairs = random.Random(train_cfg.seed).sample(pairs, train_cfg.max_samples)
     torch.manual_seed(train_cfg.seed)
