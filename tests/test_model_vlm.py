@@ -246,3 +246,17 @@ def test_projected_tokens_start_at_the_llm_embedding_scale(backbones):
         embeddings = model.llm.get_input_embeddings().weight
     ratio = fused.pow(2).mean().sqrt() / embeddings.pow(2).mean().sqrt()
     assert 0.5 < ratio.item() < 2.0
+
+
+def test_question_and_query_embeddings_start_at_the_view_token_scale(backbones):
+    """Text and query tokens enter the fusion module as large as the view tokens, so the
+    attention outputs over the views do not drown them (transformers' 0.02 init would)."""
+    model = VisionTokenModel.from_config(ModelConfig.from_dict(TINY_MODEL),
+                                         vision_init=str(backbones / "clip"),
+                                         llm_init=str(backbones / "llm"))
+    batch = model.collate_generation(samples(2), n=4, m=2)
+    with torch.no_grad():
+        views = model.view_tokens(batch["pixels"])
+        text = model.fusion.embed_tokens(batch["fusion_ids"][~batch["fusion_is_view"]])
+    ratio = text.pow(2).mean().sqrt() / views.pow(2).mean().sqrt()
+    assert 0.3 < ratio.item() < 3.0

@@ -11,12 +11,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 from open_clip.tokenizer import SimpleTokenizer
 from transformers import LlamaConfig, LlamaModel
 
 from vtscale.model.config import ModelConfig
 
 VIEW_SLOT = 0          # placeholder id at view positions; their embeddings are replaced
+# View tokens leave the merger at unit scale per dimension (fresh LayerNorm + residual).
+# transformers' default 0.02 would make question and query embeddings ~50x smaller, and
+# the attention outputs over the views would wash them out of the residual stream.
+TOKEN_EMBED_STD = 1.0
 
 
 class FusionTokenizer:
@@ -59,7 +64,10 @@ def build_fusion(cfg: ModelConfig, vocab_size: int) -> LlamaModel:
         eos_token_id=None,
         tie_word_embeddings=False,
     )
-    return LlamaModel(config)
+    fusion = LlamaModel(config)
+    if not fusion.embed_tokens.weight.is_meta:
+        nn.init.normal_(fusion.embed_tokens.weight, std=TOKEN_EMBED_STD)
+    return fusion
 
 
 def causal_mask_4d(length: int, device: torch.device | str) -> torch.Tensor:
