@@ -68,6 +68,8 @@ def test_every_final_artifact_exists(tiny_run):
         assert (results / path).stat().st_size > 0, path
     qa_stats = json.loads((results / "augment/qa_stats.json").read_text())
     assert qa_stats
+    page = (results / "report/index.html").read_text()
+    assert "steepest: " in page and "reading benchmarks: DemoOCRVQA" in page
 
 
 def test_second_run_is_a_noop(tiny_run, repo_root):

@@ -34,8 +34,10 @@ def test_report_renders_every_section(tmp_path):
     results = tmp_path / "results"
     fake_results(results)
     out = results / "report" / "index.html"
-    assert report.main(["--results", str(results), "--out", str(out)]) == 0
+    assert report.main(["--results", str(results), "--out", str(out), "--reading", "DemoOCRVQA"]) == 0
     page = out.read_text()
+    assert "The paper&#x27;s findings on this run" in page or "The paper's findings on this run" in page
+    assert page.count("does not hold") + page.count("holds.") + page.count("undecided") == 3
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
     for text in ["DemoPOPE", "alpha", "12.5", "smollm2", "divergence/smollm2", "95.5", "stage3",
                  "Inference cost"]:
@@ -50,3 +52,4 @@ def test_report_of_empty_folder_marks_everything_missing(tmp_path):
     assert report.main(["--results", str(tmp_path), "--out", str(out)]) == 0
     page = out.read_text()
     assert "scores.csv: not available" in page and "benchmarks/*.tsv: not available" in page
+    assert page.count("undecided") == 3

@@ -107,7 +107,9 @@ rule report:
         cost=f"{RESULTS}/cost/cost.csv",
     output:
         f"{RESULTS}/report/index.html",
+    params:
+        reading=" ".join(f"--reading {name}" for name in reading_benchmarks(config["eval"]["benchmarks"])),
     log:
         f"{LOGS}/report.log",
     shell:
-        "vtscale report --results {RESULTS} --out {output} --log {log}"
+        "vtscale report --results {RESULTS} --out {output} {params.reading} --log {log}"

@@ -21,6 +21,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from vtscale.analysis.findings import check_all  # noqa: E402
 from vtscale.analysis.scores import main_metric_rows  # noqa: E402
 from vtscale.io import write_text  # noqa: E402
 
@@ -68,6 +69,14 @@ def _csv(path: Path) -> pd.DataFrame | None:
     except (pd.errors.ParserError, pd.errors.EmptyDataError):
         log.warning("%s: unreadable CSV, left out of the report", path)
         return None
+
+
+def findings_section(results: Path, reading: list[str]) -> str:
+    findings = check_all(_csv(results / "fits.csv"), _csv(results / "fusion" / "deltas.csv"), reading)
+    verdict = {True: "holds", False: "does not hold", None: "undecided"}
+    items = "".join(f"<li><b>{html.escape(f.claim)}: {verdict[f.holds]}.</b> "
+                    f"{html.escape(f.evidence)}</li>" for f in findings)
+    return "<h2>The paper's findings on this run</h2><ul>" + items + "</ul>"
 
 
 def scores_section(results: Path) -> str:
@@ -175,8 +184,8 @@ def runtimes_section(results: Path) -> str:
             f"<p>Total: {frame['seconds'].sum() / 60:.1f} min over {len(frame)} jobs.</p>" + _table(frame))
 
 
-def render(results: Path) -> str:
-    sections = [scores_section(results), fits_section(results), fusion_section(results),
+def render(results: Path, reading: list[str] | None = None) -> str:
+    sections = [findings_section(results, reading or []), scores_section(results), fits_section(results), fusion_section(results),
                 theory_section(results), cost_section(results), training_section(results),
                 runtimes_section(results)]
     title = "vtscale: scaling capability in token space"
@@ -190,10 +199,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="vtscale report", description=__doc__.splitlines()[0])
     parser.add_argument("--results", required=True, help="results folder")
     parser.add_argument("--out", required=True, help="HTML file to write")
+    parser.add_argument("--reading", action="append", default=[], metavar="BENCHMARK",
+                        help="a text-reading benchmark (for the steepest-α check); repeatable")
     args = parser.parse_args(argv)
     results = Path(args.results)
     if not results.is_dir():
         raise FileNotFoundError(f"{results}: results folder not found")
-    write_text(args.out, render(results))
+    write_text(args.out, render(results, args.reading))
     log.info("report -> %s", args.out)
     return 0

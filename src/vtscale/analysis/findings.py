@@ -1,0 +1,98 @@
+"""The paper's three headline findings, checked on one run's fits and scores.
+
+Each check says whether the finding holds and gives the numbers it rests on, so the
+report states plainly what this run shows, whichever way it goes:
+
+1. growth: for the ``question`` variant, α < 0 (score grows with n) on all benchmarks
+   but at most one, and a good power-law fit (R² ≥ 0.8) on at least half of them;
+2. reading: the steepest α (most negative) belongs to a text-reading benchmark, and
+   its power law fits (R² ≥ 0.8; a noise-level slope is not a finding);
+3. fusion: at the smallest n, fusing the question beats the fine-tuned no-question
+   variant on more than half of the benchmarks.
+Only each benchmark's headline metric counts (vtscale.analysis.scores.main_metric).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from vtscale.analysis.scores import main_metric
+
+GOOD_FIT_R2 = 0.8
+# A flat series fits α ~ 1e-14 of either sign from float noise: that is not growth.
+FLAT_ALPHA = 1e-9
+READING_TYPES = ("ocrvqa", "textvqa", "chartqa", "docvqa", "ocrbench")
+
+
+def reading_benchmarks(benchmarks: dict) -> list[str]:
+    """Names of the config's eval.benchmarks whose dataset type is text reading."""
+    return sorted(name for name, spec in benchmarks.items() if spec.get("type") in READING_TYPES)
+
+
+@dataclass
+class Finding:
+    claim: str
+    holds: bool | None          # None: not enough data to decide
+    evidence: str
+
+
+def headline_fits(fits: pd.DataFrame, variant: str = "question") -> pd.DataFrame:
+    rows = fits[fits["variant"] == variant]
+    keep = [group[group["metric"] == main_metric(list(group["metric"]))]
+            for _, group in rows.groupby("benchmark", sort=True)]
+    return pd.concat(keep) if keep else rows
+
+
+def _alphas(frame: pd.DataFrame) -> str:
+    return ", ".join(f"{r.benchmark} α={r.alpha:+.3g} (R² {r.r2:.2f})" for r in frame.itertuples())
+
+
+def growth(fits: pd.DataFrame) -> Finding:
+    claim = "Performance grows with n for the question variant (α < 0)"
+    rows = headline_fits(fits)
+    if rows.empty:
+        return Finding(claim, None, "no fits for the question variant")
+    total = len(rows)
+    negative = int((rows["alpha"] < -FLAT_ALPHA).sum())
+    good = int((rows["r2"].fillna(0) >= GOOD_FIT_R2).sum())
+    holds = negative >= total - 1 and good >= total / 2
+    return Finding(claim, holds, f"α < 0 on {negative} of {total} benchmarks, R² ≥ {GOOD_FIT_R2} "
+                                 f"on {good} of {total}: {_alphas(rows)}")
+
+
+def reading_steepest(fits: pd.DataFrame, reading: list[str]) -> Finding:
+    claim = "The text-reading benchmark has the steepest α"
+    rows = headline_fits(fits)
+    if rows.empty or not reading:
+        return Finding(claim, None, "no fits, or no reading benchmark in the config")
+    steepest = rows.loc[rows["alpha"].idxmin()]
+    holds = bool(steepest["benchmark"] in reading and steepest["alpha"] < -FLAT_ALPHA
+                 and steepest["r2"] >= GOOD_FIT_R2)
+    return Finding(claim, holds, f"steepest: {steepest['benchmark']} α={steepest['alpha']:+.3g} "
+                                 f"(R² {steepest['r2']:.2f}); reading benchmarks: {', '.join(reading)}")
+
+
+def fusion_helps(deltas: pd.DataFrame) -> Finding:
+    claim = "Fusing the question helps at small n (P_question > P_no_question)"
+    if deltas.empty:
+        return Finding(claim, None, "no question/no-question pairs")
+    n = int(deltas["n"].min())
+    rows = []
+    for bench, group in deltas[deltas["n"] == n].groupby("benchmark", sort=True):
+        rows.append(group[group["metric"] == main_metric(list(group["metric"]))].iloc[0])
+    better = [r for r in rows if r["delta_ft"] > 0]
+    listed = ", ".join(f"{r['benchmark']} {r['delta_ft']:+.3g}" for r in rows)
+    return Finding(claim, len(better) > len(rows) / 2,
+                   f"at n = {n}, question beats no-question (fine-tuned) on {len(better)} of "
+                   f"{len(rows)} benchmarks; P_question − P_no_question: {listed}")
+
+
+def check_all(fits: pd.DataFrame | None, deltas: pd.DataFrame | None,
+              reading: list[str]) -> list[Finding]:
+    fits = fits if fits is not None else pd.DataFrame(columns=["variant", "benchmark", "metric",
+                                                               "alpha", "r2"])
+    deltas = deltas if deltas is not None else pd.DataFrame(columns=["benchmark", "metric", "n",
+                                                                     "delta_ft"])
+    return [growth(fits), reading_steepest(fits, reading), fusion_helps(deltas)]

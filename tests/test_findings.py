@@ -1,0 +1,62 @@
+"""The report's check of the paper's three findings, on fits and deltas built by hand."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from vtscale.analysis.findings import check_all, reading_benchmarks
+
+BENCHES = ["POPE", "MME", "MCQ", "OCR", "Caption"]
+
+
+def fits(alphas: dict[str, float], r2: dict[str, float]) -> pd.DataFrame:
+    rows = [{"variant": "question", "benchmark": b, "metric": "Overall", "alpha": a, "r2": r2[b]}
+            for b, a in alphas.items()]
+    rows.append({"variant": "question", "benchmark": "POPE", "metric": "recall", "alpha": -9.0,
+                 "r2": 1.0})                                   # not the headline metric
+    rows.append({"variant": "no_question", "benchmark": "OCR", "metric": "Overall", "alpha": -5.0,
+                 "r2": 1.0})                                   # other variant
+    return pd.DataFrame(rows)
+
+
+def deltas(by_bench: dict[str, float]) -> pd.DataFrame:
+    rows = [{"benchmark": b, "metric": "Overall", "n": n, "delta_ft": d if n == 1 else -d}
+            for b, d in by_bench.items() for n in (1, 8)]
+    return pd.DataFrame(rows)
+
+
+def test_all_three_hold_on_a_paper_like_run():
+    alphas = {"POPE": -0.02, "MME": -0.03, "MCQ": -0.01, "OCR": -0.2, "Caption": 0.01}
+    r2 = {"POPE": 0.9, "MME": 0.85, "MCQ": 0.5, "OCR": 0.95, "Caption": 0.1}
+    found = check_all(fits(alphas, r2), deltas({"POPE": 2, "MME": 5, "MCQ": 1, "OCR": -1,
+                                                "Caption": 0.5}), ["OCR"])
+    assert [f.holds for f in found] == [True, True, True]
+    assert "α < 0 on 4 of 5 benchmarks, R² ≥ 0.8 on 3 of 5" in found[0].evidence
+    assert "on 4 of 5 benchmarks" in found[2].evidence
+
+
+def test_flat_chance_level_run_holds_nothing():
+    alphas = {b: -1e-15 for b in BENCHES}
+    r2 = {b: math.nan for b in BENCHES}
+    found = check_all(fits(alphas, r2), deltas({b: 0.0 for b in BENCHES}), ["OCR"])
+    assert [f.holds for f in found] == [False, False, False]
+    assert "α < 0 on 0 of 5" in found[0].evidence
+
+
+def test_steepest_must_be_a_reading_benchmark_with_a_real_fit():
+    r2 = {b: 0.9 for b in BENCHES}
+    steep_mcq = {"POPE": -0.02, "MME": -0.03, "MCQ": -0.5, "OCR": -0.2, "Caption": -0.01}
+    assert not check_all(fits(steep_mcq, r2), None, ["OCR"])[1].holds
+    noisy_ocr = {**steep_mcq, "MCQ": -0.01}
+    assert check_all(fits(noisy_ocr, {**r2, "OCR": 0.1}), None, ["OCR"])[1].holds is False
+
+
+def test_missing_inputs_are_undecided():
+    assert [f.holds for f in check_all(None, None, [])] == [None, None, None]
+
+
+def test_reading_benchmarks_come_from_dataset_types():
+    config = {"A": {"type": "ocrvqa"}, "B": {"type": "pope"}, "C": {"type": "textvqa"}}
+    assert reading_benchmarks(config) == ["A", "C"]
