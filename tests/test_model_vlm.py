@@ -260,3 +260,18 @@ def test_question_and_query_embeddings_start_at_the_view_token_scale(backbones):
         text = model.fusion.embed_tokens(batch["fusion_ids"][~batch["fusion_is_view"]])
     ratio = text.pow(2).mean().sqrt() / views.pow(2).mean().sqrt()
     assert 0.3 < ratio.item() < 3.0
+
+
+def test_fused_sensitivity_edits_only_the_fused_tokens(model):
+    from vtscale.eval.fused_sensitivity import shuffle_images, sensitivity
+    batch_samples = samples(3, turns=2)
+    losses = sensitivity(model, batch_samples, n=4, m=2)
+    single = model.collate_generation([Sample(s.id, s.image, s.turns[:1]) for s in batch_samples], 4, 2)
+    with torch.no_grad():
+        plain = model.generation_loss(single)["loss"].item()
+    assert losses["normal"] == pytest.approx(plain, rel=1e-5)
+    assert all(math.isfinite(v) for v in losses.values())
+    assert losses["zero"] != pytest.approx(losses["normal"], abs=1e-6)
+    fused = torch.arange(3 * 4 * 2, dtype=torch.float).view(12, 2)   # 3 samples x 4 tokens
+    moved = shuffle_images(fused, 3).view(3, 4, 2)
+    assert torch.equal(moved[1], fused.view(3, 4, 2)[0]) and torch.equal(moved[0], fused.view(3, 4, 2)[2])

@@ -27,6 +27,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "train": ("vtscale.train.run", "train stage 1, 2 or 3"),
     "model-info": ("vtscale.model.info", "parameter counts and token counts of a model config"),
     "eval": ("vtscale.eval.run", "evaluate one (variant, n, m) checkpoint on one benchmark"),
+    "fused-sensitivity": ("vtscale.eval.fused_sensitivity", "does the LLM's loss depend on the fused tokens?"),
     "collect-scores": ("vtscale.eval.collect", "gather score JSONs into the tidy scores.csv"),
     "fit": ("vtscale.analysis.fit", "fit P = C n^-alpha per benchmark"),
     "fusion-plots": ("vtscale.analysis.fusion", "question-fusion deltas and curve clusters"),
