@@ -15,11 +15,9 @@ import logging
 from typing import Callable
 
 import torch
-import torch.nn.functional as F
 
 from vtscale.data.conversations import ConversationDataset
 from vtscale.io import write_json
-from vtscale.model.chat import IGNORE
 
 log = logging.getLogger(__name__)
 
@@ -32,27 +30,17 @@ def shuffle_images(fused: torch.Tensor, samples: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def answer_loss(model, batch: dict, edit: Edit) -> float:
-    fused = edit(model.projection(model.fuse(batch)))
-    embeds = model.llm.get_input_embeddings()(batch["llm_ids"])
-    embeds = embeds.masked_scatter(batch["llm_is_fused"].unsqueeze(-1), fused.to(embeds.dtype))
-    hidden = model.llm.get_decoder()(inputs_embeds=embeds, attention_mask=batch["llm_mask"],
-                                     use_cache=False).last_hidden_state
-    labels = batch["labels"][:, 1:]
-    keep = labels != IGNORE
-    logits = model.llm.get_output_embeddings()(hidden[:, :-1][keep]).float()
-    return F.cross_entropy(logits, labels[keep]).item()
-
-
 def sensitivity(model, samples: list, n: int, m: int) -> dict[str, float]:
-    """Single-turn (first question) answer loss under each edit of the fused tokens."""
+    """Single-turn (first question) answer loss under each edit of the fused tokens;
+    the vision encoder and fusion run once, only the frozen LLM runs per edit."""
     single = [dataclasses.replace(s, turns=s.turns[:1]) for s in samples]
     batch = model.collate_generation(single, n=n, m=m)
-    count = len(single)
+    fused = model.projection(model.fuse(batch))
     edits: dict[str, Edit] = {"normal": lambda f: f, "zero": torch.zeros_like,
                               "x10": lambda f: 10 * f,
-                              "shuffled": lambda f: shuffle_images(f, count)}
-    return {name: answer_loss(model, batch, edit) for name, edit in edits.items()}
+                              "shuffled": lambda f: shuffle_images(f, len(single))}
+    return {name: model.generation_loss(batch, fused=edit(fused))["loss"].item()
+            for name, edit in edits.items()}
 
 
 def main(argv: list[str] | None = None) -> int:

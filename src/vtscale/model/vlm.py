@@ -198,17 +198,22 @@ class VisionTokenModel(nn.Module):
         hidden = self.fusion(inputs_embeds=embeds, attention_mask=mask, use_cache=False).last_hidden_state
         return hidden[batch["fused_batch"].to(self.device), batch["fused_pos"].to(self.device)]
 
-    def llm_inputs(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        """LLM input embeddings with the projected fused tokens spliced into their slots."""
-        fused = self.projection(self.fuse(batch))
+    def llm_inputs(self, batch: dict[str, torch.Tensor],
+                   fused: torch.Tensor | None = None) -> torch.Tensor:
+        """LLM input embeddings with the projected fused tokens spliced into their slots;
+        ``fused`` replaces the model's own projected tokens (diagnostics)."""
+        if fused is None:
+            fused = self.projection(self.fuse(batch))
         embeds = self.llm.get_input_embeddings()(batch["llm_ids"].to(self.device))
         slots = batch["llm_is_fused"].to(self.device).unsqueeze(-1)
         return embeds.masked_scatter(slots, fused.to(embeds.dtype))
 
-    def generation_loss(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    def generation_loss(self, batch: dict[str, torch.Tensor],
+                        fused: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Next-token cross-entropy on the labelled (answer + EOS) tokens only; the LM
-        head runs on those positions alone, which keeps the vocab projection cheap."""
-        embeds = self.llm_inputs(batch)
+        head runs on those positions alone, which keeps the vocab projection cheap.
+        ``fused`` as in ``llm_inputs``."""
+        embeds = self.llm_inputs(batch, fused)
         hidden = self.llm.get_decoder()(inputs_embeds=embeds, attention_mask=batch["llm_mask"].to(self.device),
                                         use_cache=False).last_hidden_state
         labels = batch["labels"].to(self.device)[:, 1:]
