@@ -9,7 +9,7 @@ report states plainly what this run shows, whichever way it goes:
    its power law fits (R² ≥ 0.8; a noise-level slope is not a finding);
 3. fusion: at the smallest n, fusing the question beats the fine-tuned no-question
    variant on more than half of the benchmarks.
-Only each benchmark's headline metric counts (vtscale.analysis.scores.main_metric).
+Only each benchmark's headline metric counts (vtscale.analysis.scores.main_metric_rows).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from vtscale.analysis.scores import main_metric
+from vtscale.analysis.scores import main_metric_rows
 
 GOOD_FIT_R2 = 0.8
 # A flat series fits α ~ 1e-14 of either sign from float noise: that is not growth.
@@ -39,10 +39,7 @@ class Finding:
 
 
 def headline_fits(fits: pd.DataFrame, variant: str = "question") -> pd.DataFrame:
-    rows = fits[fits["variant"] == variant]
-    keep = [group[group["metric"] == main_metric(list(group["metric"]))]
-            for _, group in rows.groupby("benchmark", sort=True)]
-    return pd.concat(keep) if keep else rows
+    return main_metric_rows(fits[fits["variant"] == variant]).sort_values("benchmark")
 
 
 def _alphas(frame: pd.DataFrame) -> str:
@@ -79,13 +76,11 @@ def fusion_helps(deltas: pd.DataFrame) -> Finding:
     if deltas.empty:
         return Finding(claim, None, "no question/no-question pairs")
     n = int(deltas["n"].min())
-    rows = []
-    for bench, group in deltas[deltas["n"] == n].groupby("benchmark", sort=True):
-        rows.append(group[group["metric"] == main_metric(list(group["metric"]))].iloc[0])
-    better = [r for r in rows if r["delta_ft"] > 0]
-    listed = ", ".join(f"{r['benchmark']} {r['delta_ft']:+.3g}" for r in rows)
-    return Finding(claim, len(better) > len(rows) / 2,
-                   f"at n = {n}, question beats no-question (fine-tuned) on {len(better)} of "
+    rows = main_metric_rows(deltas[deltas["n"] == n]).sort_values("benchmark")
+    better = int((rows["delta_ft"] > 0).sum())
+    listed = ", ".join(f"{r.benchmark} {r.delta_ft:+.3g}" for r in rows.itertuples())
+    return Finding(claim, better > len(rows) / 2,
+                   f"at n = {n}, question beats no-question (fine-tuned) on {better} of "
                    f"{len(rows)} benchmarks; P_question − P_no_question: {listed}")
 
 

@@ -185,9 +185,9 @@ def runtimes_section(results: Path) -> str:
 
 
 def render(results: Path, reading: list[str] | None = None) -> str:
-    sections = [findings_section(results, reading or []), scores_section(results), fits_section(results), fusion_section(results),
-                theory_section(results), cost_section(results), training_section(results),
-                runtimes_section(results)]
+    sections = [findings_section(results, reading or []), scores_section(results),
+                fits_section(results), fusion_section(results), theory_section(results),
+                cost_section(results), training_section(results), runtimes_section(results)]
     title = "vtscale: scaling capability in token space"
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title>"
             f"<style>{STYLE}</style></head><body><h1>{title}</h1>"
