@@ -21,16 +21,16 @@ from typing import Any, Mapping
 import open_clip
 import torch
 from accelerate import PartialState
-from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
-from PIL import Image
 from open_clip.loss import ClipLoss
+from PIL import Image
 from safetensors.torch import save_file
 from torch.utils.data import Dataset
 
 from vtscale.config import ConfigError, parse_json_arg
 from vtscale.data.conversations import load_image
 from vtscale.errors import InputError
-from vtscale.io import read_json, write_json
+from vtscale.io import read_json_list, write_json
+from vtscale.model.vision import views_to_pixels
 from vtscale.train.clip_regions import ImageText, region_pairs
 from vtscale.train.config import TrainConfig
 from vtscale.train.loop import Task
@@ -64,11 +64,8 @@ def clip_config(vision: Mapping[str, Any]) -> dict:
 
 def read_descriptions(path: str | Path, image_root: Path) -> list[ImageText]:
     path = Path(path)
-    try:
-        records = read_json(path)
-    except ValueError as err:
-        raise InputError(str(err)) from None
-    if not isinstance(records, list) or not records:
+    records = read_json_list(path, "descriptions")
+    if not records:
         raise InputError(f"{path}: expected a non-empty JSON list of descriptions")
     pairs = []
     for i, record in enumerate(records):
@@ -86,39 +83,35 @@ def read_descriptions(path: str | Path, image_root: Path) -> list[ImageText]:
 
 
 class ImageTextPairs(Dataset):
-    """(view, caption tokens); each view is cropped, resized and kept as uint8 once."""
+    """(view, caption tokens); each view is cropped and resized once, then kept (8-bit
+    RGB) and normalised per batch exactly as the VLM normalises its views."""
 
     def __init__(self, pairs: list[ImageText], view_size: int):
         self.pairs = pairs
         self.view_size = view_size
         self.tokens = open_clip.tokenizer.SimpleTokenizer(context_length=TEXT_CONTEXT)(
             [pair.text for pair in pairs])
-        self.mean = torch.tensor(OPENAI_DATASET_MEAN).view(3, 1, 1)
-        self.std = torch.tensor(OPENAI_DATASET_STD).view(3, 1, 1)
-        self.cache: dict[int, torch.Tensor] = {}
+        self.cache: dict[int, Image.Image] = {}
 
     def __len__(self) -> int:
         return len(self.pairs)
 
-    def view(self, index: int) -> torch.Tensor:
+    def view(self, index: int) -> Image.Image:
         pair = self.pairs[index]
         image = load_image(pair.image)
         if pair.box is not None:
             image = image.crop(pair.box)
-        image = image.resize((self.view_size, self.view_size), Image.Resampling.BICUBIC)
-        return torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8).view(
-            self.view_size, self.view_size, 3).permute(2, 0, 1)
+        return image.resize((self.view_size, self.view_size), Image.Resampling.BICUBIC)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, index: int) -> tuple[Image.Image, torch.Tensor]:
         if index not in self.cache:
             self.cache[index] = self.view(index)
-        pixels = self.cache[index].float().div(255)
-        return (pixels - self.mean) / self.std, self.tokens[index]
+        return self.cache[index], self.tokens[index]
 
 
 def collate_pairs(items: list) -> dict[str, torch.Tensor]:
-    images, texts = zip(*items)
-    return {"images": torch.stack(images), "texts": torch.stack(texts)}
+    views, texts = zip(*items)
+    return {"images": views_to_pixels(list(views)), "texts": torch.stack(texts)}
 
 
 def make_clip_loss():
