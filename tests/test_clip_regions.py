@@ -66,3 +66,23 @@ def test_missing_image_names_line(tmp_path):
     (tmp_path / "images" / "s0.png").unlink()
     with pytest.raises(InputError, match=r"scenes\.jsonl: line 1: image file .*s0\.png not found"):
         region_pairs(path, tmp_path, seed=0)
+
+
+def test_each_image_is_decoded_once_for_all_its_crops(tmp_path, monkeypatch):
+    import numpy as np
+
+    from vtscale.train import bootstrap_clip
+    from vtscale.train.clip_regions import ImageText
+    path = tmp_path / "img.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 80, 3), dtype=np.uint8)).save(path)
+    boxes = [None, (0, 0, 40, 32), (40, 32, 80, 64)]
+    dataset = bootstrap_clip.ImageTextPairs([ImageText(path, f"crop {i}", b) for i, b in enumerate(boxes)], 16)
+    decoded = []
+    real_load = bootstrap_clip.load_image
+    monkeypatch.setattr(bootstrap_clip, "load_image", lambda p: decoded.append(p) or real_load(p))
+    views = [dataset[i][0] for i in (2, 0, 1, 2)]
+    assert decoded == [path]
+    whole = Image.open(path).convert("RGB")
+    for view, box in zip(views, [boxes[2], None, boxes[1]]):
+        expected = (whole.crop(box) if box else whole).resize((16, 16), Image.Resampling.BICUBIC)
+        assert np.array_equal(np.asarray(view), np.asarray(expected))

@@ -262,6 +262,12 @@ def test_question_and_query_embeddings_start_at_the_view_token_scale(backbones):
     assert 0.3 < ratio.item() < 3.0
 
 
+def test_fusion_weights_start_at_unit_gain_for_their_width(model):
+    """std = width^-0.5, so attention logits start near unit scale at any fusion width."""
+    weight = model.fusion.layers[0].self_attn.q_proj.weight
+    assert weight.std().item() == pytest.approx(model.cfg.vision.width ** -0.5, rel=0.15)
+
+
 def test_fused_sensitivity_edits_only_the_fused_tokens(model):
     from vtscale.eval.fused_sensitivity import shuffle_images, sensitivity
     batch_samples = samples(3, turns=2)

@@ -119,6 +119,25 @@ def test_bad_n_m_flags_name_the_flag(tmp_path, flags, message):
         run.main(["--stage", "3", *args])
 
 
+def test_stage1_with_cached_views_and_fewer_queries(world_and_backbones, tmp_path):
+    world, backbones = world_and_backbones
+    stage1 = {"steps": 3, "lr": 3e-3, "batch_size": 4, "n": 2, "cache_views": True}
+    assert run.main(["--cfg", cfg_json(stage1=stage1), *train_args(
+        1, world, tmp_path, "stage1", "--vision-init", str(backbones / "bootstrap_clip"),
+        "--llm-init", str(backbones / "bootstrap_lm"))]) == 0
+    summary = json.loads((tmp_path / "benchmarks" / "train_stage1.json").read_text())
+    assert summary["n"] == 2 and summary["steps"] == 3
+    losses = [r["loss"] for r in read_metrics(tmp_path / "train_metrics" / "stage1.csv")]
+    assert len(losses) == 3 and all(loss == loss for loss in losses)
+
+
+def test_cache_views_outside_stage1_names_the_key(tmp_path):
+    stage2 = {**TRAIN["stage2"], "cache_views": True}
+    with pytest.raises(ConfigError, match="train.stage2.cache_views"):
+        run.main(["--cfg", cfg_json(stage2=stage2), "--init", "x",
+                  *train_args(2, tmp_path, tmp_path, "s2")])
+
+
 def test_cli_reports_bad_flag_as_one_line(tmp_path, capsys):
     rc = cli.main(["train", "--stage", "3", "--cfg", cfg_json(), "--init", "x", "--n", "1",
                    "--m", "2", *train_args(3, tmp_path, tmp_path, "s3")[2:]])

@@ -16,5 +16,5 @@ class Turn:
 @dataclass
 class Sample:
     id: str
-    image: Image.Image
+    image: Image.Image | None      # None where cached vision features stand in for it
     turns: list[Turn] = field(default_factory=list)

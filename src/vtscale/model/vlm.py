@@ -125,23 +125,36 @@ class VisionTokenModel(nn.Module):
     def _fusion_batch(self, images: list[Image.Image], questions: list[list[str]],
                       n: int, m: int, use_question: bool) -> dict[str, torch.Tensor]:
         pixels, view_tokens = self._views(images)
+        batch = self._fusion_rows(view_tokens, questions, n, m, use_question)
+        batch["pixels"] = pixels
+        return batch
+
+    def _fusion_rows(self, view_tokens: list[int], questions: list[list[str]],
+                     n: int, m: int, use_question: bool) -> dict[str, torch.Tensor]:
         rows = [fusion_row(self.fusion_tokenizer, count, qs, n, m, use_question)
                 for count, qs in zip(view_tokens, questions)]
         batch = pad_rows(rows)
-        batch["pixels"] = pixels
         positions = [(i, p) for i, row in enumerate(rows) for group in row.groups for p in group]
         batch["fused_batch"] = torch.tensor([i for i, _ in positions], dtype=torch.long)
         batch["fused_pos"] = torch.tensor([p for _, p in positions], dtype=torch.long)
         return batch
 
-    def collate_contrastive(self, samples: list[Sample], n: int | None = None) -> dict[str, torch.Tensor]:
+    def collate_contrastive(self, samples: list[Sample], n: int | None = None,
+                            patches: list[torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
         """Stage-1 batch: each sample's first question with ``n`` fused tokens (default
-        the largest n, so every query embedding meets the identity loss) and its answer."""
+        the largest n, so every query embedding meets the identity loss) and its answer.
+        ``patches``: per sample, its views' patch tokens from the frozen vision tower
+        (``train.stage1_data.FrozenPatchCache``); the sample images are then not read."""
         n = self.cfg.fusion.max_tokens if n is None else n
         check_token_counts(n, n, self.cfg.fusion.max_tokens)
         _check_turns(samples)
-        batch = self._fusion_batch([s.image for s in samples],
-                                   [[s.turns[0].question] for s in samples], n, n, True)
+        questions = [[s.turns[0].question] for s in samples]
+        if patches is None:
+            batch = self._fusion_batch([s.image for s in samples], questions, n, n, True)
+        else:
+            per_view = self.cfg.vision.tokens_per_view
+            batch = self._fusion_rows([p.shape[0] * per_view for p in patches], questions, n, n, True)
+            batch["patches"] = torch.cat(patches)
         context = self.cfg.vision.text_context
         answers = [self.fusion_tokenizer.encode_answer(s.turns[0].answer, context) for s in samples]
         ids = torch.zeros((len(answers), max(map(len, answers))), dtype=torch.long)
@@ -187,7 +200,11 @@ class VisionTokenModel(nn.Module):
 
     def fuse(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """Fusion outputs at every fused position, in (sample, group, position) order."""
-        views = self.view_tokens(batch["pixels"].to(self.device, self.projection.weight.dtype))
+        dtype = self.projection.weight.dtype
+        if "patches" in batch:      # cached outputs of a frozen vision tower (stage 1)
+            views = self.merger(batch["patches"].to(self.device, dtype))
+        else:
+            views = self.view_tokens(batch["pixels"].to(self.device, dtype))
         ids = batch["fusion_ids"].to(self.device)
         is_view = batch["fusion_is_view"].to(self.device)
         embeds = self.fusion.embed_tokens(ids)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import logging
 import random
+from collections import defaultdict
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -31,7 +32,7 @@ from vtscale.data.conversations import load_image
 from vtscale.errors import InputError
 from vtscale.io import read_json_list, write_json
 from vtscale.model.vision import views_to_pixels
-from vtscale.train.clip_regions import ImageText, region_pairs
+from vtscale.train.clip_regions import Box, ImageText, region_pairs
 from vtscale.train.config import TrainConfig
 from vtscale.train.loop import Task
 from vtscale.train.outputs import train_backbone
@@ -84,28 +85,33 @@ def read_descriptions(path: str | Path, image_root: Path) -> list[ImageText]:
 
 class ImageTextPairs(Dataset):
     """(view, caption tokens); each view is cropped and resized once, then kept (8-bit
-    RGB) and normalised per batch exactly as the VLM normalises its views."""
+    RGB) and normalised per batch exactly as the VLM normalises its views. The first
+    visit to an image decodes it once and cuts the views of all its pairs."""
 
     def __init__(self, pairs: list[ImageText], view_size: int):
         self.pairs = pairs
         self.view_size = view_size
         self.tokens = open_clip.tokenizer.SimpleTokenizer(context_length=TEXT_CONTEXT)(
             [pair.text for pair in pairs])
+        self.pairs_of_image: dict[Path, list[int]] = defaultdict(list)
+        for index, pair in enumerate(pairs):
+            self.pairs_of_image[pair.image].append(index)
         self.cache: dict[int, Image.Image] = {}
 
     def __len__(self) -> int:
         return len(self.pairs)
 
-    def view(self, index: int) -> Image.Image:
-        pair = self.pairs[index]
-        image = load_image(pair.image)
-        if pair.box is not None:
-            image = image.crop(pair.box)
+    def view(self, image: Image.Image, box: Box | None) -> Image.Image:
+        if box is not None:
+            image = image.crop(box)
         return image.resize((self.view_size, self.view_size), Image.Resampling.BICUBIC)
 
     def __getitem__(self, index: int) -> tuple[Image.Image, torch.Tensor]:
         if index not in self.cache:
-            self.cache[index] = self.view(index)
+            path = self.pairs[index].image
+            image = load_image(path)
+            for sibling in self.pairs_of_image[path]:
+                self.cache[sibling] = self.view(image, self.pairs[sibling].box)
         return self.cache[index], self.tokens[index]
 
 

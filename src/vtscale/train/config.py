@@ -20,13 +20,15 @@ class TrainConfig:
     batch_size: int = 8               # per process, per micro-batch
     grad_accum: int = 1
     max_samples: int | None = None
-    n: int | None = None              # stage 2 only: base fused-token setting (default max(grid.n))
+    n: int | None = None              # stages 1-2: fused tokens trained (default max(grid.n))
     m: int | None = None
     checkpoint_every: int = 50        # optimizer steps between resumable checkpoints
     precision: str = "fp32"           # fp32 | bf16 | fp16 (the latter two only on a GPU)
     seed: int = 0
     weight_decay: float = 0.0
     max_grad_norm: float = 1.0
+    cache_views: bool = False         # stage 1 only: frozen ViT outputs computed once per image
+
 
     def __post_init__(self):
         if (self.steps is None) == (self.epochs is None):

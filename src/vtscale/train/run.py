@@ -24,6 +24,7 @@ from vtscale.data.conversations import ConversationDataset
 from vtscale.train.config import TrainConfig
 from vtscale.train.loop import Task, train
 from vtscale.train.metrics import summary_path_for
+from vtscale.train.stage1_data import FrozenPatchCache, QuestionCollate, QuestionDataset
 from vtscale.train.outputs import write_summary
 
 log = logging.getLogger(__name__)
@@ -76,11 +77,13 @@ def check_flags(args: argparse.Namespace) -> None:
 
 
 def setting_for(args: argparse.Namespace, grid: dict, stage_cfg: TrainConfig) -> Setting:
-    """Stage 1: all grid queries; stage 2: the base setting (largest n unless the stage
+    """Stage 1: all grid queries (or train.stage1.n, which makes steps cheaper but
+    leaves the later queries to stage 2); stage 2: the base setting (largest n unless the stage
     section or --n/--m say otherwise; paper: 256/8); stage 3: --n/--m."""
     n_max = max(grid["n"])
     if args.stage == 1:
-        return Setting(n_max, n_max)
+        n = stage_cfg.n or n_max
+        return Setting(n, n)
     n = args.n or stage_cfg.n or n_max
     m = args.m or stage_cfg.m or m_for(n, grid["m_default"])
     if m > n:
@@ -105,17 +108,25 @@ def count_vlm_tokens(batch: dict[str, Any]) -> int:
     return 0
 
 
-def make_task(stage: int, model, dataset, setting: Setting) -> Task:
+def load_dataset(args: argparse.Namespace, train_cfg: TrainConfig):
+    """Stage 1: one sample per question (each question group has its own contrastive
+    target); stages 2 and 3: one multi-turn conversation per sample."""
+    kind = QuestionDataset if args.stage == 1 else ConversationDataset
+    return kind(args.data, args.image_root, train_cfg.max_samples, seed=train_cfg.seed)
+
+
+def make_task(stage: int, model, dataset, setting: Setting, cache_views: bool = False) -> Task:
     from vtscale.model.config import check_token_counts
     check_token_counts(setting.n, setting.m, model.cfg.fusion.max_tokens)
+    parameters = model.trainable_parameters(stage)
     if stage == 1:
-        collate = partial(model.collate_contrastive, n=setting.n)
+        collate = QuestionCollate(model, setting.n, FrozenPatchCache(model) if cache_views else None)
         loss = contrastive
     else:
         collate = partial(model.collate_generation, n=setting.n, m=setting.m,
                           use_question=setting.use_question)
         loss = generation
-    return Task(model=model, parameters=model.trainable_parameters(stage), dataset=dataset,
+    return Task(model=model, parameters=parameters, dataset=dataset,
                 collate=collate, loss=loss, count_tokens=count_vlm_tokens)
 
 
@@ -134,12 +145,14 @@ def main(argv: list[str] | None = None) -> int:
     stage_key = f"stage{args.stage}"
     train_cfg = TrainConfig.from_sections(cfg["train"].get(stage_key), cfg["train"],
                                           cfg.get("seed", 0), f"train.{stage_key}")
+    if train_cfg.cache_views and args.stage != 1:
+        raise ConfigError(f"config error: train.{stage_key}.cache_views: only stage 1 keeps "
+                          "the vision tower frozen")
     setting = setting_for(args, cfg["grid"], train_cfg)
-    dataset = ConversationDataset(args.data, args.image_root, train_cfg.max_samples,
-                                  seed=train_cfg.seed)
+    dataset = load_dataset(args, train_cfg)
     set_seed(train_cfg.seed)
     model = build_model(args, cfg["model"])
-    task = make_task(args.stage, model, dataset, setting)
+    task = make_task(args.stage, model, dataset, setting, train_cfg.cache_views)
     log.info("stage %d: %d samples, n=%d m=%d question=%s, %.2fM trainable parameters",
              args.stage, len(dataset), setting.n, setting.m, setting.use_question,
              sum(p.numel() for p in task.parameters) / 1e6)

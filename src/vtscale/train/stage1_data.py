@@ -1,0 +1,77 @@
+"""Stage-1 (contrastive) data: every question of every conversation is one sample, its
+answer the contrastive target; and, optionally, the frozen vision tower's patch tokens
+computed once per image instead of once per step.
+
+Stage 1 trains only the merger, the fusion module and the two heads, so the ViT output
+of an image never changes during the stage. The demo revisits its few thousand images
+for many epochs (the fusion needs ~100k question samples before it learns to look up
+what the question asks), and the cache turns each revisit into a dictionary lookup.
+The paper's stage 1 sees each image about once, so there the cache stays off.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch.utils.data import Dataset
+
+from vtscale.data.conversations import Record, load_image, read_records
+from vtscale.data.sample import Sample
+from vtscale.errors import InputError
+from vtscale.model.vision import patch_tokens
+
+
+class QuestionDataset(Dataset):
+    """One item per (conversation, question): the image path and that single turn."""
+
+    def __init__(self, path: str | Path, image_root: str | Path,
+                 max_samples: int | None = None, seed: int = 0):
+        records = read_records(path, image_root, max_samples, seed)
+        self.items = [(record, k) for record in records for k in range(len(record.turns))]
+        if not self.items:
+            raise InputError(f"{path}: no questions")
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> tuple[Record, int]:
+        return self.items[index]
+
+
+class FrozenPatchCache:
+    """Patch tokens of each image under a frozen vision tower, computed at first use
+    (all misses of a batch in one forward pass) and kept on the CPU."""
+
+    def __init__(self, model):
+        if any(p.requires_grad for p in model.clip.visual.parameters()):
+            raise ValueError("FrozenPatchCache needs a frozen vision tower (stage 1)")
+        self.model = model
+        self.store: dict[Path, torch.Tensor] = {}
+
+    @torch.no_grad()
+    def __call__(self, paths: list[Path]) -> list[torch.Tensor]:
+        missing = list(dict.fromkeys(p for p in paths if p not in self.store))
+        if missing:
+            model = self.model
+            pixels, counts = model._views([load_image(p) for p in missing])
+            pixels = pixels.to(model.device, model.projection.weight.dtype)
+            tokens = patch_tokens(model.clip.visual, pixels).cpu()
+            views = [count // model.cfg.vision.tokens_per_view for count in counts]
+            self.store.update(zip(missing, tokens.split(views)))
+        return [self.store[p] for p in paths]
+
+
+class QuestionCollate:
+    """(record, k) items -> a contrastive batch of single-question samples."""
+
+    def __init__(self, model, n: int, cache: FrozenPatchCache | None = None):
+        self.model, self.n, self.cache = model, n, cache
+
+    def __call__(self, items: list[tuple[Record, int]]) -> dict[str, torch.Tensor]:
+        if self.cache is None:
+            samples = [Sample(r.id, load_image(r.image), [r.turns[k]]) for r, k in items]
+            return self.model.collate_contrastive(samples, self.n)
+        samples = [Sample(r.id, None, [r.turns[k]]) for r, k in items]
+        patches = self.cache([r.image for r, _ in items])
+        return self.model.collate_contrastive(samples, self.n, patches=patches)
