@@ -132,6 +132,26 @@ def test_contrastive_loss_runs_and_trains_only_stage1_parts(model):
     assert len(params) == len([p for p in model.parameters() if p.requires_grad])
 
 
+def test_answer_lengths_measure_each_labelled_run_within_its_row():
+    from vtscale.model.vlm import answer_lengths
+    labelled = torch.tensor([[0, 1, 1, 0, 1, 1], [1, 1, 1, 1, 0, 1]]).bool()
+    assert answer_lengths(labelled).tolist() == [[0, 2, 2, 0, 2, 2], [4, 4, 4, 4, 0, 1]]
+
+
+def test_generation_loss_splits_short_and_long_answers(model):
+    sample = samples(1)[0]
+    sample.turns = [Turn("is it red?", "yes"), Turn("describe it.", "a red square " * 6)]
+    batch = model.collate_generation([sample], n=2, m=1)
+    with torch.no_grad():
+        out = model.generation_loss(batch)
+    keep = batch["labels"][:, 1:] != IGNORE
+    from vtscale.model.vlm import SHORT_ANSWER_TOKENS, answer_lengths
+    short = (answer_lengths(keep)[keep] <= SHORT_ANSWER_TOKENS).float()
+    assert 0 < short.sum() < len(short)
+    mixed = (out["loss_short"] * short.sum() + out["loss_long"] * (len(short) - short.sum())) / len(short)
+    assert out["loss"].item() == pytest.approx(mixed.item(), rel=1e-5)
+
+
 def test_llm_gets_no_gradient_and_stays_unchanged(model):
     params = model.trainable_parameters(2)
     before = {k: v.clone() for k, v in model.llm.state_dict().items()}

@@ -34,6 +34,7 @@ CONFIG_FILE = "vtscale_model.json"
 WEIGHTS_FILE = "model.safetensors"
 LLM_DIR = "llm"
 FORMAT_VERSION = 1
+SHORT_ANSWER_TOKENS = 4     # a word, a number, Yes/No or an option letter, plus end of turn
 
 
 class VisionTokenModel(nn.Module):
@@ -236,7 +237,12 @@ class VisionTokenModel(nn.Module):
         labels = batch["labels"].to(self.device)[:, 1:]
         keep = labels != IGNORE
         logits = self.llm.get_output_embeddings()(hidden[:, :-1][keep]).float()
-        return {"loss": F.cross_entropy(logits, labels[keep])}
+        per_token = F.cross_entropy(logits, labels[keep], reduction="none")
+        short = answer_lengths(keep)[keep] <= SHORT_ANSWER_TOKENS
+        # Logged apart (NaN when a batch has none): one-word answers are what the
+        # benchmarks ask for, and long captions and documents dominate the mean.
+        return {"loss": per_token.mean(), "loss_short": per_token[short].mean().detach(),
+                "loss_long": per_token[~short].mean().detach()}
 
     def contrastive_loss(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         size = batch["fusion_ids"].shape[0]
@@ -303,6 +309,17 @@ class VisionTokenModel(nn.Module):
         if missing or unexpected:
             raise InputError(f"{path / WEIGHTS_FILE}: missing keys {missing[:3]}, unexpected {unexpected[:3]}")
         return model
+
+
+def answer_lengths(labelled: torch.Tensor) -> torch.Tensor:
+    """[B, L] bool (labelled positions) -> per position, the length of the labelled run
+    it belongs to (one answer and its end-of-turn tokens); 0 where unlabelled."""
+    flat = torch.cat([labelled, labelled.new_zeros(labelled.shape[0], 1)], dim=1).flatten()
+    starts = flat & ~torch.cat([flat.new_zeros(1), flat[:-1]])
+    run = torch.cumsum(starts.long(), 0) * flat
+    sizes = torch.bincount(run)
+    sizes[0] = 0
+    return sizes[run].view(labelled.shape[0], -1)[:, :-1]
 
 
 def match_embedding_scale(projection: nn.Linear, embeddings: torch.Tensor) -> None:
