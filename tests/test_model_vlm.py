@@ -20,7 +20,7 @@ from vtscale.errors import InputError
 from vtscale.model.chat import IGNORE
 from vtscale.model.config import ModelConfig
 from vtscale.model.losses import contrastive_objective
-from vtscale.model.vlm import VisionTokenModel
+from vtscale.model.vlm import SHORT_ANSWER_TOKENS, VisionTokenModel, answer_lengths
 
 CHATML = (
     "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}"
@@ -133,7 +133,6 @@ def test_contrastive_loss_runs_and_trains_only_stage1_parts(model):
 
 
 def test_answer_lengths_measure_each_labelled_run_within_its_row():
-    from vtscale.model.vlm import answer_lengths
     labelled = torch.tensor([[0, 1, 1, 0, 1, 1], [1, 1, 1, 1, 0, 1]]).bool()
     assert answer_lengths(labelled).tolist() == [[0, 2, 2, 0, 2, 2], [4, 4, 4, 4, 0, 1]]
 
@@ -145,7 +144,6 @@ def test_generation_loss_splits_short_and_long_answers(model):
     with torch.no_grad():
         out = model.generation_loss(batch)
     keep = batch["labels"][:, 1:] != IGNORE
-    from vtscale.model.vlm import SHORT_ANSWER_TOKENS, answer_lengths
     short = (answer_lengths(keep)[keep] <= SHORT_ANSWER_TOKENS).float()
     assert 0 < short.sum() < len(short)
     mixed = (out["loss_short"] * short.sum() + out["loss_long"] * (len(short) - short.sum())) / len(short)

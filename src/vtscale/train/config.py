@@ -29,7 +29,6 @@ class TrainConfig:
     max_grad_norm: float = 1.0
     cache_views: bool = False         # stage 1 only: frozen ViT outputs computed once per image
 
-
     def __post_init__(self):
         if (self.steps is None) == (self.epochs is None):
             raise ConfigError("config error: a training stage needs exactly one of "

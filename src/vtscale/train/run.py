@@ -24,8 +24,8 @@ from vtscale.data.conversations import ConversationDataset
 from vtscale.train.config import TrainConfig
 from vtscale.train.loop import Task, train
 from vtscale.train.metrics import summary_path_for
-from vtscale.train.stage1_data import FrozenPatchCache, QuestionCollate, QuestionDataset
 from vtscale.train.outputs import write_summary
+from vtscale.train.stage1_data import FrozenPatchCache, QuestionCollate, QuestionDataset
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ def load_dataset(args: argparse.Namespace, train_cfg: TrainConfig):
 def make_task(stage: int, model, dataset, setting: Setting, cache_views: bool = False) -> Task:
     from vtscale.model.config import check_token_counts
     check_token_counts(setting.n, setting.m, model.cfg.fusion.max_tokens)
-    parameters = model.trainable_parameters(stage)
+    parameters = model.trainable_parameters(stage)   # freezes first: the cache checks it
     if stage == 1:
         collate = QuestionCollate(model, setting.n, FrozenPatchCache(model) if cache_views else None)
         loss = contrastive

@@ -3,9 +3,10 @@ answer the contrastive target; and, optionally, the frozen vision tower's patch 
 computed once per image instead of once per step.
 
 Stage 1 trains only the merger, the fusion module and the two heads, so the ViT output
-of an image never changes during the stage. The demo revisits its few thousand images
-for many epochs (the fusion needs ~100k question samples before it learns to look up
-what the question asks), and the cache turns each revisit into a dictionary lookup.
+of an image never changes during the stage. A long demo stage 1 revisits its few
+thousand images for many epochs (a 4-layer fusion needed ~70k questions to learn even
+a one-attribute lookup; README), and the cache turns each revisit into a dictionary
+lookup.
 The paper's stage 1 sees each image about once, so there the cache stays off.
 """
 
