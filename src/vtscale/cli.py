@@ -28,6 +28,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "model-info": ("vtscale.model.info", "parameter counts and token counts of a model config"),
     "eval": ("vtscale.eval.run", "evaluate one (variant, n, m) checkpoint on one benchmark"),
     "fused-sensitivity": ("vtscale.eval.fused_sensitivity", "does the LLM's loss depend on the fused tokens?"),
+    "question-probe": ("vtscale.eval.question_probe", "demo: how fast does a model learn to use the question?"),
     "collect-scores": ("vtscale.eval.collect", "gather score JSONs into the tidy scores.csv"),
     "fit": ("vtscale.analysis.fit", "fit P = C n^-alpha per benchmark"),
     "fusion-plots": ("vtscale.analysis.fusion", "question-fusion deltas and curve clusters"),

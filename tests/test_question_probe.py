@@ -1,0 +1,88 @@
+"""vtscale question-probe: balanced, true questions and a curve from a real fine-tune."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+from accelerate.state import AcceleratorState
+
+from test_bootstrap import make_world, run_bootstrap_clip, run_bootstrap_lm
+from test_train_stages import cfg_json, train_args
+from vtscale import cli
+from vtscale.errors import InputError
+from vtscale.eval.question_probe import make_question, read_scenes
+from vtscale.train import run
+
+SCENE = {"image": "a.png", "split": "train", "objects": [
+    {"color": "red", "kind": "circle"}, {"color": "blue", "kind": "square"}]}
+
+
+@pytest.mark.parametrize("task", ["color", "color_kind"])
+def test_questions_are_balanced_and_true(task):
+    rng, answers = random.Random(0), []
+    for _ in range(400):
+        question, answer = make_question(SCENE, task, rng)
+        asked = question.removeprefix("Is there ").removesuffix(" in the image?").split(" ", 1)[1]
+        name = asked.removesuffix(" shape")
+        truth = name in ({"red", "blue"} if task == "color" else {"red circle", "blue square"})
+        assert answer == ("Yes" if truth else "No"), question
+        answers.append(answer)
+    assert 0.4 < answers.count("Yes") / len(answers) < 0.6
+
+
+def test_fixed_question_never_changes():
+    rng = random.Random(0)
+    blue_only = {**SCENE, "objects": [{"color": "blue", "kind": "star"}]}
+    assert make_question(SCENE, "fixed", rng) == ("Is there a red shape in the image?", "Yes")
+    assert make_question(blue_only, "fixed", rng) == ("Is there a red shape in the image?", "No")
+
+
+def test_scenes_need_both_splits_and_objects(tmp_path):
+    path = tmp_path / "scenes.jsonl"
+    path.write_text(json.dumps(SCENE) + "\n")
+    with pytest.raises(InputError, match="held-out"):
+        read_scenes(path)
+    path.write_text(json.dumps({"image": "a.png", "split": "train"}) + "\n")
+    with pytest.raises(InputError, match=r"scenes.jsonl: record 1: needs 'image', 'split' and an 'objects'"):
+        read_scenes(path)
+
+
+def write_scenes(world, count: int = 12) -> None:
+    """scenes.jsonl for the test world: one shape per image, the last four held out."""
+    conversations = json.loads((world / "conversations.json").read_text())
+    rows = []
+    for i, record in enumerate(conversations):
+        color = record["conversations"][1]["value"]
+        kind = record["conversations"][2]["value"].split()[3].rstrip("?")
+        rows.append({"id": record["id"], "image": record["image"],
+                     "split": "train" if i < count - 4 else "bench",
+                     "objects": [{"color": color, "kind": kind}]})
+    (world / "scenes.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_probe_fine_tunes_a_copy_and_writes_its_curve(tmp_path):
+    world = make_world(tmp_path / "world")
+    write_scenes(world)
+    assert run_bootstrap_clip(world, tmp_path, steps=2) == 0
+    AcceleratorState._reset_state(reset_partial_state=True)
+    assert run_bootstrap_lm(world, tmp_path, steps=2) == 0
+    AcceleratorState._reset_state(reset_partial_state=True)
+    assert run.main(["--cfg", cfg_json(), *train_args(
+        1, world, tmp_path, "stage1", "--vision-init", str(tmp_path / "bootstrap_clip"),
+        "--llm-init", str(tmp_path / "bootstrap_lm"))]) == 0
+    model = tmp_path / "models" / "stage1"
+    before = (model / "model.safetensors").read_bytes()
+    out = tmp_path / "probe.json"
+    assert cli.main(["question-probe", "--model", str(model), "--scenes", str(world / "scenes.jsonl"),
+                     "--image-root", str(world), "--out", str(out), "--task", "fixed", "--steps", "3",
+                     "--batch-size", "4", "--n", "4", "--m", "2", "--eval-every", "2"]) == 0
+    result = json.loads(out.read_text())
+    held_red = sum(1 for i in range(8, 12) if i % 3 == 0)     # make_world colours cycle red, blue, green
+    assert result["held_out"] == 4
+    assert result["majority"] == max(held_red, 4 - held_red) / 4
+    assert [p["step"] for p in result["curve"]] == [0, 2, 3]
+    assert all(0.0 <= p["accuracy"] <= 1.0 for p in result["curve"])
+    assert all(p["loss"] > 0 for p in result["curve"][1:])
+    assert (model / "model.safetensors").read_bytes() == before
