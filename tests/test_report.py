@@ -10,6 +10,8 @@ def fake_results(root):
              "score": base * n ** 0.05 + shift}
             for v, shift in [("question", 2.0), ("no_question_ft", 1.0), ("no_question", 0.0)]
             for b, base in [("DemoPOPE", 60.0), ("DemoMME", 900.0)] for n in (1, 2, 4)]
+    rows += [{"variant": "question", "benchmark": "DemoPOPE", "metric": "answers/most_common_share",
+              "n": n, "m": min(2, n), "score": share} for n, share in [(1, 100.0), (2, 97.5), (4, 61.25)]]
     root.mkdir(parents=True, exist_ok=True)
     pd.DataFrame(rows).to_csv(root / "scores.csv", index=False)
     fit.main([str(root / "scores.csv"), "--out", str(root / "fits.csv"),
@@ -45,6 +47,8 @@ def test_report_renders_every_section(tmp_path):
     # scaling + 3 fusion figures + training curves are present; theory figures are not
     assert page.count("data:image/png;base64,") == 5
     assert "theory_psi.png: not available" in page
+    answers = page.split("Do the answers depend on the image?")[1].split("<h2>")[0]
+    assert "97.5" in answers and "61.2" in answers
 
 
 def test_report_of_empty_folder_marks_everything_missing(tmp_path):

@@ -178,3 +178,10 @@ def test_caption_scores_perfect_and_partial():
     one = caption_scores([row(0, ["a red circle"])], ["a red square"])
     assert one["Bleu_1"] == pytest.approx(200 / 3, abs=1e-3)
     assert one["ROUGE_L"] == pytest.approx(200 / 3, abs=1e-3)  # LCS 2/3 both ways
+
+
+def test_answer_spread_counts_the_most_common_answer():
+    from vtscale.eval.metrics import answer_spread
+    spread = answer_spread(["Yes", "yes ", "No", "Yes"])
+    assert spread == {"answers/most_common_share": 75.0, "answers/distinct_share": 50.0}
+    assert answer_spread([]) == {}

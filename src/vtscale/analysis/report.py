@@ -91,6 +91,23 @@ def scores_section(results: Path) -> str:
             "<details><summary>all metrics</summary>" + _table(scores) + "</details>")
 
 
+def answers_section(results: Path) -> str:
+    """Share of rows given the most common answer: near 100 % at every n means the model
+    answers without looking at the image, and a flat curve then says nothing about n."""
+    scores = _csv(results / "scores.csv")
+    if scores is None or "metric" not in scores:
+        return ""
+    spread = scores[scores["metric"] == "answers/most_common_share"]
+    if spread.empty:
+        return ""
+    grid = spread.pivot_table(index=["benchmark", "variant"], columns="n", values="score",
+                              aggfunc="mean").reset_index()
+    grid.columns = [str(c) if not isinstance(c, str) else c for c in grid.columns]
+    return ("<h2>Do the answers depend on the image?</h2><p>Share of rows (%) given the "
+            "benchmark's most common answer. Near 100 % at every n: the model gives one answer "
+            "whatever the image, so its scores cannot move with n.</p>" + _table(grid, digits=3))
+
+
 def fits_section(results: Path) -> str:
     fits = _csv(results / "fits.csv")
     body = _table(fits) if fits is not None else _missing("fits.csv")
@@ -185,7 +202,8 @@ def runtimes_section(results: Path) -> str:
 
 
 def render(results: Path, reading: list[str] | None = None) -> str:
-    sections = [findings_section(results, reading or []), scores_section(results),
+    sections = [findings_section(results, reading or []), answers_section(results),
+                scores_section(results),
                 fits_section(results), fusion_section(results), theory_section(results),
                 cost_section(results), training_section(results), runtimes_section(results)]
     title = "vtscale: scaling capability in token space"

@@ -142,9 +142,9 @@ def write_outputs(bench: Benchmark, predictions: dict[str, str], args: argparse.
     frame = pd.DataFrame({"index": [r.index for r in bench.rows], "prediction": preds})
     with atomic_path(args.out_dir / f"{bench.name}.preds.tsv") as tmp:
         frame.to_csv(tmp, sep="\t", index=False)
+    scored = {**metrics.score(bench.type, bench.rows, preds), **metrics.answer_spread(preds)}
     scores = {"variant": args.variant, "benchmark": bench.name, "type": bench.type,
-              "n": args.n, "m": args.m, "metrics": metrics.score(bench.type, bench.rows, preds),
-              "skipped": bench.skipped}
+              "n": args.n, "m": args.m, "metrics": scored, "skipped": bench.skipped}
     write_json(args.out_dir / f"{bench.name}.scores.json", scores)
     log.info("%s: %s", bench.name, {k: round(v, 2) for k, v in list(scores["metrics"].items())[:6]})
     return scores

@@ -18,6 +18,7 @@ from PIL import Image
 
 from vtscale.errors import InputError
 from vtscale.eval import prompts
+from vtscale.eval.metrics import answer_spread
 from vtscale.io import atomic_path, write_json
 
 log = logging.getLogger(__name__)
@@ -183,4 +184,5 @@ def run_vlmevalkit(cfg, args: argparse.Namespace) -> None:
             preds[["index", "prediction"]].to_csv(tmp, sep="\t", index=False)
         write_json(args.out_dir / f"{bench}.scores.json", {
             "variant": args.variant, "benchmark": bench, "type": dataset.TYPE, "n": args.n,
-            "m": args.m, "metrics": flatten_result(result), "skipped": []})
+            "m": args.m, "skipped": [],
+            "metrics": {**flatten_result(result), **answer_spread(preds["prediction"].tolist())}})

@@ -16,3 +16,14 @@ SCORERS = {
 
 def score(type_: str, rows, predictions) -> dict[str, float]:
     return SCORERS[type_](rows, predictions)
+
+
+def answer_spread(predictions: list[str]) -> dict[str, float]:
+    """How varied the answers are, in %: a model that ignores its vision tokens gives
+    (nearly) the same answer to every question of a kind, whatever the image."""
+    answers = [" ".join(str(p).split()).lower() for p in predictions]
+    if not answers:
+        return {}
+    top = max(answers.count(a) for a in set(answers))
+    return {"answers/most_common_share": 100.0 * top / len(answers),
+            "answers/distinct_share": 100.0 * len(set(answers)) / len(answers)}
