@@ -123,6 +123,14 @@ class VisionTokenModel(nn.Module):
         pixels = views_to_pixels([view for views in per_image for view in views])
         return pixels, [len(views) * v.tokens_per_view for views in per_image]
 
+    @torch.no_grad()
+    def frozen_patch_tokens(self, images: list[Image.Image]) -> list[torch.Tensor]:
+        """Each image's vision-tower patch tokens, [views, patches, width], without
+        gradients: what a frozen tower gives every time (stage 1's cache)."""
+        pixels, counts = self._views(images)
+        tokens = patch_tokens(self.clip.visual, pixels.to(self.device, self.projection.weight.dtype))
+        return list(tokens.split([count // self.cfg.vision.tokens_per_view for count in counts]))
+
     def _fusion_batch(self, images: list[Image.Image], questions: list[list[str]],
                       n: int, m: int, use_question: bool) -> dict[str, torch.Tensor]:
         pixels, view_tokens = self._views(images)

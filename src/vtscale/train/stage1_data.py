@@ -20,7 +20,6 @@ from torch.utils.data import Dataset
 from vtscale.data.conversations import Record, load_image, read_records
 from vtscale.data.sample import Sample
 from vtscale.errors import InputError
-from vtscale.model.vision import patch_tokens
 
 
 class QuestionDataset(Dataset):
@@ -50,16 +49,11 @@ class FrozenPatchCache:
         self.model = model
         self.store: dict[Path, torch.Tensor] = {}
 
-    @torch.no_grad()
     def __call__(self, paths: list[Path]) -> list[torch.Tensor]:
         missing = list(dict.fromkeys(p for p in paths if p not in self.store))
         if missing:
-            model = self.model
-            pixels, counts = model._views([load_image(p) for p in missing])
-            pixels = pixels.to(model.device, model.projection.weight.dtype)
-            tokens = patch_tokens(model.clip.visual, pixels).cpu()
-            views = [count // model.cfg.vision.tokens_per_view for count in counts]
-            self.store.update(zip(missing, tokens.split(views)))
+            tokens = self.model.frozen_patch_tokens([load_image(p) for p in missing])
+            self.store.update(zip(missing, (t.cpu() for t in tokens)))
         return [self.store[p] for p in paths]
 
 
