@@ -77,10 +77,11 @@ def test_probe_fine_tunes_a_copy_and_writes_its_curve(tmp_path):
     out = tmp_path / "probe.json"
     assert cli.main(["question-probe", "--model", str(model), "--scenes", str(world / "scenes.jsonl"),
                      "--image-root", str(world), "--out", str(out), "--task", "fixed", "--steps", "3",
-                     "--batch-size", "4", "--n", "4", "--m", "2", "--eval-every", "2"]) == 0
+                     "--batch-size", "4", "--n", "4", "--m", "2", "--eval-every", "2",
+                     "--no-question"]) == 0
     result = json.loads(out.read_text())
     held_red = sum(1 for i in range(8, 12) if i % 3 == 0)     # make_world colours cycle red, blue, green
-    assert result["held_out"] == 4
+    assert result["held_out"] == 4 and result["use_question"] is False
     assert result["majority"] == max(held_red, 4 - held_red) / 4
     assert [p["step"] for p in result["curve"]] == [0, 2, 3]
     assert all(0.0 <= p["accuracy"] <= 1.0 for p in result["curve"])

@@ -10,8 +10,9 @@ majority answer. Three question families, each needing more of the question:
 - ``color``: "Is there a <colour> shape in the image?" -- the colour varies;
 - ``color_kind``: "Is there a <colour> <kind> in the image?" -- POPE's conjunction.
 
-Writes JSON ``{"task", "n", "m", "steps", "batch_size", "lr", "held_out", "majority",
-"curve": [{"step", "loss", "accuracy"}]}``; the model folder is left untouched.
+With ``--no-question`` the fusion does not see the question (only the LLM does).
+Writes JSON ``{"task", "use_question", "n", "m", "steps", "batch_size", "lr", "held_out",
+"majority", "curve": [{"step", "loss", "accuracy"}]}``; the model folder is left untouched.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ class ProbeConfig:
     eval_every: int = 50
     held_out: int = 160
     seed: int = 0
+    use_question: bool = True    # False: the fusion sees no question (the "no question" variant)
 
 
 def _names(record: dict, task: str) -> set[str]:
@@ -69,8 +71,8 @@ def make_question(record: dict, task: str, rng: random.Random) -> tuple[str, str
     """(question, "Yes"/"No") about a scenes.jsonl record. ``fixed`` always asks the same
     question; the others ask about a present or an absent name with equal odds."""
     if task == "fixed":
-        present = FIXED_COLOR in _names(record, "color")
-        return f"Is there {article(FIXED_COLOR)} {FIXED_COLOR} shape in the image?", "Yes" if present else "No"
+        answer = "Yes" if FIXED_COLOR in _names(record, "color") else "No"
+        return f"Is there {article(FIXED_COLOR)} {FIXED_COLOR} shape in the image?", answer
     present = sorted(_names(record, task))
     absent = [name for name in _vocabulary(task) if name not in present]
     want_yes = rng.random() < 0.5 or not absent
@@ -118,12 +120,13 @@ def to_sample(record: dict, question: tuple[str, str], images: SceneImages) -> S
 
 
 @torch.no_grad()
-def first_token_accuracy(model, samples: list[Sample], n: int, m: int, batch_size: int = 32) -> float:
+def first_token_accuracy(model, samples: list[Sample], n: int, m: int, use_question: bool = True,
+                         batch_size: int = 32) -> float:
     """Share of samples whose first answer token is the LLM's argmax (teacher forcing)."""
     was_training, correct = model.training, 0
     model.eval()
     for start in range(0, len(samples), batch_size):
-        batch = model.collate_generation(samples[start:start + batch_size], n, m)
+        batch = model.collate_generation(samples[start:start + batch_size], n, m, use_question)
         hidden = model.llm.get_decoder()(inputs_embeds=model.llm_inputs(batch),
                                          attention_mask=batch["llm_mask"]).last_hidden_state
         labels = batch["labels"][:, 1:]
@@ -135,29 +138,39 @@ def first_token_accuracy(model, samples: list[Sample], n: int, m: int, batch_siz
     return correct / len(samples)
 
 
+def train_step(model, samples: list[Sample], cfg: ProbeConfig, params, optimizer) -> float:
+    batch = model.collate_generation(samples, cfg.n, cfg.m, cfg.use_question)
+    loss = model.generation_loss(batch)["loss"]
+    optimizer.zero_grad()
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    optimizer.step()
+    return loss.item()
+
+
 def run_probe(model, train: list[dict], held: list[dict], images: SceneImages, cfg: ProbeConfig) -> dict:
     rng, held_rng = random.Random(cfg.seed), random.Random(cfg.seed + 1)
     held_samples = [to_sample(r, make_question(r, cfg.task, held_rng), images) for r in held[:cfg.held_out]]
     majority = Counter(s.turns[0].answer for s in held_samples).most_common(1)[0][1] / len(held_samples)
+
+    def accuracy() -> float:
+        return first_token_accuracy(model, held_samples, cfg.n, cfg.m, cfg.use_question)
+
     params = model.trainable_parameters(2)
     optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
-    curve = [{"step": 0, "loss": None, "accuracy": first_token_accuracy(model, held_samples, cfg.n, cfg.m)}]
+    curve = [{"step": 0, "loss": None, "accuracy": accuracy()}]
     model.train()
     for step in tqdm(range(1, cfg.steps + 1), desc=f"probe {cfg.task}"):
         records = rng.sample(train, min(cfg.batch_size, len(train)))
         samples = [to_sample(r, make_question(r, cfg.task, rng), images) for r in records]
-        loss = model.generation_loss(model.collate_generation(samples, cfg.n, cfg.m))["loss"]
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        optimizer.step()
+        loss = train_step(model, samples, cfg, params, optimizer)
         if step % cfg.eval_every == 0 or step == cfg.steps:
-            curve.append({"step": step, "loss": loss.item(),
-                          "accuracy": first_token_accuracy(model, held_samples, cfg.n, cfg.m)})
+            curve.append({"step": step, "loss": loss, "accuracy": accuracy()})
             log.info("probe %s step %d: loss %.4f, held-out accuracy %.3f (majority %.3f)",
-                     cfg.task, step, loss.item(), curve[-1]["accuracy"], majority)
-    return {"task": cfg.task, "n": cfg.n, "m": cfg.m, "steps": cfg.steps, "batch_size": cfg.batch_size,
-            "lr": cfg.lr, "held_out": len(held_samples), "majority": majority, "curve": curve}
+                     cfg.task, step, loss, curve[-1]["accuracy"], majority)
+    return {"task": cfg.task, "use_question": cfg.use_question, "n": cfg.n, "m": cfg.m,
+            "steps": cfg.steps, "batch_size": cfg.batch_size, "lr": cfg.lr,
+            "held_out": len(held_samples), "majority": majority, "curve": curve}
 
 
 def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, ProbeConfig]:
@@ -172,6 +185,8 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, ProbeConfig]
     for name in ("steps", "batch_size", "n", "m", "eval_every", "held_out", "seed"):
         parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name))
     parser.add_argument("--lr", type=float, default=defaults.lr)
+    parser.add_argument("--no-question", dest="use_question", action="store_false",
+                        help="leave the question out of the fusion input (the LLM still sees it)")
     args = parser.parse_args(argv)
     cfg = ProbeConfig(**{k: getattr(args, k) for k in ProbeConfig.__dataclass_fields__})
     return args, cfg
