@@ -23,6 +23,7 @@ import pandas as pd  # noqa: E402
 
 from vtscale.analysis.findings import check_all  # noqa: E402
 from vtscale.analysis.scores import main_metric_rows  # noqa: E402
+from vtscale.eval.metrics import ANSWER_SPREAD  # noqa: E402
 from vtscale.io import write_text  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ def answers_section(results: Path) -> str:
     scores = _csv(results / "scores.csv")
     if scores is None or "metric" not in scores:
         return ""
-    spread = scores[scores["metric"] == "answers/most_common_share"]
+    spread = scores[scores["metric"] == f"{ANSWER_SPREAD}most_common_share"]
     if spread.empty:
         return ""
     grid = spread.pivot_table(index=["benchmark", "variant"], columns="n", values="score",

@@ -18,6 +18,9 @@ def score(type_: str, rows, predictions) -> dict[str, float]:
     return SCORERS[type_](rows, predictions)
 
 
+ANSWER_SPREAD = "answers/"   # prefix of the answer-spread metrics: not performance scores
+
+
 def answer_spread(predictions: list[str]) -> dict[str, float]:
     """How varied the answers are, in %: a model that ignores its vision tokens gives
     (nearly) the same answer to every question of a kind, whatever the image."""
@@ -25,5 +28,5 @@ def answer_spread(predictions: list[str]) -> dict[str, float]:
     if not answers:
         return {}
     top = max(answers.count(a) for a in set(answers))
-    return {"answers/most_common_share": 100.0 * top / len(answers),
-            "answers/distinct_share": 100.0 * len(set(answers)) / len(answers)}
+    return {f"{ANSWER_SPREAD}most_common_share": 100.0 * top / len(answers),
+            f"{ANSWER_SPREAD}distinct_share": 100.0 * len(set(answers)) / len(answers)}
