@@ -47,6 +47,9 @@ def test_scenes_need_both_splits_and_objects(tmp_path):
     path.write_text(json.dumps({"image": "a.png", "split": "train"}) + "\n")
     with pytest.raises(InputError, match=r"scenes.jsonl: record 1: needs 'image', 'split' and an 'objects'"):
         read_scenes(path)
+    path.write_text(json.dumps({**SCENE, "objects": [{"color": "red"}]}) + "\n")
+    with pytest.raises(InputError, match=r"scenes.jsonl: record 1: every object needs 'color' and 'kind'"):
+        read_scenes(path)
 
 
 def write_scenes(world, count: int = 12) -> None:

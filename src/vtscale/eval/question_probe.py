@@ -91,6 +91,8 @@ def read_scenes(path: Path) -> tuple[list[dict], list[dict]]:
         if not isinstance(record, dict) or not isinstance(record.get("objects"), list) \
                 or "image" not in record or "split" not in record:
             raise InputError(f"{path}: record {number}: needs 'image', 'split' and an 'objects' list")
+        if any(not isinstance(o, dict) or not {"color", "kind"} <= o.keys() for o in record["objects"]):
+            raise InputError(f"{path}: record {number}: every object needs 'color' and 'kind'")
     train = [r for r in records if r["split"] == "train"]
     held = [r for r in records if r["split"] != "train"]
     if not train or not held:
