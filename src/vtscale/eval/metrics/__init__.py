@@ -1,5 +1,7 @@
 """Rule-based scorers, one per dataset type: ``score(rows, predictions) -> {metric: value}``."""
 
+from collections import Counter
+
 from vtscale.eval.metrics.caption import caption_scores
 from vtscale.eval.metrics.mcq import mcq_scores
 from vtscale.eval.metrics.vqa import (chartqa_scores, docvqa_scores, ocrbench_scores,
@@ -27,6 +29,6 @@ def answer_spread(predictions: list[str]) -> dict[str, float]:
     answers = [" ".join(str(p).split()).lower() for p in predictions]
     if not answers:
         return {}
-    top = max(answers.count(a) for a in set(answers))
+    top = Counter(answers).most_common(1)[0][1]
     return {f"{ANSWER_SPREAD}most_common_share": 100.0 * top / len(answers),
             f"{ANSWER_SPREAD}distinct_share": 100.0 * len(set(answers)) / len(answers)}
