@@ -12,7 +12,7 @@ from test_bootstrap import make_world, run_bootstrap_clip, run_bootstrap_lm
 from test_train_stages import cfg_json, train_args
 from vtscale import cli
 from vtscale.errors import InputError
-from vtscale.eval.question_probe import make_question, read_scenes
+from vtscale.eval.question_probe import make_question, question_only_accuracy, read_scenes
 from vtscale.train import run
 
 SCENE = {"image": "a.png", "split": "train", "objects": [
@@ -37,6 +37,17 @@ def test_fixed_question_never_changes():
     blue_only = {**SCENE, "objects": [{"color": "blue", "kind": "star"}]}
     assert make_question(SCENE, "fixed", rng) == ("Is there a red shape in the image?", "Yes")
     assert make_question(blue_only, "fixed", rng) == ("Is there a red shape in the image?", "No")
+
+
+def test_question_only_baseline_answers_each_question_as_training_did():
+    red, blue = "Is there a red shape in the image?", "Is there a blue shape in the image?"
+    only_red = [{**SCENE, "objects": [{"color": "red", "kind": "star"}]}] * 10
+    # red is always present in training -> "Yes"; blue is only ever asked as absent -> "No"
+    assert question_only_accuracy(only_red, [(red, "No"), (blue, "No"), (red, "Yes")],
+                                  "color", seed=0) == 2 / 3
+    # a question never asked in training gets the most frequent answer overall
+    no_red = [{**SCENE, "objects": [{"color": "blue", "kind": "star"}]}] * 10
+    assert question_only_accuracy(no_red, [(blue, "No"), (red, "Yes")], "fixed", seed=0) == 1 / 2
 
 
 def test_scenes_need_both_splits_and_objects(tmp_path):
@@ -85,6 +96,7 @@ def test_probe_fine_tunes_a_copy_and_writes_its_curve(tmp_path):
     result = json.loads(out.read_text())
     held_red = sum(1 for i in range(8, 12) if i % 3 == 0)     # make_world colours cycle red, blue, green
     assert result["held_out"] == 4 and result["use_question"] is False
+    assert 0.0 <= result["question_only"] <= 1.0
     assert result["majority"] == max(held_red, 4 - held_red) / 4
     assert [p["step"] for p in result["curve"]] == [0, 2, 3]
     assert all(0.0 <= p["accuracy"] <= 1.0 for p in result["curve"])

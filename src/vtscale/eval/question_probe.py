@@ -4,7 +4,9 @@ Fine-tunes a copy of a stage-1/2 model the way stage 2 trains (generation loss o
 answer, LLM frozen; vision tower, merger, fusion and projection trained) on balanced
 yes/no questions about the demo world's training scenes, and tracks how often the first
 answer token is right on held-out (benchmark) scenes, against always giving the
-majority answer. Three question families, each needing more of the question:
+majority answer and against answering from the question alone (each question's most
+frequent answer on the training scenes): only accuracy above both uses the image.
+Three question families, each needing more of the question:
 
 - ``fixed``: "Is there a red shape in the image?" -- one question, a fixed read-out;
 - ``color``: "Is there a <colour> shape in the image?" -- the colour varies;
@@ -12,7 +14,8 @@ majority answer. Three question families, each needing more of the question:
 
 With ``--no-question`` the fusion does not see the question (only the LLM does).
 Writes JSON ``{"task", "use_question", "n", "m", "steps", "batch_size", "lr", "held_out",
-"majority", "curve": [{"step", "loss", "accuracy"}]}``; the model folder is left untouched.
+"majority", "question_only", "curve": [{"step", "loss", "accuracy"}]}``; the model folder
+is left untouched.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from __future__ import annotations
 import argparse
 import logging
 import random
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,6 +82,20 @@ def make_question(record: dict, task: str, rng: random.Random) -> tuple[str, str
     name = rng.choice(present if want_yes else absent)
     noun = f"{name} shape" if task == "color" else name
     return f"Is there {article(noun)} {noun} in the image?", "Yes" if want_yes else "No"
+
+
+def question_only_accuracy(train: list[dict], held: list[tuple[str, str]], task: str,
+                           seed: int, passes: int = 20) -> float:
+    """Accuracy of answering each held-out question with its most frequent answer on the
+    training scenes, image unseen: what a model that learns only the question gets."""
+    rng, answers = random.Random(seed), defaultdict(Counter)
+    for _ in range(passes):
+        for record in train:
+            question, answer = make_question(record, task, rng)
+            answers[question][answer] += 1
+    overall = Counter(a for counts in answers.values() for a in counts.elements()).most_common(1)[0][0]
+    guess = {q: counts.most_common(1)[0][0] for q, counts in answers.items()}
+    return sum(guess.get(q, overall) == a for q, a in held) / len(held)
 
 
 def read_scenes(path: Path) -> tuple[list[dict], list[dict]]:
@@ -152,8 +169,10 @@ def train_step(model, samples: list[Sample], cfg: ProbeConfig, params, optimizer
 
 def run_probe(model, train: list[dict], held: list[dict], images: SceneImages, cfg: ProbeConfig) -> dict:
     rng, held_rng = random.Random(cfg.seed), random.Random(cfg.seed + 1)
-    held_samples = [to_sample(r, make_question(r, cfg.task, held_rng), images) for r in held[:cfg.held_out]]
-    majority = Counter(s.turns[0].answer for s in held_samples).most_common(1)[0][1] / len(held_samples)
+    held_questions = [make_question(r, cfg.task, held_rng) for r in held[:cfg.held_out]]
+    held_samples = [to_sample(r, q, images) for r, q in zip(held, held_questions)]
+    majority = Counter(a for _, a in held_questions).most_common(1)[0][1] / len(held_questions)
+    question_only = question_only_accuracy(train, held_questions, cfg.task, cfg.seed)
 
     def accuracy() -> float:
         return first_token_accuracy(model, held_samples, cfg.n, cfg.m, cfg.use_question)
@@ -168,11 +187,13 @@ def run_probe(model, train: list[dict], held: list[dict], images: SceneImages, c
         loss = train_step(model, samples, cfg, params, optimizer)
         if step % cfg.eval_every == 0 or step == cfg.steps:
             curve.append({"step": step, "loss": loss, "accuracy": accuracy()})
-            log.info("probe %s step %d: loss %.4f, held-out accuracy %.3f (majority %.3f)",
-                     cfg.task, step, loss, curve[-1]["accuracy"], majority)
+            log.info("probe %s step %d: loss %.4f, held-out accuracy %.3f (majority %.3f, "
+                     "question alone %.3f)", cfg.task, step, loss, curve[-1]["accuracy"], majority,
+                     question_only)
     return {"task": cfg.task, "use_question": cfg.use_question, "n": cfg.n, "m": cfg.m,
             "steps": cfg.steps, "batch_size": cfg.batch_size, "lr": cfg.lr,
-            "held_out": len(held_samples), "majority": majority, "curve": curve}
+            "held_out": len(held_samples), "majority": majority, "question_only": question_only,
+            "curve": curve}
 
 
 def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, ProbeConfig]:
