@@ -36,7 +36,6 @@ from vtscale.data.sample import Sample, Turn
 from vtscale.data.synth.vocab import COLORS, KINDS, article
 from vtscale.errors import InputError
 from vtscale.io import read_jsonl, write_json
-from vtscale.model.chat import IGNORE
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +92,7 @@ def question_only_accuracy(train: list[dict], held: list[tuple[str, str]], task:
         for record in train:
             question, answer = make_question(record, task, rng)
             answers[question][answer] += 1
-    overall = Counter(a for counts in answers.values() for a in counts.elements()).most_common(1)[0][0]
+    overall = sum(answers.values(), Counter()).most_common(1)[0][0]
     guess = {q: counts.most_common(1)[0][0] for q, counts in answers.items()}
     return sum(guess.get(q, overall) == a for q, a in held) / len(held)
 
@@ -146,13 +145,10 @@ def first_token_accuracy(model, samples: list[Sample], n: int, m: int, use_quest
     model.eval()
     for start in range(0, len(samples), batch_size):
         batch = model.collate_generation(samples[start:start + batch_size], n, m, use_question)
-        hidden = model.llm.get_decoder()(inputs_embeds=model.llm_inputs(batch),
-                                         attention_mask=batch["llm_mask"]).last_hidden_state
-        labels = batch["labels"][:, 1:]
-        first = (labels != IGNORE).int().argmax(dim=1)
-        rows = torch.arange(len(first))
-        logits = model.llm.get_output_embeddings()(hidden[rows, first])
-        correct += (logits.argmax(-1) == labels[rows, first]).sum().item()
+        logits, targets, keep = model.answer_logits(batch)
+        # row-major order: each row's first labelled token follows the previous rows' tokens
+        first = torch.cumsum(keep.sum(dim=1), 0) - keep.sum(dim=1)
+        correct += (logits[first].argmax(-1) == targets[first]).sum().item()
     model.train(was_training)
     return correct / len(samples)
 

@@ -234,18 +234,24 @@ class VisionTokenModel(nn.Module):
         slots = batch["llm_is_fused"].to(self.device).unsqueeze(-1)
         return embeds.masked_scatter(slots, fused.to(embeds.dtype))
 
-    def generation_loss(self, batch: dict[str, torch.Tensor],
-                        fused: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        """Next-token cross-entropy on the labelled (answer + EOS) tokens only; the LM
-        head runs on those positions alone, which keeps the vocab projection cheap.
-        ``fused`` as in ``llm_inputs``."""
+    def answer_logits(self, batch: dict[str, torch.Tensor],
+                      fused: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """LM logits and targets at the labelled (answer + EOS) tokens only, in row-major
+        order, plus the [B, L-1] mask of those positions; the LM head runs on them alone,
+        which keeps the vocab projection cheap. ``fused`` as in ``llm_inputs``."""
         embeds = self.llm_inputs(batch, fused)
         hidden = self.llm.get_decoder()(inputs_embeds=embeds, attention_mask=batch["llm_mask"].to(self.device),
                                         use_cache=False).last_hidden_state
         labels = batch["labels"].to(self.device)[:, 1:]
         keep = labels != IGNORE
         logits = self.llm.get_output_embeddings()(hidden[:, :-1][keep]).float()
-        per_token = F.cross_entropy(logits, labels[keep], reduction="none")
+        return logits, labels[keep], keep
+
+    def generation_loss(self, batch: dict[str, torch.Tensor],
+                        fused: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Next-token cross-entropy on the labelled (answer + EOS) tokens only."""
+        logits, targets, keep = self.answer_logits(batch, fused)
+        per_token = F.cross_entropy(logits, targets, reduction="none")
         short = answer_lengths(keep)[keep] <= SHORT_ANSWER_TOKENS
         # Logged apart (NaN when a batch has none): one-word answers are what the
         # benchmarks ask for, and long captions and documents dominate the mean.
