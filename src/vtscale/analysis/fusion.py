@@ -35,8 +35,8 @@ POSITIVE, NEGATIVE = "tab:green", "tab:orange"
 
 
 def compute_deltas(scores: pd.DataFrame) -> pd.DataFrame:
-    wide = performance_rows(scores).pivot_table(index=["benchmark", "metric", "n"], columns="variant",
-                              values="score", aggfunc="mean")
+    wide = performance_rows(scores).pivot_table(index=["benchmark", "metric", "n"],
+                                                columns="variant", values="score", aggfunc="mean")
     if "question" not in wide.columns:
         raise InputError("scores: no rows of variant 'question'; question-fusion deltas need it")
     for variant in VARIANTS:

@@ -80,14 +80,18 @@ def findings_section(results: Path, reading: list[str]) -> str:
     return "<h2>The paper's findings on this run</h2><ul>" + items + "</ul>"
 
 
+def _by_n(scores: pd.DataFrame, index: list[str]) -> pd.DataFrame:
+    """Scores with one column per n (mean over repeated rows), for display."""
+    grid = scores.pivot_table(index=index, columns="n", values="score", aggfunc="mean").reset_index()
+    grid.columns = [str(c) if not isinstance(c, str) else c for c in grid.columns]
+    return grid
+
+
 def scores_section(results: Path) -> str:
     scores = _csv(results / "scores.csv")
     if scores is None or scores.empty:
         return "<h2>Scores</h2>" + _missing("scores.csv")
-    shown = main_metric_rows(scores)
-    grid = shown.pivot_table(index=["benchmark", "metric", "variant"], columns="n",
-                             values="score", aggfunc="mean").reset_index()
-    grid.columns = [str(c) if not isinstance(c, str) else c for c in grid.columns]
+    grid = _by_n(main_metric_rows(scores), ["benchmark", "metric", "variant"])
     return ("<h2>Scores (headline metric per benchmark)</h2>" + _table(grid) +
             "<details><summary>all metrics</summary>" + _table(scores) + "</details>")
 
@@ -101,9 +105,7 @@ def answers_section(results: Path) -> str:
     spread = scores[scores["metric"] == f"{ANSWER_SPREAD}most_common_share"]
     if spread.empty:
         return ""
-    grid = spread.pivot_table(index=["benchmark", "variant"], columns="n", values="score",
-                              aggfunc="mean").reset_index()
-    grid.columns = [str(c) if not isinstance(c, str) else c for c in grid.columns]
+    grid = _by_n(spread, ["benchmark", "variant"])
     return ("<h2>Do the answers depend on the image?</h2><p>Share of rows (%) given the "
             "benchmark's most common answer. Near 100 % at every n: the model gives one answer "
             "whatever the image, so its scores cannot move with n.</p>" + _table(grid, digits=3))
