@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from vtscale.analysis.findings import check_all, reading_benchmarks
+from vtscale.analysis.findings import check_all, image_use, reading_benchmarks
 
 BENCHES = ["POPE", "MME", "MCQ", "OCR", "Caption"]
 
@@ -60,3 +60,24 @@ def test_missing_inputs_are_undecided():
 def test_reading_benchmarks_come_from_dataset_types():
     config = {"A": {"type": "ocrvqa"}, "B": {"type": "pope"}, "C": {"type": "textvqa"}}
     assert reading_benchmarks(config) == ["A", "C"]
+
+
+def _scores_and_baselines(model: dict[str, float]):
+    scores = pd.DataFrame([{"variant": v, "benchmark": b, "metric": "acc", "n": n,
+                            "score": s if (v, n) == ("question", 16) else 0.0}
+                           for b, s in model.items() for v in ("question", "no_question_ft")
+                           for n in (1, 16)])
+    baselines = pd.DataFrame([{"benchmark": b, "metric": "acc", "rows": 200, "majority": 50.0,
+                               "question_alone": 60.0, "se": 3.0} for b in model])
+    return scores, baselines
+
+
+def test_image_use_needs_three_standard_errors_over_the_better_baseline():
+    # better baseline 60 (question alone), se 3: more than 69 is needed
+    scores, baselines = _scores_and_baselines({"A": 70.0, "B": 68.9, "C": 75.0})
+    found = image_use(scores, baselines)
+    assert found.holds is True and "above on 2 of 3 benchmarks at n = 16" in found.evidence
+    assert "B 68.9 vs 60 (+3.0 SE)" in found.evidence
+    scores, baselines = _scores_and_baselines({"A": 70.0, "B": 60.0, "C": 62.0})
+    assert image_use(scores, baselines).holds is False
+    assert image_use(None, baselines).holds is None

@@ -18,6 +18,7 @@ from vtscale import cli
 from vtscale.config import ConfigError
 from vtscale.data.conversations import ConversationDataset
 from vtscale.errors import InputError
+from vtscale.model.config import ModelConfig
 from vtscale.train import run
 from vtscale.launch import launch_command
 from vtscale.train.metrics import read_metrics
@@ -131,11 +132,40 @@ def test_stage1_with_cached_views_and_fewer_queries(world_and_backbones, tmp_pat
     assert len(losses) == 3 and all(loss == loss for loss in losses)
 
 
-def test_cache_views_outside_stage1_names_the_key(tmp_path):
+def test_stage2_with_cached_views_keeps_the_vit_frozen(world_and_backbones, tmp_path):
+    from vtscale.model.vlm import VisionTokenModel
+    world, backbones = world_and_backbones
+    stage1 = tmp_path / "models" / "stage1"
+    assert run.main(["--cfg", cfg_json(), *train_args(
+        1, world, tmp_path, "stage1", "--vision-init", str(backbones / "bootstrap_clip"),
+        "--llm-init", str(backbones / "bootstrap_lm"))]) == 0
+    AcceleratorState._reset_state(reset_partial_state=True)
     stage2 = {**TRAIN["stage2"], "cache_views": True}
-    with pytest.raises(ConfigError, match="train.stage2.cache_views"):
-        run.main(["--cfg", cfg_json(stage2=stage2), "--init", "x",
-                  *train_args(2, tmp_path, tmp_path, "s2")])
+    assert run.main(["--cfg", cfg_json(stage2=stage2), *train_args(
+        2, world, tmp_path, "stage2", "--init", str(stage1))]) == 0
+    before, after = (VisionTokenModel.from_pretrained(tmp_path / "models" / name).state_dict()
+                     for name in ("stage1", "stage2"))
+    changed = {k.split(".")[0] for k in before if not torch.equal(before[k], after[k])}
+    assert "fusion" in changed and "projection" in changed
+    assert all(torch.equal(before[k], after[k]) for k in before if k.startswith("clip.visual."))
+
+
+def test_cached_and_pixel_generation_batches_give_the_same_loss(world_and_backbones):
+    from vtscale.model.vlm import VisionTokenModel
+    from vtscale.train.stage1_data import CachedConversationCollate, FrozenPatchCache, RecordDataset
+    world, backbones = world_and_backbones
+    model = VisionTokenModel.from_config(
+        ModelConfig.from_dict(TINY_MODEL),
+        vision_init=str(backbones / "bootstrap_clip"), llm_init=str(backbones / "bootstrap_lm"))
+    model.trainable_parameters(2, train_vision=False)
+    model.eval()
+    records = [RecordDataset(world / "conversations.json", world)[i] for i in range(3)]
+    samples = [ConversationDataset(world / "conversations.json", world)[i] for i in range(3)]
+    cached = CachedConversationCollate(model, 4, 2, True, FrozenPatchCache(model))(records)
+    plain = model.collate_generation(samples, 4, 2)
+    with torch.no_grad():
+        a, b = model.generation_loss(cached)["loss"], model.generation_loss(plain)["loss"]
+    assert torch.allclose(a, b, rtol=1e-5)
 
 
 def test_cli_reports_bad_flag_as_one_line(tmp_path, capsys):

@@ -30,6 +30,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "fused-sensitivity": ("vtscale.eval.fused_sensitivity", "does the LLM's loss depend on the fused tokens?"),
     "question-probe": ("vtscale.eval.question_probe", "demo: how fast does a model learn to use the question?"),
     "collect-scores": ("vtscale.eval.collect", "gather score JSONs into the tidy scores.csv"),
+    "baselines": ("vtscale.analysis.baselines", "majority and question-alone baselines per benchmark"),
     "fit": ("vtscale.analysis.fit", "fit P = C n^-alpha per benchmark"),
     "fusion-plots": ("vtscale.analysis.fusion", "question-fusion deltas and curve clusters"),
     "divergence": ("vtscale.theory.divergence", "divergence analysis on LLM hidden states"),

@@ -16,6 +16,27 @@ rule fit_scaling:
         "vtscale fit {input} --out {output.fits} --figure {output.figure} --cfg {params.cfg} --log {log}"
 
 
+N_MAX, M_AT_N_MAX = max(SETTINGS)
+
+
+rule baselines:
+    """Image-blind baselines on every benchmark, scored as the model is, beside the
+    standard error of the question variant's score at the largest n."""
+    input:
+        tsvs=[f"{DATA}/{b['tsv']}" for b in config["eval"]["benchmarks"].values()],
+        train=f"{RESULTS}/data/train.json",
+        preds=[f"{RESULTS}/eval/question/n{N_MAX}_m{M_AT_N_MAX}/{b}.preds.tsv" for b in BENCHMARKS],
+    output:
+        f"{RESULTS}/baselines.csv",
+    params:
+        cfg=EVAL_CFG,
+    log:
+        f"{LOGS}/baselines.log",
+    shell:
+        "vtscale baselines --cfg {params.cfg} --data-dir {DATA} --train {input.train}"
+        " --preds-dir {RESULTS}/eval/question/n{N_MAX}_m{M_AT_N_MAX} --out {output} --log {log}"
+
+
 rule fusion_plots:
     input:
         f"{RESULTS}/scores.csv",
@@ -105,6 +126,7 @@ rule report:
         clusters=f"{RESULTS}/figures/clusters.png",
         theory=rules.theory_figures.output,
         cost=f"{RESULTS}/cost/cost.csv",
+        baselines=f"{RESULTS}/baselines.csv",
     output:
         f"{RESULTS}/report/index.html",
     params:

@@ -9,6 +9,10 @@ report states plainly what this run shows, whichever way it goes:
    its power law fits (R² ≥ 0.8; a noise-level slope is not a finding);
 3. fusion: at the smallest n, fusing the question beats the fine-tuned no-question
    variant on more than half of the benchmarks.
+Before them, a check of the run itself: the model answers from the image, i.e. at the
+largest n the question variant beats both image-blind baselines (vtscale.analysis.
+baselines) by more than 3 standard errors on at least two thirds of the benchmarks.
+A run that fails it scores at chance, and then nothing can be read from its curves.
 Only each benchmark's headline metric counts (vtscale.analysis.scores.main_metric_rows).
 """
 
@@ -21,6 +25,7 @@ import pandas as pd
 from vtscale.analysis.scores import main_metric_rows
 
 GOOD_FIT_R2 = 0.8
+BASELINE_MARGIN_SE = 3.0
 # A flat series fits α ~ 1e-14 of either sign from float noise: that is not growth.
 FLAT_ALPHA = 1e-9
 READING_TYPES = ("ocrvqa", "textvqa", "chartqa", "docvqa", "ocrbench")
@@ -82,6 +87,33 @@ def fusion_helps(deltas: pd.DataFrame) -> Finding:
     return Finding(claim, better > len(rows) / 2,
                    f"at n = {n}, question beats no-question (fine-tuned) on {better} of "
                    f"{len(rows)} benchmarks; P_question − P_no_question: {listed}")
+
+
+def versus_baselines(scores: pd.DataFrame, baselines: pd.DataFrame) -> pd.DataFrame:
+    """Per benchmark: the question variant's score at the largest n beside the baselines,
+    and its margin over the better one in standard errors."""
+    question = scores[scores["variant"] == "question"]
+    top = question[question["n"] == question["n"].max()]
+    merged = baselines.merge(top[["benchmark", "metric", "n", "score"]], on=["benchmark", "metric"])
+    merged["better_baseline"] = merged[["majority", "question_alone"]].max(axis=1)
+    merged["margin_se"] = (merged["score"] - merged["better_baseline"]) / merged["se"].where(merged["se"] > 0)
+    return merged[["benchmark", "metric", "rows", "n", "score", "majority", "question_alone", "se",
+                   "margin_se"]].sort_values("benchmark")
+
+
+def image_use(scores: pd.DataFrame | None, baselines: pd.DataFrame | None) -> Finding:
+    claim = (f"The model answers from the image (question variant at the largest n above both "
+             f"image-blind baselines by more than {BASELINE_MARGIN_SE:g} standard errors)")
+    if scores is None or baselines is None or scores.empty or baselines.empty:
+        return Finding(claim, None, "no scores or no baselines.csv")
+    rows = versus_baselines(scores, baselines)
+    if rows.empty:
+        return Finding(claim, None, "no question-variant score in a baseline's metric")
+    above = int((rows["margin_se"] > BASELINE_MARGIN_SE).sum())
+    listed = ", ".join(f"{r.benchmark} {r.score:.3g} vs {max(r.majority, r.question_alone):.3g} "
+                       f"({r.margin_se:+.1f} SE)" for r in rows.itertuples())
+    return Finding(claim, above * 3 >= len(rows) * 2,
+                   f"above on {above} of {len(rows)} benchmarks at n = {int(rows['n'].max())}: {listed}")
 
 
 def check_all(fits: pd.DataFrame | None, deltas: pd.DataFrame | None,

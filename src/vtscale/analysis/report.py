@@ -21,7 +21,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from vtscale.analysis.findings import check_all  # noqa: E402
+from vtscale.analysis.findings import check_all, image_use, versus_baselines  # noqa: E402
 from vtscale.analysis.scores import main_metric_rows  # noqa: E402
 from vtscale.eval.metrics import ANSWER_SPREAD  # noqa: E402
 from vtscale.io import write_text  # noqa: E402
@@ -73,7 +73,8 @@ def _csv(path: Path) -> pd.DataFrame | None:
 
 
 def findings_section(results: Path, reading: list[str]) -> str:
-    findings = check_all(_csv(results / "fits.csv"), _csv(results / "fusion" / "deltas.csv"), reading)
+    findings = [image_use(_csv(results / "scores.csv"), _csv(results / "baselines.csv"))]
+    findings += check_all(_csv(results / "fits.csv"), _csv(results / "fusion" / "deltas.csv"), reading)
     verdict = {True: "holds", False: "does not hold", None: "undecided"}
     items = "".join(f"<li><b>{html.escape(f.claim)}: {verdict[f.holds]}.</b> "
                     f"{html.escape(f.evidence)}</li>" for f in findings)
@@ -94,6 +95,18 @@ def scores_section(results: Path) -> str:
     grid = _by_n(main_metric_rows(scores), ["benchmark", "metric", "variant"])
     return ("<h2>Scores (headline metric per benchmark)</h2>" + _table(grid) +
             "<details><summary>all metrics</summary>" + _table(scores) + "</details>")
+
+
+def baselines_section(results: Path) -> str:
+    scores, baselines = _csv(results / "scores.csv"), _csv(results / "baselines.csv")
+    if scores is None or baselines is None:
+        return "<h2>Score against image-blind baselines</h2>" + _missing("baselines.csv")
+    return ("<h2>Score against image-blind baselines</h2><p>The question variant at the largest "
+            "n beside two answer sheets that never see the image, each scored by the benchmark's "
+            "own scorer: every row given the most frequent answer (majority), and every row given "
+            "the most frequent training answer to its question (question alone). se: standard "
+            "error of the model's score; margin: its lead over the better baseline in se.</p>"
+            + _table(versus_baselines(scores, baselines)))
 
 
 def answers_section(results: Path) -> str:
@@ -205,7 +218,8 @@ def runtimes_section(results: Path) -> str:
 
 
 def render(results: Path, reading: list[str] | None = None) -> str:
-    sections = [findings_section(results, reading or []), answers_section(results),
+    sections = [findings_section(results, reading or []), baselines_section(results),
+                answers_section(results),
                 scores_section(results),
                 fits_section(results), fusion_section(results), theory_section(results),
                 cost_section(results), training_section(results), runtimes_section(results)]

@@ -63,7 +63,7 @@ class LLMConfig:
 @dataclass
 class ModelConfig:
     vision: VisionConfig = field(default_factory=VisionConfig)
-    hd_views: int = 9
+    hd_views: int = 9                  # local views; 0 = the global view alone
     fusion: FusionConfig = field(default_factory=FusionConfig)
     llm: LLMConfig = field(default_factory=LLMConfig)
 
@@ -78,7 +78,9 @@ class ModelConfig:
 
     def validate(self) -> None:
         v = self.vision
-        for key, value in (("model.hd_views", self.hd_views), ("model.fusion.max_tokens", self.fusion.max_tokens),
+        if self.hd_views < 0:
+            raise ConfigError(f"config error: model.hd_views={self.hd_views}: must be at least 0")
+        for key, value in (("model.fusion.max_tokens", self.fusion.max_tokens),
                            ("model.fusion.layers", self.fusion.layers)):
             if value < 1:
                 raise ConfigError(f"config error: {key}={value}: must be at least 1")

@@ -37,6 +37,8 @@ def _pad_centred(image: Image.Image, width: int, height: int) -> Image.Image:
 
 
 def local_views(image: Image.Image, view_size: int, max_local: int) -> list[Image.Image]:
+    if max_local == 0:
+        return []
     transposed = image.width < image.height
     if transposed:
         image = image.transpose(Image.Transpose.TRANSPOSE)

@@ -89,19 +89,20 @@ class VisionTokenModel(nn.Module):
         self.llm.eval()      # the LLM is frozen: never in training mode
         return self
 
-    def trainable_parameters(self, stage: int) -> list[nn.Parameter]:
+    def trainable_parameters(self, stage: int, train_vision: bool = True) -> list[nn.Parameter]:
         """Select what trains in ``stage`` and freeze the rest (sets requires_grad).
 
         Stage 1 (contrastive): the fresh parts (view merger, fusion, W_q, W_t, logit
         scale); the pretrained CLIP towers stay frozen because the answer embeddings
         are the fixed target space the fusion learns to reach, and a frozen image
-        tower skips its backward pass. Stages 2 and 3: vision encoder, merger, fusion
-        and projection. The LLM never trains."""
+        tower skips its backward pass. Stages 2 and 3: vision encoder (unless
+        ``train_vision`` is False), merger, fusion and projection. The LLM never trains."""
         if stage == 1:
             modules = [self.merger, self.fusion, self.query_head, self.answer_head]
             extra = [self.logit_scale]
         elif stage in (2, 3):
-            modules = [self.clip.visual, self.merger, self.fusion, self.projection]
+            modules = [self.merger, self.fusion, self.projection]
+            modules += [self.clip.visual] if train_vision else []
             extra = []
         else:
             raise ValueError(f"stage must be 1, 2 or 3, got {stage}")
@@ -138,6 +139,17 @@ class VisionTokenModel(nn.Module):
         batch["pixels"] = pixels
         return batch
 
+    def _fusion_inputs(self, samples: list[Sample], questions: list[list[str]], n: int, m: int,
+                       use_question: bool, patches: list[torch.Tensor] | None) -> dict[str, torch.Tensor]:
+        """Fusion rows plus each sample's view pixels or, given ``patches`` (per sample,
+        its views' patch tokens from a frozen vision tower), those instead."""
+        if patches is None:
+            return self._fusion_batch([s.image for s in samples], questions, n, m, use_question)
+        per_view = self.cfg.vision.tokens_per_view
+        batch = self._fusion_rows([p.shape[0] * per_view for p in patches], questions, n, m, use_question)
+        batch["patches"] = torch.cat(patches)
+        return batch
+
     def _fusion_rows(self, view_tokens: list[int], questions: list[list[str]],
                      n: int, m: int, use_question: bool) -> dict[str, torch.Tensor]:
         rows = [fusion_row(self.fusion_tokenizer, count, qs, n, m, use_question)
@@ -158,12 +170,7 @@ class VisionTokenModel(nn.Module):
         check_token_counts(n, n, self.cfg.fusion.max_tokens)
         _check_turns(samples)
         questions = [[s.turns[0].question] for s in samples]
-        if patches is None:
-            batch = self._fusion_batch([s.image for s in samples], questions, n, n, True)
-        else:
-            per_view = self.cfg.vision.tokens_per_view
-            batch = self._fusion_rows([p.shape[0] * per_view for p in patches], questions, n, n, True)
-            batch["patches"] = torch.cat(patches)
+        batch = self._fusion_inputs(samples, questions, n, n, True, patches)
         context = self.cfg.vision.text_context
         answers = [self.fusion_tokenizer.encode_answer(s.turns[0].answer, context) for s in samples]
         ids = torch.zeros((len(answers), max(map(len, answers))), dtype=torch.long)
@@ -173,14 +180,15 @@ class VisionTokenModel(nn.Module):
         batch["answer_eos"] = torch.tensor([len(a) - 1 for a in answers], dtype=torch.long)
         return batch
 
-    def collate_generation(self, samples: list[Sample], n: int, m: int,
-                           use_question: bool = True) -> dict[str, torch.Tensor]:
+    def collate_generation(self, samples: list[Sample], n: int, m: int, use_question: bool = True,
+                           patches: list[torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
         """Stage-2/3 batch: multi-turn, n fused tokens before the first question and m
-        before each later one; labels only on answers and their end-of-turn tokens."""
+        before each later one; labels only on answers and their end-of-turn tokens.
+        ``patches`` as in ``collate_contrastive``."""
         check_token_counts(n, m, self.cfg.fusion.max_tokens)
         _check_turns(samples)
         questions = [[t.question for t in s.turns] for s in samples]
-        batch = self._fusion_batch([s.image for s in samples], questions, n, m, use_question)
+        batch = self._fusion_inputs(samples, questions, n, m, use_question, patches)
         rows = [llm_row(self.llm_tokenizer, qs, [t.answer for t in s.turns],
                         [n] + [m] * (len(qs) - 1)) for s, qs in zip(samples, questions)]
         batch.update(self._pad_llm(rows, left=False))
@@ -210,7 +218,7 @@ class VisionTokenModel(nn.Module):
     def fuse(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """Fusion outputs at every fused position, in (sample, group, position) order."""
         dtype = self.projection.weight.dtype
-        if "patches" in batch:      # cached outputs of a frozen vision tower (stage 1)
+        if "patches" in batch:      # cached outputs of a frozen vision tower
             views = self.merger(batch["patches"].to(self.device, dtype))
         else:
             views = self.view_tokens(batch["pixels"].to(self.device, dtype))

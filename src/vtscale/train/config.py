@@ -27,7 +27,7 @@ class TrainConfig:
     seed: int = 0
     weight_decay: float = 0.0
     max_grad_norm: float = 1.0
-    cache_views: bool = False         # stage 1 only: frozen ViT outputs computed once per image
+    cache_views: bool = False         # keep the ViT frozen, its outputs computed once per image
 
     def __post_init__(self):
         if (self.steps is None) == (self.epochs is None):

@@ -25,7 +25,8 @@ from vtscale.train.config import TrainConfig
 from vtscale.train.loop import Task, train
 from vtscale.train.metrics import summary_path_for
 from vtscale.train.outputs import write_summary
-from vtscale.train.stage1_data import FrozenPatchCache, QuestionCollate, QuestionDataset
+from vtscale.train.stage1_data import (CachedConversationCollate, FrozenPatchCache, QuestionCollate,
+                                       QuestionDataset, RecordDataset)
 
 log = logging.getLogger(__name__)
 
@@ -110,21 +111,32 @@ def count_vlm_tokens(batch: dict[str, Any]) -> int:
 
 def load_dataset(args: argparse.Namespace, train_cfg: TrainConfig):
     """Stage 1: one sample per question (each question group has its own contrastive
-    target); stages 2 and 3: one multi-turn conversation per sample."""
-    kind = QuestionDataset if args.stage == 1 else ConversationDataset
+    target); stages 2 and 3: one multi-turn conversation per sample (records only when
+    the cache reads the images)."""
+    if args.stage == 1:
+        kind = QuestionDataset
+    else:
+        kind = RecordDataset if train_cfg.cache_views else ConversationDataset
     return kind(args.data, args.image_root, train_cfg.max_samples, seed=train_cfg.seed)
 
 
 def make_task(stage: int, model, dataset, setting: Setting, cache_views: bool = False) -> Task:
+    """``cache_views``: the vision tower stays frozen (always so in stage 1) and each
+    image's patch tokens are computed once."""
     from vtscale.model.config import check_token_counts
     check_token_counts(setting.n, setting.m, model.cfg.fusion.max_tokens)
-    parameters = model.trainable_parameters(stage)   # freezes first: the cache checks it
+    # freezes first: the cache checks it
+    parameters = model.trainable_parameters(stage, train_vision=not cache_views)
+    cache = FrozenPatchCache(model) if cache_views else None
     if stage == 1:
-        collate = QuestionCollate(model, setting.n, FrozenPatchCache(model) if cache_views else None)
+        collate = QuestionCollate(model, setting.n, cache)
         loss = contrastive
     else:
-        collate = partial(model.collate_generation, n=setting.n, m=setting.m,
-                          use_question=setting.use_question)
+        if cache is None:
+            collate = partial(model.collate_generation, n=setting.n, m=setting.m,
+                              use_question=setting.use_question)
+        else:
+            collate = CachedConversationCollate(model, setting.n, setting.m, setting.use_question, cache)
         loss = generation
     return Task(model=model, parameters=parameters, dataset=dataset,
                 collate=collate, loss=loss, count_tokens=count_vlm_tokens)
@@ -145,9 +157,6 @@ def main(argv: list[str] | None = None) -> int:
     stage_key = f"stage{args.stage}"
     train_cfg = TrainConfig.from_sections(cfg["train"].get(stage_key), cfg["train"],
                                           cfg.get("seed", 0), f"train.{stage_key}")
-    if train_cfg.cache_views and args.stage != 1:
-        raise ConfigError(f"config error: train.{stage_key}.cache_views: only stage 1 keeps "
-                          "the vision tower frozen")
     setting = setting_for(args, cfg["grid"], train_cfg)
     dataset = load_dataset(args, train_cfg)
     set_seed(train_cfg.seed)

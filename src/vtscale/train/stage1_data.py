@@ -1,13 +1,13 @@
-"""Stage-1 (contrastive) data: every question of every conversation is one sample, its
-answer the contrastive target; and, optionally, the frozen vision tower's patch tokens
-computed once per image instead of once per step.
+"""Training data per stage: stage 1 (contrastive) takes every question of every
+conversation as one sample, its answer the contrastive target; stages 2 and 3 take
+whole conversations. Optionally (``train.<stage>.cache_views``) the frozen vision
+tower's patch tokens are computed once per image instead of once per step.
 
-Stage 1 trains only the merger, the fusion module and the two heads, so the ViT output
-of an image never changes during the stage. A long demo stage 1 revisits its few
-thousand images for many epochs (a 4-layer fusion needed ~70k questions to learn even
-a one-attribute lookup; README), and the cache turns each revisit into a dictionary
-lookup.
-The paper's stage 1 sees each image about once, so there the cache stays off.
+Stage 1 never trains the ViT; stages 2 and 3 do in the paper and may keep it frozen in
+the demo. A long demo stage revisits its few thousand images for many epochs (a
+from-scratch fusion needs tens of thousands of questions of one kind to learn a
+lookup; docs/demo.md), and the cache turns each revisit into a dictionary lookup.
+The paper's stages see each image about once, so there the cache stays off.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class FrozenPatchCache:
 
     def __init__(self, model):
         if any(p.requires_grad for p in model.clip.visual.parameters()):
-            raise ValueError("FrozenPatchCache needs a frozen vision tower (stage 1)")
+            raise ValueError("FrozenPatchCache needs a frozen vision tower")
         self.model = model
         self.store: dict[Path, torch.Tensor] = {}
 
@@ -70,3 +70,31 @@ class QuestionCollate:
         samples = [Sample(r.id, None, [r.turns[k]]) for r, k in items]
         patches = self.cache([r.image for r, _ in items])
         return self.model.collate_contrastive(samples, self.n, patches=patches)
+
+
+class RecordDataset(Dataset):
+    """The validated records of a LLaVA json, images left unread (the cache reads them)."""
+
+    def __init__(self, path: str | Path, image_root: str | Path,
+                 max_samples: int | None = None, seed: int = 0):
+        self.records = read_records(path, image_root, max_samples, seed)
+        if not self.records:
+            raise InputError(f"{path}: no records")
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, index: int) -> Record:
+        return self.records[index]
+
+
+class CachedConversationCollate:
+    """Records -> a stage-2/3 generation batch on cached patch tokens."""
+
+    def __init__(self, model, n: int, m: int, use_question: bool, cache: FrozenPatchCache):
+        self.model, self.n, self.m, self.use_question, self.cache = model, n, m, use_question, cache
+
+    def __call__(self, records: list[Record]) -> dict[str, torch.Tensor]:
+        samples = [Sample(r.id, None, list(r.turns)) for r in records]
+        return self.model.collate_generation(samples, self.n, self.m, self.use_question,
+                                             patches=self.cache([r.image for r in records]))
