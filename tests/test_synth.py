@@ -19,7 +19,7 @@ from PIL import Image
 from vtscale import prompts
 from vtscale.config import ConfigError
 from vtscale.data import synth
-from vtscale.data.synth.vocab import PLURALS, REGION_PHRASES, region
+from vtscale.data.synth.vocab import COLORS, KINDS, PLURALS, REGION_PHRASES, region
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = yaml.safe_load((ROOT / "config/tiny.yaml").read_text())
@@ -93,7 +93,7 @@ def test_scenes_follow_config_and_grid(world, scenes):
             colors.add(o["color"])
         for w in s["words"]:
             assert 0 <= w["bbox"][0] < w["bbox"][2] <= cfg["image_size"]
-    assert len(kinds) >= 4 and len(colors) >= 6
+    assert len(kinds) == len(KINDS) and len(colors) == len(COLORS)
 
 
 def test_benchmarks_are_held_out(world, scenes, scene_by_b64):
