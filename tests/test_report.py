@@ -27,6 +27,10 @@ def fake_results(root):
     (root / "train_metrics" / "stage3").mkdir(parents=True)
     (root / "train_metrics" / "stage2.csv").write_text("step,epoch,loss\n1,0,3.0\n2,0,2.5\n")
     (root / "train_metrics" / "stage3" / "question_n1_m1.csv").write_text("step,epoch,loss\n1,0,2.0\n")
+    pd.DataFrame([{"benchmark": "DemoPOPE", "metric": "Overall", "rows": 450, "majority": 66.7,
+                   "question_alone": 58.0, "se": 1.5},
+                  {"benchmark": "DemoMME", "metric": "Overall", "rows": 200, "majority": 500.0,
+                   "question_alone": 700.0, "se": 20.0}]).to_csv(root / "baselines.csv", index=False)
     (root / "benchmarks" / "divergence").mkdir(parents=True)
     (root / "benchmarks" / "divergence" / "smollm2.tsv").write_text(
         "s\th:m:s\tmax_rss\n95.5\t0:01:35\t812.3\n")
@@ -39,7 +43,11 @@ def test_report_renders_every_section(tmp_path):
     assert report.main(["--results", str(results), "--out", str(out), "--reading", "DemoOCRVQA"]) == 0
     page = out.read_text()
     assert "The paper&#x27;s findings on this run" in page or "The paper's findings on this run" in page
-    assert page.count("does not hold") + page.count("holds.") + page.count("undecided") == 3
+    assert page.count("does not hold") + page.count("holds.") + page.count("undecided") == 4
+    # POPE at n = 4: 60 * 4^0.05 + 2 = 65.2, below the majority's 66.7; MME 1005 > 700 + 3 * 20
+    assert "above on 1 of 2 benchmarks at n = 4" in page
+    baselines = page.split("Score against image-blind baselines")[1].split("<h2>")[0]
+    assert "66.7" in baselines and "700" in baselines
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
     for text in ["DemoPOPE", "alpha", "12.5", "smollm2", "divergence/smollm2", "95.5", "stage3",
                  "Inference cost"]:
@@ -56,4 +64,4 @@ def test_report_of_empty_folder_marks_everything_missing(tmp_path):
     assert report.main(["--results", str(tmp_path), "--out", str(out)]) == 0
     page = out.read_text()
     assert "scores.csv: not available" in page and "benchmarks/*.tsv: not available" in page
-    assert page.count("undecided") == 3
+    assert page.count("undecided") == 4 and "baselines.csv: not available" in page
