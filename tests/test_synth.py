@@ -294,7 +294,21 @@ def test_dpo_pairs(world):
     ({**TINY["world"], "colour": 1}, "world.colour"),
     ({**TINY["world"], "max_objects": 15, "max_words": 3}, "grid"),
     ({**TINY["world"], "n_docs": "ten"}, "world.n_docs"),
+    ({**TINY["world"], "aspects": ["existence", "size"]}, "world.aspects: unknown aspect 'size'"),
+    ({**TINY["world"], "aspects": ["existence", "count"]}, "world.aspects must include 'reading'"),
+    ({**TINY["world"], "turns": [3, 2]}, "world.turns"),
 ])
 def test_bad_config_names_the_key(tmp_path, world_cfg, message):
     with pytest.raises(ConfigError, match=message):
         _run(tmp_path / "bad", world=world_cfg)
+
+
+def test_aspects_and_turns_shape_conversations_and_benchmarks(tmp_path):
+    world_cfg = {**TINY["world"], "aspects": ["existence", "count", "reading"], "turns": [4, 4]}
+    world = _run(tmp_path / "narrow", world=world_cfg)
+    records = json.loads((world / "conversations.json").read_text())
+    assert all(len(r["conversations"]) in (6, 8) for r in records)   # 4 turns, rarely 3 on retries
+    questions = [m["value"] for r in records for m in r["conversations"][::2]]
+    assert not any(q.startswith(("Where is", "What color", "In which part")) for q in questions)
+    assert set(pd.read_csv(world / BENCH_FILES["DemoMME"], sep="\t")["category"]) <= {"existence", "count", "OCR"}
+    assert set(pd.read_csv(world / BENCH_FILES["DemoMCQ"], sep="\t")["category"]) <= {"count", "reading"}

@@ -82,9 +82,11 @@ def _fact(scene: Scene, aspects: tuple[str, ...], start: int, rng) -> facts.Fact
     raise AssertionError(f"no question applies to scene {scene.id}")  # existence always applies
 
 
-def mme(scenes: list[Scene], images: Images, rng_for: RngFor) -> list[dict]:
-    """Two questions per image (one Yes, one No) on the same aspect, as MME pairs them."""
-    aspects = tuple(MME_ASPECT[c] for c in MME_CATEGORIES)
+def mme(scenes: list[Scene], images: Images, rng_for: RngFor,
+        world_aspects=facts.ASPECTS) -> list[dict]:
+    """Two questions per image (one Yes, one No) on the same aspect, as MME pairs them;
+    one category per aspect of the world."""
+    aspects = tuple(MME_ASPECT[c] for c in MME_CATEGORIES if MME_ASPECT[c] in world_aspects)
     category_of = {a: c for c, a in MME_ASPECT.items()}
     rows = []
     for i, scene in enumerate(scenes):
@@ -144,11 +146,13 @@ def hallusion(pairs: list[tuple[Scene, Scene, int, str]], images: Images) -> lis
     return rows
 
 
-def mcq(scenes: list[Scene], images: Images, rng_for: RngFor) -> list[dict]:
+def mcq(scenes: list[Scene], images: Images, rng_for: RngFor,
+        world_aspects=facts.ASPECTS) -> list[dict]:
+    aspects = tuple(a for a in MCQ_ASPECTS if a in world_aspects)
     rows = []
     for i, scene in enumerate(scenes):
         rng = rng_for("mcq", i)
-        fact = _fact(scene, MCQ_ASPECTS, i, rng)
+        fact = _fact(scene, aspects, i, rng)
         question, options, letter = facts.as_mcq(fact, rng)
         rows.append({"image": images[scene.id], "question": question, **options, "answer": letter,
                      "category": fact.aspect, "l2-category": "perception"})

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from vtscale.config import ConfigError
 
 GRID = 4  # scenes are laid out on a GRID x GRID grid of cells
+ASPECTS = ("existence", "count", "color", "position", "reading")   # what a fact can be about
+REQUIRED_ASPECTS = ("existence", "reading")                        # POPE and OCR-VQA ask these
 
 
 @dataclass
@@ -28,6 +30,8 @@ class WorldConfig:
     min_objects: int = 3
     max_objects: int = 12
     max_words: int = 3
+    aspects: list = field(default_factory=lambda: list(ASPECTS))  # asked in conversations, MME, MCQ
+    turns: list = field(default_factory=lambda: [2, 5])            # min, max turns per conversation
     bench: BenchSizes = field(default_factory=BenchSizes)
 
     def __post_init__(self) -> None:
@@ -41,5 +45,15 @@ class WorldConfig:
             raise ConfigError(
                 f"config error: world.max_objects + world.max_words must fit the "
                 f"{GRID}x{GRID} grid ({GRID * GRID} cells)")
+        unknown = [a for a in self.aspects if a not in ASPECTS]
+        if unknown:
+            raise ConfigError(f"config error: world.aspects: unknown aspect {unknown[0]!r} "
+                              f"(one of {', '.join(ASPECTS)})")
+        missing = [a for a in REQUIRED_ASPECTS if a not in self.aspects]
+        if missing:
+            raise ConfigError(f"config error: world.aspects must include {missing[0]!r}")
+        if len(self.turns) != 2 or not 1 <= self.turns[0] <= self.turns[1]:
+            raise ConfigError(f"config error: world.turns: expected [min, max] with 1 <= min <= max, "
+                              f"got {self.turns}")
         if self.image_size < 224:
             raise ConfigError("config error: world.image_size must be at least 224")

@@ -97,11 +97,11 @@ def captions(scene: Scene) -> list[str]:
     ]
 
 
-def _turn(scene: Scene, fmt: str, rng: np.random.Generator) -> tuple[str, str] | None:
+def _turn(scene: Scene, fmt: str, aspects: list[str], rng: np.random.Generator) -> tuple[str, str] | None:
     if fmt == "caption":
         options = captions(scene)
         return prompts.CAPTION_PROMPT, options[int(rng.integers(len(options)))]
-    aspects = [a for a in facts.ASPECTS if not (fmt == "short" and a == "existence")]
+    aspects = [a for a in aspects if not (fmt == "short" and a == "existence")]
     fact = facts.make_fact(scene, aspects[int(rng.integers(len(aspects)))], rng)
     if fact is None:
         return None
@@ -119,12 +119,14 @@ def _formats(rng: np.random.Generator, n_turns: int) -> list[str]:
             return chosen
 
 
-def conversation(scene: Scene, rng: np.random.Generator) -> list[dict]:
-    """2-5 question/answer turns mixing yes/no, multiple choice, short answer and caption."""
+def conversation(scene: Scene, rng: np.random.Generator, aspects=facts.ASPECTS,
+                 turns_range=(2, 5)) -> list[dict]:
+    """Question/answer turns (``turns_range``, inclusive) about ``aspects`` of the scene,
+    mixing yes/no, multiple choice, short answer and caption."""
     turns, seen = [], set()
-    for fmt in _formats(rng, int(rng.integers(2, 6))):
+    for fmt in _formats(rng, int(rng.integers(turns_range[0], turns_range[1] + 1))):
         for _ in range(8):  # a few retries: some aspects do not apply to every scene
-            turn = _turn(scene, fmt, rng)
+            turn = _turn(scene, fmt, list(aspects), rng)
             if turn is not None and turn[0] not in seen:
                 seen.add(turn[0])
                 turns.append(turn)

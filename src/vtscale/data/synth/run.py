@@ -83,13 +83,13 @@ def write_dpo(cfg: WorldConfig, seed: int, out: Path) -> None:
     write_jsonl(out / "dpo.jsonl", rows)
 
 
-def write_training_text(train: list[Scene], seed: int, out: Path) -> None:
+def write_training_text(cfg: WorldConfig, train: list[Scene], seed: int, out: Path) -> None:
     descriptions, conversations = [], []
     for i, scene in enumerate(tqdm(train, desc="text", leave=False)):
         descriptions.append({"id": scene.id, "image": scene.image,
                              "description": language.describe(scene, item_rng(seed, "describe", i))})
-        conversations.append({"id": scene.id, "image": scene.image,
-                              "conversations": language.conversation(scene, item_rng(seed, "chat", i))})
+        turns = language.conversation(scene, item_rng(seed, "chat", i), cfg.aspects, cfg.turns)
+        conversations.append({"id": scene.id, "image": scene.image, "conversations": turns})
     write_json(out / "descriptions.json", descriptions)
     write_json(out / "conversations.json", conversations)
 
@@ -109,9 +109,9 @@ def write_benchmarks(cfg: WorldConfig, seed: int, out: Path, train, pool, pairs,
     b = cfg.bench
     tables = {
         "DemoPOPE": benchmarks.pope(pool[:b.pope], b64, popularity, rng_for),
-        "DemoMME": benchmarks.mme(pool[:b.mme], b64, rng_for),
+        "DemoMME": benchmarks.mme(pool[:b.mme], b64, rng_for, cfg.aspects),
         "DemoHallusion": benchmarks.hallusion(pairs, b64),
-        "DemoMCQ": benchmarks.mcq(pool[:b.mcq], b64, rng_for),
+        "DemoMCQ": benchmarks.mcq(pool[:b.mcq], b64, rng_for, cfg.aspects),
         "DemoOCRVQA": benchmarks.ocrvqa(pool[:b.ocrvqa], b64, rng_for),
         "DemoCaption": benchmarks.caption(pool[:b.caption], b64),
     }
@@ -127,7 +127,7 @@ def generate(cfg: WorldConfig, seed: int, out: Path) -> None:
              len(train), len(pool), 2 * len(pairs))
     b64 = write_images(train + held_out, out, cfg.image_size)
     write_jsonl(out / "scenes.jsonl", [scene_record(s, cfg.image_size) for s in train + held_out])
-    write_training_text(train, seed, out)
+    write_training_text(cfg, train, seed, out)
     log.info("documents: %s", dict(sorted(write_docs(cfg, seed, out).items())))
     write_dpo(cfg, seed, out)
     log.info("dpo pairs: %d", cfg.n_dpo)
