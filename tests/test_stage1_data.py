@@ -46,9 +46,12 @@ def test_cached_patches_give_the_loss_of_the_images(model, tmp_path):  # noqa: F
     cache = FrozenPatchCache(model)
     with torch.no_grad():
         direct = model.contrastive_loss(QuestionCollate(model, 4)(items))
-        cached = model.contrastive_loss(QuestionCollate(model, 4, cache)(items))
-        again = model.contrastive_loss(QuestionCollate(model, 4, cache)(items))
+        collate = QuestionCollate(model, 4, cache)
+        cached = model.contrastive_loss(collate(items))
+        again = model.contrastive_loss(collate(items))
     assert len(cache.store) == 3                     # one entry per image, not per question
+    answers = {record.turns[k].answer for record, k in items}
+    assert set(collate.answers.store) == answers     # one text-tower pass per distinct answer
     for key in ("loss", "contrastive", "identity"):
         assert cached[key].item() == pytest.approx(direct[key].item(), rel=1e-5)
         assert again[key].item() == pytest.approx(direct[key].item(), rel=1e-5)

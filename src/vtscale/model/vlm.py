@@ -132,6 +132,21 @@ class VisionTokenModel(nn.Module):
         tokens = patch_tokens(self.clip.visual, pixels.to(self.device, self.projection.weight.dtype))
         return list(tokens.split([count // self.cfg.vision.tokens_per_view for count in counts]))
 
+    @torch.no_grad()
+    def frozen_answer_embeddings(self, answers: list[str]) -> torch.Tensor:
+        """[len(answers), embed_dim] CLIP text features at EOS, without gradients: what a
+        frozen text tower gives every time (stage 1's answer cache)."""
+        batch = self._answer_ids(answers)
+        return encode_text_eos(self.clip, batch["answer_ids"].to(self.device), batch["answer_eos"].to(self.device))
+
+    def _answer_ids(self, answers: list[str]) -> dict[str, torch.Tensor]:
+        context = self.cfg.vision.text_context
+        encoded = [self.fusion_tokenizer.encode_answer(a, context) for a in answers]
+        ids = torch.zeros((len(encoded), max(map(len, encoded))), dtype=torch.long)
+        for i, a in enumerate(encoded):
+            ids[i, : len(a)] = torch.tensor(a)
+        return {"answer_ids": ids, "answer_eos": torch.tensor([len(a) - 1 for a in encoded], dtype=torch.long)}
+
     def _fusion_batch(self, images: list[Image.Image], questions: list[list[str]],
                       n: int, m: int, use_question: bool) -> dict[str, torch.Tensor]:
         pixels, view_tokens = self._views(images)
@@ -171,13 +186,7 @@ class VisionTokenModel(nn.Module):
         _check_turns(samples)
         questions = [[s.turns[0].question] for s in samples]
         batch = self._fusion_inputs(samples, questions, n, n, True, patches)
-        context = self.cfg.vision.text_context
-        answers = [self.fusion_tokenizer.encode_answer(s.turns[0].answer, context) for s in samples]
-        ids = torch.zeros((len(answers), max(map(len, answers))), dtype=torch.long)
-        for i, a in enumerate(answers):
-            ids[i, : len(a)] = torch.tensor(a)
-        batch["answer_ids"] = ids
-        batch["answer_eos"] = torch.tensor([len(a) - 1 for a in answers], dtype=torch.long)
+        batch.update(self._answer_ids([s.turns[0].answer for s in samples]))
         return batch
 
     def collate_generation(self, samples: list[Sample], n: int, m: int, use_question: bool = True,
@@ -270,8 +279,11 @@ class VisionTokenModel(nn.Module):
         size = batch["fusion_ids"].shape[0]
         group = self.fuse(batch).view(size, -1, self.cfg.vision.width)
         z_q = F.normalize(self.query_head(group[:, -1]), dim=-1)
-        answers = encode_text_eos(self.clip, batch["answer_ids"].to(self.device),
-                                  batch["answer_eos"].to(self.device))
+        if "answer_embeds" in batch:      # cached outputs of the frozen text tower
+            answers = batch["answer_embeds"].to(self.device)
+        else:
+            answers = encode_text_eos(self.clip, batch["answer_ids"].to(self.device),
+                                      batch["answer_eos"].to(self.device))
         z_a = F.normalize(self.answer_head(answers), dim=-1)
         h_hat = F.normalize(group[:, :-1], dim=-1)
         scale = self.logit_scale.exp().clamp(max=100.0)

@@ -30,8 +30,9 @@ from torch.utils.data import Dataset
 from vtscale.config import ConfigError, parse_json_arg
 from vtscale.data.conversations import load_image
 from vtscale.errors import InputError
-from vtscale.io import read_json_list, write_json
-from vtscale.model.vision import views_to_pixels
+from vtscale.io import read_json_list, read_jsonl, write_json
+from vtscale.model.vision import patch_tokens, views_to_pixels
+from vtscale.train.cell_labels import CellHeads, cell_contents, patch_labels
 from vtscale.train.clip_regions import Box, ImageText, region_pairs
 from vtscale.train.config import TrainConfig
 from vtscale.train.loop import Task
@@ -84,13 +85,17 @@ def read_descriptions(path: str | Path, image_root: Path) -> list[ImageText]:
 
 
 class ImageTextPairs(Dataset):
-    """(view, caption tokens); each view is cropped and resized once, then kept (8-bit
-    RGB) and normalised per batch exactly as the VLM normalises its views. The first
-    visit to an image decodes it once and cuts the views of all its pairs."""
+    """(view, caption tokens[, patch labels]); each view is cropped and resized once, then
+    kept (8-bit RGB) and normalised per batch exactly as the VLM normalises its views. The
+    first visit to an image decodes it once and cuts the views of all its pairs. With
+    ``contents`` (image -> cell contents, vtscale.train.cell_labels) every item also
+    carries the labels of its view's ``grid`` x ``grid`` patches."""
 
-    def __init__(self, pairs: list[ImageText], view_size: int):
+    def __init__(self, pairs: list[ImageText], view_size: int,
+                 contents: dict[Path, tuple[dict, int]] | None = None, grid: int = 0):
         self.pairs = pairs
         self.view_size = view_size
+        self.contents, self.grid = contents, grid
         self.tokens = open_clip.tokenizer.SimpleTokenizer(context_length=TEXT_CONTEXT)(
             [pair.text for pair in pairs])
         self.pairs_of_image: dict[Path, list[int]] = defaultdict(list)
@@ -106,29 +111,62 @@ class ImageTextPairs(Dataset):
             image = image.crop(box)
         return image.resize((self.view_size, self.view_size), Image.Resampling.BICUBIC)
 
-    def __getitem__(self, index: int) -> tuple[Image.Image, torch.Tensor]:
+    def __getitem__(self, index: int) -> tuple:
+        pair = self.pairs[index]
         if index not in self.cache:
-            path = self.pairs[index].image
-            image = load_image(path)
-            for sibling in self.pairs_of_image[path]:
+            image = load_image(pair.image)
+            for sibling in self.pairs_of_image[pair.image]:
                 self.cache[sibling] = self.view(image, self.pairs[sibling].box)
-        return self.cache[index], self.tokens[index]
+        if self.contents is None:
+            return self.cache[index], self.tokens[index]
+        contents, image_size = self.contents[pair.image]
+        box = pair.box or (0, 0, image_size, image_size)
+        return self.cache[index], self.tokens[index], patch_labels(contents, box, self.grid, image_size)
 
 
 def collate_pairs(items: list) -> dict[str, torch.Tensor]:
-    views, texts = zip(*items)
-    return {"images": views_to_pixels(list(views)), "texts": torch.stack(texts)}
+    views, texts, *labels = zip(*items)
+    batch = {"images": views_to_pixels(list(views)), "texts": torch.stack(texts)}
+    if labels:
+        batch["patch_labels"] = torch.stack(labels[0])
+    return batch
 
 
-def make_clip_loss():
+class ClipWithCellHeads(torch.nn.Module):
+    """The CLIP being bootstrapped plus the per-patch heads its dense loss trains."""
+
+    def __init__(self, clip: torch.nn.Module, width: int):
+        super().__init__()
+        self.clip = clip
+        self.cells = CellHeads(width)
+
+
+def scene_contents(scenes: str | Path, image_root: Path) -> dict[Path, tuple[dict, int]]:
+    """Image path -> (cell contents, image side) for every scene of a scenes.jsonl."""
+    out = {}
+    for record in read_jsonl(scenes):
+        image = image_root / record["image"]
+        with Image.open(image) as img:
+            out[image] = (cell_contents(record, img.size[0]), img.size[0])
+    return out
+
+
+def make_clip_loss(dense_weight: float = 0.0):
+    """open_clip's ClipLoss; on a ClipWithCellHeads also the per-patch label loss."""
     state = PartialState()
     clip_loss = ClipLoss(gather_with_grad=state.num_processes > 1,
                          rank=state.process_index, world_size=state.num_processes)
 
     def loss(model, batch) -> dict:
-        image = model.encode_image(batch["images"], normalize=True)
-        text = model.encode_text(batch["texts"], normalize=True)
-        return {"loss": clip_loss(image, text, model.logit_scale.exp())}
+        clip = model.clip if isinstance(model, ClipWithCellHeads) else model
+        image = clip.encode_image(batch["images"], normalize=True)
+        text = clip.encode_text(batch["texts"], normalize=True)
+        contrastive = clip_loss(image, text, clip.logit_scale.exp())
+        if not isinstance(model, ClipWithCellHeads):
+            return {"loss": contrastive}
+        cells = model.cells.loss(patch_tokens(clip.visual, batch["images"]), batch["patch_labels"])
+        return {"loss": contrastive + dense_weight * cells, "contrastive": contrastive.detach(),
+                "cells": cells.detach()}
     return loss
 
 
@@ -162,11 +200,21 @@ def main(argv: list[str] | None = None) -> int:
         pairs = random.Random(train_cfg.seed).sample(pairs, train_cfg.max_samples)
     torch.manual_seed(train_cfg.seed)
     model = open_clip.model.CLIP(**config)
-    task = Task(model=model, parameters=list(model.parameters()),
-                dataset=ImageTextPairs(pairs, config["vision_cfg"]["image_size"]),
-                collate=collate_pairs, loss=make_clip_loss(), count_tokens=lambda b: 0)
-    log.info("bootstrap CLIP: %d pairs, %.2fM parameters", len(pairs),
-             sum(p.numel() for p in model.parameters()) / 1e6)
-    train_backbone(task, train_cfg, args.ckpt_dir, args.out, "bootstrap_clip",
-                   lambda trained, folder: save_clip(trained, config, folder), pairs=len(pairs))
+    vision = config["vision_cfg"]
+    contents = None
+    if train_cfg.dense_weight > 0:
+        if not args.scenes:
+            raise ConfigError("config error: bootstrap.clip.dense_weight needs --scenes (cell labels)")
+        contents = scene_contents(args.scenes, Path(args.image_root))
+        model = ClipWithCellHeads(model, vision["width"])
+    dataset = ImageTextPairs(pairs, vision["image_size"], contents, vision["image_size"] // vision["patch_size"])
+    task = Task(model=model, parameters=list(model.parameters()), dataset=dataset,
+                collate=collate_pairs, loss=make_clip_loss(train_cfg.dense_weight), count_tokens=lambda b: 0)
+    log.info("bootstrap CLIP: %d pairs, %.2fM parameters, dense weight %g", len(pairs),
+             sum(p.numel() for p in model.parameters()) / 1e6, train_cfg.dense_weight)
+
+    def save(trained, folder: Path) -> None:
+        save_clip(trained.clip if isinstance(trained, ClipWithCellHeads) else trained, config, folder)
+
+    train_backbone(task, train_cfg, args.ckpt_dir, args.out, "bootstrap_clip", save, pairs=len(pairs))
     return 0

@@ -28,6 +28,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     max_grad_norm: float = 1.0
     cache_views: bool = False         # keep the ViT frozen, its outputs computed once per image
+    dense_weight: float = 0.0         # bootstrap.clip only: weight of the per-patch cell-label loss
 
     def __post_init__(self):
         if (self.steps is None) == (self.epochs is None):

@@ -57,11 +57,30 @@ class FrozenPatchCache:
         return [self.store[p] for p in paths]
 
 
+class FrozenAnswerCache:
+    """CLIP text-tower embeddings of each answer text (stage 1 keeps the tower frozen),
+    computed at first use and kept on the CPU."""
+
+    def __init__(self, model):
+        if any(p.requires_grad for p in model.clip.transformer.parameters()):
+            raise ValueError("FrozenAnswerCache needs a frozen text tower")
+        self.model = model
+        self.store: dict[str, torch.Tensor] = {}
+
+    def __call__(self, answers: list[str]) -> torch.Tensor:
+        missing = list(dict.fromkeys(a for a in answers if a not in self.store))
+        if missing:
+            self.store.update(zip(missing, self.model.frozen_answer_embeddings(missing).cpu()))
+        return torch.stack([self.store[a] for a in answers])
+
+
 class QuestionCollate:
-    """(record, k) items -> a contrastive batch of single-question samples."""
+    """(record, k) items -> a contrastive batch of single-question samples; with the
+    caches, the frozen towers' outputs replace the images and answer texts."""
 
     def __init__(self, model, n: int, cache: FrozenPatchCache | None = None):
         self.model, self.n, self.cache = model, n, cache
+        self.answers = FrozenAnswerCache(model) if cache is not None else None
 
     def __call__(self, items: list[tuple[Record, int]]) -> dict[str, torch.Tensor]:
         if self.cache is None:
@@ -69,7 +88,9 @@ class QuestionCollate:
             return self.model.collate_contrastive(samples, self.n)
         samples = [Sample(r.id, None, [r.turns[k]]) for r, k in items]
         patches = self.cache([r.image for r, _ in items])
-        return self.model.collate_contrastive(samples, self.n, patches=patches)
+        batch = self.model.collate_contrastive(samples, self.n, patches=patches)
+        batch["answer_embeds"] = self.answers([s.turns[0].answer for s in samples])
+        return batch
 
 
 class RecordDataset(Dataset):

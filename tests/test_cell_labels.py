@@ -1,0 +1,69 @@
+"""Per-patch cell labels for the CLIP bootstrap, and bootstrap-clip's dense loss on a
+generated world."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from safetensors.torch import load_file
+
+from test_bootstrap import TINY_VISION
+from vtscale.config import ConfigError
+from vtscale.data import synth
+from vtscale.train import bootstrap_clip
+from vtscale.train.cell_labels import FIELDS, cell_contents, patch_labels
+from vtscale.train.metrics import read_metrics
+
+ROOT = Path(__file__).resolve().parents[1]
+RECORD = {"objects": [{"kind": "circle", "color": "red", "bbox": [10, 10, 40, 40]}],
+          "words": [{"text": "cat", "bbox": [180, 185, 210, 200]}]}
+
+
+def test_cells_hold_the_shape_or_word_at_their_centre():
+    contents = cell_contents(RECORD, 224)
+    red, circle, cat = (FIELDS["color"].index("red"), FIELDS["kind"].index("circle"),
+                        FIELDS["word"].index("cat"))
+    assert contents == {(0, 0): (red, circle, 0), (3, 3): (0, 0, cat)}
+
+
+def test_patches_take_the_cell_under_their_centre():
+    contents = cell_contents(RECORD, 224)
+    whole = patch_labels(contents, (0, 0, 224, 224), 8, 224).view(3, 8, 8)
+    assert (whole[0, :2, :2] > 0).all() and whole[0].sum() == 4 * whole[0, 0, 0]
+    assert (whole[2, 6:, 6:] > 0).all() and (whole[2, :6].sum() == 0)
+    quadrant = patch_labels(contents, (0, 0, 112, 112), 8, 224).view(3, 8, 8)
+    assert (quadrant[1, :4, :4] > 0).all() and quadrant[1, 4:].sum() == 0 and quadrant[2].sum() == 0
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> Path:
+    tiny = yaml.safe_load((ROOT / "config/tiny.yaml").read_text())
+    out = tmp_path_factory.mktemp("world")
+    assert synth.main(["--cfg", json.dumps({"seed": 0, "world": {**tiny["world"], "n_train_scenes": 8}}),
+                       "--out", str(out)]) == 0
+    return out
+
+
+def _bootstrap(world: Path, out: Path, dense_weight: float, scenes: bool = True) -> int:
+    stage = {"steps": 6, "batch_size": 8, "lr": 3e-3, "warmup": 0.1, "dense_weight": dense_weight}
+    cfg = json.dumps({"seed": 0, "bootstrap": {"clip": stage}, "model": {"vision": TINY_VISION}})
+    return bootstrap_clip.main(["--cfg", cfg, "--descriptions", str(world / "descriptions.json"),
+                                *(["--scenes", str(world / "scenes.jsonl")] if scenes else []),
+                                "--image-root", str(world), "--out", str(out / "clip"),
+                                "--ckpt-dir", str(out / "ck")])
+
+
+def test_dense_loss_trains_and_the_heads_are_not_saved(world, tmp_path):
+    assert _bootstrap(world, tmp_path, dense_weight=1.0) == 0
+    rows = read_metrics(tmp_path / "clip" / "metrics.csv")
+    assert len(rows) == 6 and {"contrastive", "cells"} <= set(rows[0])
+    weights = load_file(str(tmp_path / "clip" / bootstrap_clip.WEIGHTS_FILE))
+    assert "visual.conv1.weight" in weights and not any(k.startswith(("cells.", "clip.")) for k in weights)
+
+
+def test_dense_loss_without_scenes_names_the_key(world, tmp_path):
+    with pytest.raises(ConfigError, match="bootstrap.clip.dense_weight"):
+        _bootstrap(world, tmp_path, dense_weight=1.0, scenes=False)
