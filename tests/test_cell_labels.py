@@ -14,7 +14,7 @@ from test_bootstrap import TINY_VISION
 from vtscale.config import ConfigError
 from vtscale.data import synth
 from vtscale.train import bootstrap_clip
-from vtscale.train.cell_labels import FIELDS, cell_contents, patch_labels
+from vtscale.train.cell_labels import FIELDS, patch_labels, scene_items
 from vtscale.train.metrics import read_metrics
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,20 +22,20 @@ RECORD = {"objects": [{"kind": "circle", "color": "red", "bbox": [10, 10, 40, 40
           "words": [{"text": "cat", "bbox": [180, 185, 210, 200]}]}
 
 
-def test_cells_hold_the_shape_or_word_at_their_centre():
-    contents = cell_contents(RECORD, 224)
+def test_items_carry_class_indices():
     red, circle, cat = (FIELDS["color"].index("red"), FIELDS["kind"].index("circle"),
                         FIELDS["word"].index("cat"))
-    assert contents == {(0, 0): (red, circle, 0), (3, 3): (0, 0, cat)}
+    assert scene_items(RECORD) == [((10, 10, 40, 40), (red, circle, 0)), ((180, 185, 210, 200), (0, 0, cat))]
 
 
-def test_patches_take_the_cell_under_their_centre():
-    contents = cell_contents(RECORD, 224)
-    whole = patch_labels(contents, (0, 0, 224, 224), 8, 224).view(3, 8, 8)
-    assert (whole[0, :2, :2] > 0).all() and whole[0].sum() == 4 * whole[0, 0, 0]
-    assert (whole[2, 6:, 6:] > 0).all() and (whole[2, :6].sum() == 0)
-    quadrant = patch_labels(contents, (0, 0, 112, 112), 8, 224).view(3, 8, 8)
-    assert (quadrant[1, :4, :4] > 0).all() and quadrant[1, 4:].sum() == 0 and quadrant[2].sum() == 0
+def test_patches_show_the_item_that_covers_them():
+    items = scene_items(RECORD)
+    whole = patch_labels(items, (0, 0, 224, 224), 8).view(3, 8, 8)   # 28 px patches
+    # the circle covers 18 x 18 px of patch (0, 0) (41 % of it), only 12 x 18 of (0, 1)
+    assert whole[1].nonzero().tolist() == [[0, 0]]
+    assert whole[2].nonzero().tolist() == [[6, 6], [6, 7]]
+    quadrant = patch_labels(items, (0, 0, 112, 112), 8).view(3, 8, 8)   # 14 px patches, 2x zoom
+    assert quadrant[0, 1, 1] > 0 and quadrant[0, 5:].sum() == 0 and quadrant[2].sum() == 0
 
 
 @pytest.fixture(scope="module")

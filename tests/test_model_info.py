@@ -72,8 +72,8 @@ def test_model_info_cli_prints_counts(repo_root, tmp_path, capsys):
 def test_demo_config_builds_from_sizes(repo_root):
     config = yaml.safe_load((repo_root / "config" / "demo.yaml").read_text())
     described = info.describe(config)
-    assert described["tokens"]["tokens_per_view"] == 17          # 64 px / 8 -> 8x8 -> 4x4 + newline
-    assert described["llm_hidden_size"] == 256
+    assert described["tokens"]["tokens_per_view"] == 17          # 224 px / 28 -> 8x8 -> 4x4 + newline
+    assert described["llm_hidden_size"] == config["model"]["llm"]["hidden_size"] == 128
 
 
 @pytest.mark.parametrize("n, m, key", [(4, 8, "m=8"), (0, 1, "n=0"), (1, 0, "m=0")])

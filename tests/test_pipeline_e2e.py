@@ -67,13 +67,14 @@ def test_every_final_artifact_exists(tiny_run):
     results = workdir / config["results_dir"]
     for path in ["report/index.html", "cost/cost.csv", "figures/scaling.png",
                  "figures/theory_psi.png", "fusion/deltas.csv", "augment/qa_stats.json",
-                 "augment/doc_stats.json", "data/mixture_stats.json"]:
+                 "augment/doc_stats.json", "data/mixture_stats.json", "baselines.csv"]:
         assert (results / path).stat().st_size > 0, path
     qa_stats = json.loads((results / "augment/qa_stats.json").read_text())
     assert qa_stats
     page = (results / "report/index.html").read_text()
-    findings = page[page.index("findings on this run"):page.index("<h2>Scores")]
-    assert findings.count("does not hold") + findings.count("holds.") + findings.count("undecided") == 3
+    findings = page[page.index("findings on this run"):page.index("<h2>Score against image-blind baselines")]
+    assert findings.count("does not hold") + findings.count("holds.") + findings.count("undecided") == 4
+    assert "The model answers from the image" in findings
 
 
 def test_second_run_is_a_noop(tiny_run, repo_root):

@@ -32,7 +32,7 @@ from vtscale.data.conversations import load_image
 from vtscale.errors import InputError
 from vtscale.io import read_json_list, read_jsonl, write_json
 from vtscale.model.vision import patch_tokens, views_to_pixels
-from vtscale.train.cell_labels import CellHeads, cell_contents, patch_labels
+from vtscale.train.cell_labels import CellHeads, patch_labels, scene_items
 from vtscale.train.clip_regions import Box, ImageText, region_pairs
 from vtscale.train.config import TrainConfig
 from vtscale.train.loop import Task
@@ -88,11 +88,11 @@ class ImageTextPairs(Dataset):
     """(view, caption tokens[, patch labels]); each view is cropped and resized once, then
     kept (8-bit RGB) and normalised per batch exactly as the VLM normalises its views. The
     first visit to an image decodes it once and cuts the views of all its pairs. With
-    ``contents`` (image -> cell contents, vtscale.train.cell_labels) every item also
-    carries the labels of its view's ``grid`` x ``grid`` patches."""
+    ``contents`` (image -> its shapes and words, vtscale.train.cell_labels) every item
+    also carries the labels of its view's ``grid`` x ``grid`` patches."""
 
     def __init__(self, pairs: list[ImageText], view_size: int,
-                 contents: dict[Path, tuple[dict, int]] | None = None, grid: int = 0):
+                 contents: dict[Path, tuple[list, int]] | None = None, grid: int = 0):
         self.pairs = pairs
         self.view_size = view_size
         self.contents, self.grid = contents, grid
@@ -119,9 +119,9 @@ class ImageTextPairs(Dataset):
                 self.cache[sibling] = self.view(image, self.pairs[sibling].box)
         if self.contents is None:
             return self.cache[index], self.tokens[index]
-        contents, image_size = self.contents[pair.image]
+        items, image_size = self.contents[pair.image]
         box = pair.box or (0, 0, image_size, image_size)
-        return self.cache[index], self.tokens[index], patch_labels(contents, box, self.grid, image_size)
+        return self.cache[index], self.tokens[index], patch_labels(items, box, self.grid)
 
 
 def collate_pairs(items: list) -> dict[str, torch.Tensor]:
@@ -141,13 +141,13 @@ class ClipWithCellHeads(torch.nn.Module):
         self.cells = CellHeads(width)
 
 
-def scene_contents(scenes: str | Path, image_root: Path) -> dict[Path, tuple[dict, int]]:
-    """Image path -> (cell contents, image side) for every scene of a scenes.jsonl."""
+def scene_contents(scenes: str | Path, image_root: Path) -> dict[Path, tuple[list, int]]:
+    """Image path -> (its shapes and words, image side) for every scene of a scenes.jsonl."""
     out = {}
     for record in read_jsonl(scenes):
         image = image_root / record["image"]
         with Image.open(image) as img:
-            out[image] = (cell_contents(record, img.size[0]), img.size[0])
+            out[image] = (scene_items(record), img.size[0])
     return out
 
 

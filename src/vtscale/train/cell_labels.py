@@ -1,12 +1,12 @@
-"""Dense labels for the demo CLIP bootstrap: what lies under each ViT patch of a view.
+"""Dense labels for the demo CLIP bootstrap: what each ViT patch of a view shows.
 
 A pretrained CLIP's patch tokens say what is in their part of the image; a small CLIP
-trained on a few thousand captions does not learn that in the demo's budget (a
-fusion module over its tokens learns a colour-and-kind lookup several times slower
-than over ideal per-cell features; docs/experiments.md). The scene graph gives, for
-every grid cell, the colour and kind of its shape or the word written in it, so
-bootstrap-clip can add a per-patch classification loss (``bootstrap.clip.dense_weight``)
-beside the contrastive one. The heads are dropped after the bootstrap.
+trained on a few thousand captions does not learn that in the demo's budget (linear
+probes on its patch tokens read colour but hardly the kind of shape and no words, and
+a fusion module over them learns a colour-and-kind lookup far slower than over ideal
+features; docs/experiments.md). The scene graph gives every shape's and word's box,
+so bootstrap-clip can add a per-patch classification loss (``bootstrap.clip.
+dense_weight``) beside the contrastive one. The heads are dropped after the bootstrap.
 """
 
 from __future__ import annotations
@@ -16,42 +16,45 @@ from torch import nn
 
 from vtscale.data.synth.vocab import COLORS, KINDS, WORDS
 
-GRID = 4                     # the world's cells per side (vtscale.data.synth.config.GRID)
 FIELDS = {"color": ("none", *COLORS), "kind": ("none", *KINDS), "word": ("none", *WORDS)}
-Box = tuple[int, int, int, int]
+Box = tuple[float, float, float, float]
+Item = tuple[Box, tuple[int, int, int]]      # a shape or word: its box and (colour, kind, word)
+MIN_COVER = 0.3     # share of the patch, or of the item, that must overlap to label the patch
 
 
-def _cell_of(bbox: list[int], cell_size: float) -> tuple[int, int]:
-    cx, cy = (bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2
-    return int(cy // cell_size), int(cx // cell_size)
+def scene_items(record: dict) -> list[Item]:
+    """Every shape and word of one scene record with its (colour, kind, word) class
+    indices (0 = not this field)."""
+    items = [(tuple(o["bbox"]), (FIELDS["color"].index(o["color"]), FIELDS["kind"].index(o["kind"]), 0))
+             for o in record["objects"]]
+    items += [(tuple(w["bbox"]), (0, 0, FIELDS["word"].index(w["text"])))
+              for w in record["words"] if w["text"] in FIELDS["word"]]
+    return items
 
 
-def cell_contents(record: dict, image_size: int) -> dict[tuple[int, int], tuple[int, int, int]]:
-    """Grid cell -> (colour, kind, word) class indices (0 = nothing) of one scene record."""
-    cell_size = image_size / GRID
-    cells: dict[tuple[int, int], list[int]] = {}
-    for obj in record["objects"]:
-        entry = cells.setdefault(_cell_of(obj["bbox"], cell_size), [0, 0, 0])
-        entry[0] = FIELDS["color"].index(obj["color"])
-        entry[1] = FIELDS["kind"].index(obj["kind"])
-    for word in record["words"]:
-        if word["text"] in FIELDS["word"]:
-            cells.setdefault(_cell_of(word["bbox"], cell_size), [0, 0, 0])[2] = FIELDS["word"].index(word["text"])
-    return {cell: tuple(value) for cell, value in cells.items()}
+def _area(box: Box) -> float:
+    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
 
 
-def patch_labels(contents: dict, box: Box, grid: int, image_size: int) -> torch.Tensor:
-    """[3, grid * grid] labels of the patches of the view cut from ``box``: each patch
-    takes the contents of the cell under its centre."""
+def _overlap(a: Box, b: Box) -> float:
+    return _area((max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])))
+
+
+def patch_labels(items: list[Item], box: Box, grid: int) -> torch.Tensor:
+    """[3, grid * grid] labels of the patches of the view cut from ``box``: a patch shows
+    the item that overlaps it most, if that covers enough of the patch or of the item."""
     x0, y0, x1, y1 = box
-    cell_size = image_size / GRID
+    w, h = (x1 - x0) / grid, (y1 - y0) / grid
     labels = torch.zeros((len(FIELDS), grid * grid), dtype=torch.long)
     for i in range(grid):
         for j in range(grid):
-            x = x0 + (j + 0.5) * (x1 - x0) / grid
-            y = y0 + (i + 0.5) * (y1 - y0) / grid
-            cell = (min(int(y // cell_size), GRID - 1), min(int(x // cell_size), GRID - 1))
-            labels[:, i * grid + j] = torch.tensor(contents.get(cell, (0, 0, 0)))
+            patch = (x0 + j * w, y0 + i * h, x0 + (j + 1) * w, y0 + (i + 1) * h)
+            best = max(items, key=lambda item: _overlap(item[0], patch), default=None)
+            if best is None:
+                continue
+            shared = _overlap(best[0], patch)
+            if shared >= MIN_COVER * min(_area(patch), _area(best[0])) and shared > 0:
+                labels[:, i * grid + j] = torch.tensor(best[1])
     return labels
 
 
