@@ -152,7 +152,8 @@ def test_stage2_with_cached_views_keeps_the_vit_frozen(world_and_backbones, tmp_
 
 def test_cached_and_pixel_generation_batches_give_the_same_loss(world_and_backbones):
     from vtscale.model.vlm import VisionTokenModel
-    from vtscale.train.stage1_data import CachedConversationCollate, FrozenPatchCache, RecordDataset
+    from vtscale.data.conversations import RecordDataset
+    from vtscale.train.stage1_data import CachedConversationCollate, FrozenPatchCache
     world, backbones = world_and_backbones
     model = VisionTokenModel.from_config(
         ModelConfig.from_dict(TINY_MODEL),

@@ -85,8 +85,9 @@ def load_image(path: Path) -> Image.Image:
         return image.convert("RGB")
 
 
-class ConversationDataset(Dataset):
-    """``Sample`` per record of a LLaVA-format json; images relative to ``image_root``."""
+class RecordDataset(Dataset):
+    """The validated records of a LLaVA json; images stay unread (for callers that
+    read them their own way, such as a cache of frozen vision-tower outputs)."""
 
     def __init__(self, path: str | Path, image_root: str | Path,
                  max_samples: int | None = None, seed: int = 0):
@@ -96,6 +97,13 @@ class ConversationDataset(Dataset):
 
     def __len__(self) -> int:
         return len(self.records)
+
+    def __getitem__(self, index: int) -> Record:
+        return self.records[index]
+
+
+class ConversationDataset(RecordDataset):
+    """``Sample`` per record of a LLaVA-format json; images relative to ``image_root``."""
 
     def __getitem__(self, index: int) -> Sample:
         record = self.records[index]

@@ -20,13 +20,13 @@ import torch
 from accelerate.utils import set_seed
 
 from vtscale.config import ConfigError, m_for, parse_json_arg
-from vtscale.data.conversations import ConversationDataset
+from vtscale.data.conversations import ConversationDataset, RecordDataset
 from vtscale.train.config import TrainConfig
 from vtscale.train.loop import Task, train
 from vtscale.train.metrics import summary_path_for
 from vtscale.train.outputs import write_summary
 from vtscale.train.stage1_data import (CachedConversationCollate, FrozenPatchCache, QuestionCollate,
-                                       QuestionDataset, RecordDataset)
+                                       QuestionDataset)
 
 log = logging.getLogger(__name__)
 

@@ -93,22 +93,6 @@ class QuestionCollate:
         return batch
 
 
-class RecordDataset(Dataset):
-    """The validated records of a LLaVA json, images left unread (the cache reads them)."""
-
-    def __init__(self, path: str | Path, image_root: str | Path,
-                 max_samples: int | None = None, seed: int = 0):
-        self.records = read_records(path, image_root, max_samples, seed)
-        if not self.records:
-            raise InputError(f"{path}: no records")
-
-    def __len__(self) -> int:
-        return len(self.records)
-
-    def __getitem__(self, index: int) -> Record:
-        return self.records[index]
-
-
 class CachedConversationCollate:
     """Records -> a stage-2/3 generation batch on cached patch tokens."""
 
