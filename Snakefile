@@ -19,6 +19,7 @@ rule all:
         f"{RESULTS}/scores.csv",
         f"{RESULTS}/fits.csv",
         f"{RESULTS}/report/index.html",
+        rules.headline.output,
 
 
 onsuccess:

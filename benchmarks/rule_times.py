@@ -14,23 +14,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import pandas as pd
-
+from vtscale.analysis.rule_times import rule_times
 from vtscale.io import write_json
-
-
-def rule_times(bench_dir: Path) -> dict[str, dict[str, float]]:
-    times: dict[str, dict[str, float]] = {}
-    for path in sorted(bench_dir.rglob("*.tsv")):
-        frame = pd.read_csv(path, sep="\t")
-        if "s" not in frame.columns or frame.empty:
-            continue
-        relative = path.relative_to(bench_dir)
-        rule = relative.parts[0] if len(relative.parts) > 1 else relative.stem
-        entry = times.setdefault(rule, {"jobs": 0, "seconds": 0.0})
-        entry["jobs"] += 1
-        entry["seconds"] += float(frame["s"].iloc[-1])
-    return times
 
 
 def markdown(times: dict[str, dict[str, float]]) -> str:

@@ -48,25 +48,6 @@ def test_question_alone_takes_the_most_frequent_training_answer():
     assert baselines.question_alone_answer("Never asked?", table, "Yes") == "Yes"
 
 
-def _bench(type_: str, answers: list[str]) -> Benchmark:
-    rows = [Row(index=str(i), image_b64="", question="q?", answers=[a], image_key=f"img{i // 2}")
-            for i, a in enumerate(answers)]
-    return Benchmark("B", type_, Path("B.tsv"), rows, [])
-
-
-def test_binomial_standard_error_for_accuracy_scores():
-    bench = _bench("ocrvqa", ["cat"] * 100)
-    se = baselines.standard_error(bench, ["cat"] * 80 + ["dog"] * 20)
-    assert se == pytest.approx(100 * math.sqrt(0.8 * 0.2 / 100))
-
-
-def test_bootstrap_standard_error_for_other_scores():
-    bench = _bench("pope", ["Yes", "No"] * 50)
-    perfect = baselines.standard_error(bench, ["Yes", "No"] * 50)
-    noisy = baselines.standard_error(bench, ["Yes", "Yes", "No", "No"] * 25)
-    assert perfect == pytest.approx(0.0, abs=1e-9) and 2.0 < noisy < 15.0
-
-
 def test_baselines_on_the_tiny_world(world, tmp_path):
     preds = tmp_path / "preds"
     preds.mkdir()
@@ -93,5 +74,17 @@ def test_predictions_that_miss_a_row_name_the_file(world, tmp_path):
     bench = read_benchmark(world / spec["tsv"], "DemoMCQ", spec["type"])
     path = tmp_path / "DemoMCQ.preds.tsv"
     pd.DataFrame({"index": ["0"], "prediction": ["A"]}).to_csv(path, sep="\t", index=False)
-    with pytest.raises(InputError, match="DemoMCQ.preds.tsv: no prediction for index"):
+    first_missing = next(row.index for row in bench.rows if row.index != "0")
+    with pytest.raises(InputError, match=f"DemoMCQ.preds.tsv: no prediction for index {first_missing} of"):
+        baselines.read_predictions(path, bench)
+
+
+def test_predictions_for_a_row_the_benchmark_lacks_name_the_file(world, tmp_path):
+    spec = TINY["eval"]["benchmarks"]["DemoMCQ"]
+    bench = read_benchmark(world / spec["tsv"], "DemoMCQ", spec["type"])
+    path = tmp_path / "DemoMCQ.preds.tsv"
+    indices = [row.index for row in bench.rows] + ["no_such_row"]
+    pd.DataFrame({"index": indices, "prediction": "A"}).to_csv(path, sep="\t", index=False)
+    with pytest.raises(InputError, match=r"DemoMCQ\.preds\.tsv: prediction for index no_such_row, "
+                                         r"which is not a row of .*DemoMCQ\.tsv"):
         baselines.read_predictions(path, bench)

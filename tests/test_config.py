@@ -39,6 +39,30 @@ def test_bad_config_names_the_key(repo_root, mutate, key):
     assert "\n" not in message
 
 
+def test_schema_accepts_boolean_eval_strict_only(repo_root):
+    config = _demo(repo_root)
+    config["eval"]["strict"] = True
+    validate(config, repo_root / "config/schema.yaml")
+    config["eval"]["strict"] = "yes"
+    with pytest.raises(ConfigError, match="eval.strict"):
+        validate(config, repo_root / "config/schema.yaml")
+
+
+def test_paper_profile_evaluates_strictly(repo_root):
+    paper = yaml.safe_load((repo_root / "config/paper.yaml").read_text())
+    validate(paper, repo_root / "config/schema.yaml")
+    assert paper["eval"]["strict"] is True
+
+
+def test_eval_strict_defaults_off_and_must_be_a_boolean():
+    from vtscale.eval.config import eval_config
+
+    assert eval_config({"eval": {}}).strict is False
+    assert eval_config({"eval": {"strict": True}}).strict is True
+    with pytest.raises(ConfigError, match="eval.strict: expected bool"):
+        eval_config({"eval": {"strict": 1}})
+
+
 def test_grid_settings_caps_m_at_n():
     assert grid_settings({"n": [1, 4, 16], "m_default": 8}) == [(1, 1), (4, 4), (16, 8)]
 

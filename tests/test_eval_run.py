@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from vtscale.errors import InputError
 from vtscale.eval import collect, run
 from vtscale.eval.generate import generate_predictions
 
@@ -75,11 +76,16 @@ def test_eval_end_to_end_with_resume(world, tmp_path, monkeypatch):
     assert {k: scores[k] for k in ("variant", "benchmark", "type", "n", "m")} == \
         {"variant": "question", "benchmark": "DemoMME", "type": "mme", "n": 4, "m": 2}
     assert scores["skipped"] == [{"index": "6", "reason": "undecodable image (UnidentifiedImageError)"}]
+    assert scores["rows"] == {"read": 7, "scored": 6, "skipped": 1, "skip_reasons": {"undecodable image": 1}}
     assert {"Overall", "perception", "cognition", "color/acc", "color/acc+"} <= set(scores["metrics"])
     mcq = json.loads((out / "DemoMCQ.scores.json").read_text())
     assert [s["index"] for s in mcq["skipped"]] == ["3"] and "not one of the options" in mcq["skipped"][0]["reason"]
     cap = json.loads((out / "DemoCap.scores.json").read_text())
+    assert mcq["rows"] == {"read": 4, "scored": 3, "skipped": 1, "skip_reasons": {"option mismatch": 1}}
     assert cap["type"] == "caption" and "CIDEr" in cap["metrics"]
+    assert cap["rows"] == {"read": 3, "scored": 3, "skipped": 0, "skip_reasons": {}}
+    assert list(scores["se"]) == ["Overall"] and scores["se"]["Overall"] >= 0      # bootstrap
+    assert list(mcq["se"]) == ["Overall"] and list(cap["se"]) == ["CIDEr"]
     preds = pd.read_csv(out / "DemoMME.preds.tsv", sep="\t", dtype=str, keep_default_na=False)
     assert list(preds.columns) == ["index", "prediction"] and list(preds["index"]) == list("012345")
     top = preds["prediction"].str.lower().str.split().str.join(" ").value_counts().iloc[0]
@@ -105,6 +111,16 @@ def test_eval_end_to_end_with_resume(world, tmp_path, monkeypatch):
     assert again.equals(preds)
 
 
+def test_strict_eval_fails_on_the_broken_row_before_loading_the_model(world, tmp_path, monkeypatch):
+    strict = {**world, "cfg": {"eval": {**world["cfg"]["eval"], "strict": True}}}
+    monkeypatch.setattr(run, "load_model", lambda *a: pytest.fail("model loaded despite a bad row"))
+    with pytest.raises(InputError) as err:
+        run.main(eval_argv(strict, tmp_path / "out", tmp_path / "cache"))
+    assert str(err.value).endswith("MME.tsv: row index 6: field 'image': undecodable image "
+                                   "(UnidentifiedImageError) (eval.strict is on)")
+    assert not (tmp_path / "out").exists()
+
+
 def test_cache_invalidated_by_other_setting(world, tmp_path):
     out, cache = tmp_path / "out", tmp_path / "cache"
     assert run.main(eval_argv(world, out, cache)) == 0
@@ -128,26 +144,23 @@ def test_batched_predictions_equal_one_by_one(world):
 
 
 def test_collect_scores_tidy_sorted(tmp_path):
-    def scores(path, variant, n, metrics):
+    def scores(path, variant, n, metrics, se):
         path.write_text(json.dumps({"variant": variant, "benchmark": "B", "type": "pope", "n": n,
-                                    "m": min(n, 2), "metrics": metrics, "skipped": []}))
+                                    "m": min(n, 2), "metrics": metrics, "se": se, "skipped": []}))
         return str(path)
 
-    files = [scores(tmp_path / "a.json", "question", 4, {"Overall": 80.0, "acc": 75.0}),
-             scores(tmp_path / "b.json", "no_question", 1, {"Overall": 50.5}),
-             scores(tmp_path / "c.json", "question", 2, {"Overall": 70.0})]
+    files = [scores(tmp_path / "a.json", "question", 4, {"Overall": 80.0, "acc": 75.0}, {"Overall": 1.5}),
+             scores(tmp_path / "b.json", "no_question", 1, {"Overall": 50.5}, {"Overall": 2.5}),
+             scores(tmp_path / "c.json", "question", 2, {"Overall": 70.0}, {})]
     out = tmp_path / "scores.csv"
-    assert collect.main(files + ["--out", str(out), "--metrics-json", str(tmp_path / "m.json")]) == 0
-    nested = json.loads((tmp_path / "m.json").read_text())
-    assert nested["question"]["B"]["n4_m2"] == {"Overall": 80.0, "acc": 75.0}
-    assert nested["no_question"]["B"]["n1_m1"] == {"Overall": 50.5}
+    assert collect.main(files + ["--out", str(out)]) == 0
     frame = pd.read_csv(out)
-    assert list(frame.columns) == ["variant", "benchmark", "metric", "n", "m", "score"]
-    assert frame.values.tolist() == [
-        ["no_question", "B", "Overall", 1, 1, 50.5],
-        ["question", "B", "Overall", 2, 2, 70.0],
-        ["question", "B", "Overall", 4, 2, 80.0],
-        ["question", "B", "acc", 4, 2, 75.0]]
+    assert list(frame.columns) == ["variant", "benchmark", "metric", "n", "m", "score", "se"]
+    assert frame.fillna(-1).values.tolist() == [
+        ["no_question", "B", "Overall", 1, 1, 50.5, 2.5],
+        ["question", "B", "Overall", 2, 2, 70.0, -1],
+        ["question", "B", "Overall", 4, 2, 80.0, 1.5],
+        ["question", "B", "acc", 4, 2, 75.0, -1]]
 
 
 def test_collect_scores_names_bad_file(tmp_path):

@@ -12,7 +12,7 @@ from PIL import Image
 
 from vtscale.errors import InputError
 from vtscale.eval import prompts
-from vtscale.eval.tsv import detect_type, read_benchmark
+from vtscale.eval.tsv import detect_type, predictions_in_row_order, read_benchmark
 
 
 def png_b64(colour=(255, 0, 0)) -> str:
@@ -50,9 +50,12 @@ def test_undecodable_image_and_bad_answers_are_counted_skips(tmp_path):
     assert bench.rows[0].answer == "Yes"                                      # normalised case
     assert bench.rows[0].image_key == bench.rows[1].image_key                 # same image
     assert bench.rows[1].load_image().size == (8, 8)
-    assert [s["index"] for s in bench.skipped] == ["1", "3", "4"]
-    assert bench.skipped[0]["reason"].startswith("undecodable image")
-    assert "not Yes or No" in bench.skipped[2]["reason"]
+    assert [s["index"] for s in bench.skipped_list()] == ["1", "3", "4"]
+    assert bench.skipped_list()[0]["reason"].startswith("undecodable image")
+    assert "not Yes or No" in bench.skipped_list()[2]["reason"]
+    assert bench.rows_summary() == {
+        "read": 5, "scored": 2, "skipped": 3,
+        "skip_reasons": {"image reference": 1, "undecodable image": 1, "bad answer": 1}}
 
 
 def test_mcq_answer_outside_options_is_skipped(tmp_path):
@@ -60,7 +63,8 @@ def test_mcq_answer_outside_options_is_skipped(tmp_path):
             {"index": 1, "image": png_b64(), "question": "q", "A": "x", "B": "y", "C": "", "answer": "B",
              "hint": "look"}]
     bench = read_benchmark(write_tsv(tmp_path / "M.tsv", rows), "M", "mcq")
-    assert bench.skipped == [{"index": "0", "reason": "answer 'C' is not one of the options AB"}]
+    assert bench.skipped_list() == [{"index": "0", "reason": "answer 'C' is not one of the options AB"}]
+    assert bench.rows_summary()["skip_reasons"] == {"option mismatch": 1}
     assert bench.rows[0].options == {"A": "x", "B": "y"}
     assert prompts.build_prompt(bench.rows[0], "mcq") == (
         "Hint: look\nQuestion: q\nOptions:\nA. x\nB. y\n"
@@ -74,7 +78,7 @@ def test_caption_references_json_or_python_list(tmp_path):
     bench = read_benchmark(write_tsv(tmp_path / "C.tsv", rows), "C")
     assert bench.type == "caption"
     assert [r.answers for r in bench.rows] == [["a b", "c d"], ["x y", "z's"]]
-    assert bench.skipped[0]["index"] == "2"
+    assert bench.skipped_list()[0]["index"] == "2"
     assert prompts.build_prompt(bench.rows[0], "caption").startswith("Please describe this image in general.")
 
 
@@ -92,6 +96,73 @@ def test_detect_type_and_limit(tmp_path):
     assert detect_type(["index", "image", "question", "answer", "set_id", "figure_id", "question_id"]) == "hallusionbench"
     rows = [{"index": i, "image": png_b64(), "question": "q", "answer": "a"} for i in range(5)]
     assert len(read_benchmark(write_tsv(tmp_path / "V.tsv", rows), "V", "ocrvqa", limit=2).rows) == 2
+
+
+def broken_image_tsv(path):
+    rows = [{"index": 0, "image": png_b64(), "question": "q", "answer": "Yes"},
+            {"index": 17, "image": base64.b64encode(b"not a picture" * 10).decode(), "question": "q",
+             "answer": "No"}]
+    return write_tsv(path, rows)
+
+
+def test_broken_image_is_skipped_and_counted_unless_strict(tmp_path):
+    path = broken_image_tsv(tmp_path / "POPE.tsv")
+    bench = read_benchmark(path, "POPE", "pope")
+    assert [r.index for r in bench.rows] == ["0"]
+    assert bench.skipped_list() == [{"index": "17", "reason": "undecodable image (UnidentifiedImageError)"}]
+    assert bench.rows_summary() == {"read": 2, "scored": 1, "skipped": 1,
+                                    "skip_reasons": {"undecodable image": 1}}
+    with pytest.raises(InputError) as err:
+        read_benchmark(path, "POPE", "pope", strict=True)
+    assert str(err.value) == (f"{path}: row index 17: field 'image': undecodable image "
+                              "(UnidentifiedImageError) (eval.strict is on)")
+
+
+def test_short_row_and_empty_fields_are_skipped_naming_the_field(tmp_path):
+    header = "index\timage\tquestion\tanswer\n"
+    good = png_b64()
+    path = tmp_path / "Y.tsv"
+    path.write_text(header + f"0\t{good}\tq\tYes\n"
+                    + f"1\t{good}\tq\n"                 # short row: no answer field at all
+                    + f"2\t{good}\tq\t \n"             # blank answer
+                    + "3\t\tq\tNo\n"                    # empty image
+                    + f"4\t{good}\n")                    # question and answer cut off
+    bench = read_benchmark(path, "Y", "yorn")
+    assert [r.index for r in bench.rows] == ["0"]
+    assert bench.skipped_list() == [{"index": "1", "reason": "missing field 'answer'"},
+                                    {"index": "2", "reason": "missing field 'answer'"},
+                                    {"index": "3", "reason": "missing field 'image'"},
+                                    {"index": "4", "reason": "missing field 'question'"}]
+    assert bench.rows_summary() == {"read": 5, "scored": 1, "skipped": 4,
+                                    "skip_reasons": {"missing field": 4}}
+    with pytest.raises(InputError, match=r"Y\.tsv: row index 1: field 'answer': missing field 'answer'"):
+        read_benchmark(path, "Y", "yorn", strict=True)
+
+
+def test_row_with_too_many_fields_names_the_file(tmp_path):
+    path = tmp_path / "Y.tsv"
+    path.write_text(f"index\timage\tquestion\tanswer\n0\t{png_b64()}\tq\tYes\n1\ta\tb\tc\td\te\n")
+    with pytest.raises(InputError, match=r"Y\.tsv: not a readable TSV \(.*line 3"):
+        read_benchmark(path, "Y", "yorn")
+
+
+def test_strict_reading_of_a_clean_file_keeps_every_row(tmp_path):
+    rows = [{"index": i, "image": png_b64(), "question": "q", "answer": "No"} for i in range(3)]
+    bench = read_benchmark(write_tsv(tmp_path / "P.tsv", rows), "P", "pope", strict=True)
+    assert bench.rows_summary() == {"read": 3, "scored": 3, "skipped": 0, "skip_reasons": {}}
+
+
+def test_predictions_must_match_the_benchmark_rows(tmp_path):
+    bench = read_benchmark(broken_image_tsv(tmp_path / "POPE.tsv"), "POPE", "pope")
+    preds = tmp_path / "POPE.preds.tsv"
+    assert predictions_in_row_order(preds, ["0"], ["yes"], bench) == ["yes"]
+    assert predictions_in_row_order(preds, ["17", "0"], ["no", "yes"], bench) == ["yes"]  # skipped row
+    with pytest.raises(InputError, match=r"POPE\.preds\.tsv: no prediction for index 0 of "):
+        predictions_in_row_order(preds, ["17"], ["no"], bench)
+    with pytest.raises(InputError, match=r"POPE\.preds\.tsv: prediction for index 5, which is not a row"):
+        predictions_in_row_order(preds, ["0", "5", "6"], ["yes", "no", "no"], bench)
+    with pytest.raises(InputError, match=r"POPE\.preds\.tsv: index 0 has more than one prediction"):
+        predictions_in_row_order(preds, ["0", "0"], ["yes", "no"], bench)
 
 
 @pytest.mark.parametrize("type_,question,expected", [

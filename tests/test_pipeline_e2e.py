@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 import yaml
@@ -45,6 +44,8 @@ def test_scores_cover_the_grid(tiny_run):
         for benchmark in config["eval"]["benchmarks"]:
             for n, m in grid_settings(config["grid"]):
                 assert (variant, benchmark, n, m) in seen
+    with_se = [r for r in rows if r["se"]]
+    assert len(with_se) == len(seen) and all(float(r["se"]) >= 0 for r in with_se)   # one per setting
 
 
 def test_fits_have_a_row_per_group(tiny_run):
@@ -67,14 +68,16 @@ def test_every_final_artifact_exists(tiny_run):
     results = workdir / config["results_dir"]
     for path in ["report/index.html", "cost/cost.csv", "figures/scaling.png",
                  "figures/theory_psi.png", "fusion/deltas.csv", "augment/qa_stats.json",
-                 "augment/doc_stats.json", "data/mixture_stats.json", "baselines.csv"]:
+                 "augment/doc_stats.json", "data/mixture_stats.json", "baselines.csv",
+                 "metrics/theory.json", "metrics/question/DemoPOPE.json", "plots/scaling/DemoPOPE.csv"]:
         assert (results / path).stat().st_size > 0, path
     qa_stats = json.loads((results / "augment/qa_stats.json").read_text())
     assert qa_stats
     page = (results / "report/index.html").read_text()
-    findings = page[page.index("findings on this run"):page.index("<h2>Score against image-blind baselines")]
+    findings = page.split("findings on this run", 1)[1].split("<h2>", 1)[0]
     assert findings.count("does not hold") + findings.count("holds.") + findings.count("undecided") == 4
     assert "The model answers from the image" in findings
+    assert "Headline numbers" in page and "Every benchmark row read was scored" in page
 
 
 def test_second_run_is_a_noop(tiny_run, repo_root):

@@ -1,21 +1,37 @@
+import html
 import json
+import re
 
 import pandas as pd
 
 from vtscale.analysis import fit, fusion, report
 
+FLAT = 21.5   # DemoMCQ answers the same whatever n: a flat series
 
-def fake_results(root):
+
+def fake_scores():
     rows = [{"variant": v, "benchmark": b, "metric": "Overall", "n": n, "m": min(2, n),
-             "score": base * n ** 0.05 + shift}
+             "score": base * n ** 0.05 + shift, "se": 1.5}
             for v, shift in [("question", 2.0), ("no_question_ft", 1.0), ("no_question", 0.0)]
             for b, base in [("DemoPOPE", 60.0), ("DemoMME", 900.0)] for n in (1, 2, 4)]
+    rows += [{"variant": v, "benchmark": "DemoMCQ", "metric": "Overall", "n": n, "m": min(2, n),
+              "score": FLAT, "se": 2.0} for v in ("question", "no_question_ft", "no_question")
+             for n in (1, 2, 4)]
     rows += [{"variant": "question", "benchmark": "DemoPOPE", "metric": "answers/most_common_share",
-              "n": n, "m": min(2, n), "score": share} for n, share in [(1, 100.0), (2, 97.5), (4, 61.25)]]
+              "n": n, "m": min(2, n), "score": share, "se": None}
+             for n, share in [(1, 100.0), (2, 97.5), (4, 61.25)]]
+    return pd.DataFrame(rows)
+
+
+def fake_results(root):
     root.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(rows).to_csv(root / "scores.csv", index=False)
+    fake_scores().to_csv(root / "scores.csv", index=False)
+    pd.DataFrame([{"benchmark": "DemoPOPE", "metric": "Overall", "rows": 450, "majority": 66.7,
+                   "question_alone": 58.0, "se": 1.5},
+                  {"benchmark": "DemoMME", "metric": "Overall", "rows": 200, "majority": 500.0,
+                   "question_alone": 700.0, "se": 20.0}]).to_csv(root / "baselines.csv", index=False)
     fit.main([str(root / "scores.csv"), "--out", str(root / "fits.csv"),
-              "--figure", str(root / "figures" / "scaling.png")])
+              "--figure", str(root / "figures" / "scaling.png"), "--baselines", str(root / "baselines.csv")])
     fusion.main([str(root / "scores.csv"), "--out-dir", str(root),
                  "--cfg", '{"analysis": {"kmeans_k": 2}}'])
     (root / "theory" / "smollm2").mkdir(parents=True)
@@ -27,36 +43,114 @@ def fake_results(root):
     (root / "train_metrics" / "stage3").mkdir(parents=True)
     (root / "train_metrics" / "stage2.csv").write_text("step,epoch,loss\n1,0,3.0\n2,0,2.5\n")
     (root / "train_metrics" / "stage3" / "question_n1_m1.csv").write_text("step,epoch,loss\n1,0,2.0\n")
-    pd.DataFrame([{"benchmark": "DemoPOPE", "metric": "Overall", "rows": 450, "majority": 66.7,
-                   "question_alone": 58.0, "se": 1.5},
-                  {"benchmark": "DemoMME", "metric": "Overall", "rows": 200, "majority": 500.0,
-                   "question_alone": 700.0, "se": 20.0}]).to_csv(root / "baselines.csv", index=False)
     (root / "benchmarks" / "divergence").mkdir(parents=True)
     (root / "benchmarks" / "divergence" / "smollm2.tsv").write_text(
         "s\th:m:s\tmax_rss\n95.5\t0:01:35\t812.3\n")
+    (root / "benchmarks" / "train_stage2.tsv").write_text("s\th:m:s\tmax_rss\n120.2\t0:02:00\t900\n")
 
 
-def test_report_renders_every_section(tmp_path):
+def skipped_rows(root, skipped):
+    folder = root / "eval" / "question" / "n1_m1"
+    folder.mkdir(parents=True)
+    rows = {"read": 452, "scored": 452 - skipped, "skipped": skipped,
+            "skip_reasons": {"undecodable image": skipped} if skipped else {}}
+    (folder / "DemoPOPE.scores.json").write_text(json.dumps({"metrics": {}, "rows": rows}))
+
+
+def render(tmp_path, skipped=0):
     results = tmp_path / "results"
     fake_results(results)
+    skipped_rows(results, skipped)
     out = results / "report" / "index.html"
-    assert report.main(["--results", str(results), "--out", str(out), "--reading", "DemoOCRVQA"]) == 0
-    page = out.read_text()
-    assert "The paper&#x27;s findings on this run" in page or "The paper's findings on this run" in page
-    assert page.count("does not hold") + page.count("holds.") + page.count("undecided") == 4
-    # POPE at n = 4: 60 * 4^0.05 + 2 = 65.2, below the majority's 66.7; MME 1005 > 700 + 3 * 20
-    assert "above on 1 of 2 benchmarks at n = 4" in page
-    baselines = page.split("Score against image-blind baselines")[1].split("<h2>")[0]
-    assert "66.7" in baselines and "700" in baselines
+    assert report.main(["--results", str(results), "--out", str(out), "--reading", "DemoOCRVQA",
+                        "--profile", "demo", "--config-hash", "0123abcd"]) == 0
+    return out.read_text()
+
+
+def section(page, heading):
+    return page.split(heading, 1)[1].split("<h2>", 1)[0]
+
+
+def table_rows(fragment):
+    """The first HTML table of a fragment as a list of rows of cell texts (header first)."""
+    table = fragment.split("<table", 1)[1].split("</table>", 1)[0]
+    return [[html.unescape(re.sub(r"<[^>]+>", "", cell)).strip()
+             for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
+            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.S)]
+
+
+def records(fragment):
+    header, *rows = table_rows(fragment)
+    return [dict(zip(header, row)) for row in rows]
+
+
+def test_report_puts_the_answer_first(tmp_path):
+    page = render(tmp_path)
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
-    for text in ["DemoPOPE", "alpha", "12.5", "smollm2", "divergence/smollm2", "95.5", "stage3",
-                 "Inference cost"]:
-        assert text in page, text
-    # scaling + 3 fusion figures + training curves are present; theory figures are not
-    assert page.count("data:image/png;base64,") == 5
-    assert "theory_psi.png: not available" in page
-    answers = page.split("Do the answers depend on the image?")[1].split("<h2>")[0]
+    order = ["<th>commit</th>", "findings on this run", "Scaling with the number",
+             "Headline numbers", "Rows scored", "Divergence theory", "Question fusion",
+             "Inference cost", "Training curves", "Full tables"]
+    positions = [page.find(text) for text in order]
+    assert -1 not in positions and positions == sorted(positions), dict(zip(order, positions))
+    header = page.split("<h2>", 1)[0]
+    for text in ["demo", "0123abcd", "cores", "UTC", "train_stage2 120 s", "divergence 96 s"]:
+        assert text in header, text
+
+
+def test_findings_give_verdicts_with_numbers(tmp_path):
+    findings = section(render(tmp_path), "findings on this run")
+    assert findings.count("does not hold") + findings.count("holds.") + findings.count("undecided") == 4
+    # POPE at n = 4: 60 * 4^0.05 + 2 = 65.2, below the majority's 66.7; MME 1005 > 700 + 3 * 20
+    assert "above on 1 of 3 benchmarks at n = 4" not in findings
+    assert "above on 1 of 2 benchmarks at n = 4" in findings
+    assert "DemoMCQ flat" in findings
+
+
+def test_headline_table_has_one_row_per_benchmark_and_variant(tmp_path):
+    fragment = section(render(tmp_path), "Headline numbers")
+    assert table_rows(fragment)[0] == ["benchmark", "metric", "variant", "C", "α", "R²",
+                                       "score at smallest n", "score at largest n"]
+    table = records(fragment)
+    assert len(table) == 9
+    pope = next(r for r in table if r["benchmark"] == "DemoPOPE" and r["variant"] == "question")
+    assert pope["C"] == "62" and pope["α"] == "-0.0484"   # 60·n^0.05 + 2 at n = 1, 2, 4
+    assert pope["score at smallest n"] == "n=1: 62 ± 1.5"
+    assert pope["score at largest n"] == "n=4: 66.31 ± 1.5"
+    flat = [r for r in table if r["benchmark"] == "DemoMCQ"]
+    assert len(flat) == 3 and all(r["α"] == "flat" and r["R²"] == "–" for r in flat)
+
+
+def test_scaling_figure_is_embedded_and_the_page_is_self_contained(tmp_path):
+    page = render(tmp_path)
+    scaling = section(page, "Scaling with the number")
+    assert scaling.count("data:image/png;base64,") == 1
+    assert not re.search(r"""(src|href)=["']?(https?:|//|file:)""", page)
+    assert "<script" not in page and "<link" not in page
+
+
+def test_full_tables_are_collapsed(tmp_path):
+    tables = section(render(tmp_path), "Full tables")
+    for summary in ["Score against image-blind baselines", "Every metric (scores.csv)",
+                    "Every fit (fits.csv)", "Scores per n (headline metric)", "Do the answers depend",
+                    "Run time of every job"]:
+        assert f"<summary>{summary}" in tables, summary
+    assert tables.count("<details>") == 6
+    answers = tables.split("Do the answers depend")[1].split("</details>")[0]
     assert "97.5" in answers and "61.2" in answers
+
+
+def test_every_row_scored_or_the_skipped_ones_shown(tmp_path):
+    assert "Every benchmark row read was scored" in section(render(tmp_path), "Rows scored")
+    shown = section(render(tmp_path / "again", skipped=3), "Rows scored")
+    assert records(shown) == [{"benchmark": "DemoPOPE", "read": "452", "scored": "449",
+                               "skipped": "3", "reasons": "undecodable image: 3"}]
+
+
+def test_theory_and_cost_sections(tmp_path):
+    page = render(tmp_path)
+    assert "12.5" in section(page, "Divergence theory") and "smollm2" in section(page, "Divergence theory")
+    assert "theory_psi.png: not available" in page
+    assert "<h3>demo</h3>" in section(page, "Inference cost")
 
 
 def test_report_of_empty_folder_marks_everything_missing(tmp_path):

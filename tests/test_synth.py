@@ -8,7 +8,7 @@ import hashlib
 import io
 import json
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd

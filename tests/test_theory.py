@@ -136,6 +136,8 @@ def test_divergence_end_to_end_and_figures(tiny_llm, tmp_path):
     assert summary["pairs_used"] == 4 and np.isfinite(summary["lambda"])
     assert curves["n"].tolist() == list(range(1, len(curves) + 1)) and len(curves) <= 12
     assert (curves["pairs"].diff().dropna() <= 0).all()
+    finite_nb = curves.loc[curves["n"] > 1, "n_b"].replace([np.inf, -np.inf], np.nan).dropna()
+    assert summary["n_b_median"] == pytest.approx(finite_nb.median())
     assert ((curves["psi_eq"] >= 0) & (curves["psi_eq"] <= 1)).all()
     with np.load(out / "cosines.npz") as cos:
         assert set(cos.files) == {"eq_ab", "cross_ab", "cross_aa"} and cos["eq_ab"].size > 0

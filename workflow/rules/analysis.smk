@@ -2,9 +2,13 @@
 THEORY_LLMS = list(config.get("theory", {}).get("llms", {}))
 
 
+N_MAX, M_AT_N_MAX = max(SETTINGS)
+
+
 rule fit_scaling:
     input:
-        f"{RESULTS}/scores.csv",
+        scores=f"{RESULTS}/scores.csv",
+        baselines=f"{RESULTS}/baselines.csv",
     output:
         fits=f"{RESULTS}/fits.csv",
         figure=f"{RESULTS}/figures/scaling.png",
@@ -13,10 +17,28 @@ rule fit_scaling:
     log:
         f"{LOGS}/fit_scaling.log",
     shell:
-        "vtscale fit {input} --out {output.fits} --figure {output.figure} --cfg {params.cfg} --log {log}"
+        "vtscale fit {input.scores} --out {output.fits} --figure {output.figure}"
+        " --baselines {input.baselines} --cfg {params.cfg} --log {log}"
 
 
-N_MAX, M_AT_N_MAX = max(SETTINGS)
+rule headline:
+    """The headline numbers DVC shows (`dvc metrics show`, one small file per variant and
+    benchmark) and the data `dvc plots show` draws."""
+    input:
+        scores=f"{RESULTS}/scores.csv",
+        fits=f"{RESULTS}/fits.csv",
+        theory=expand(f"{RESULTS}/theory/{{llm}}/summary.json", llm=THEORY_LLMS),
+    output:
+        metrics=[f"{RESULTS}/metrics/{v}/{b}.json" for v in VARIANTS for b in BENCHMARKS],
+        theory=f"{RESULTS}/metrics/theory.json",
+        scaling=[f"{RESULTS}/plots/scaling/{b}.csv" for b in BENCHMARKS],
+        curves=expand(f"{RESULTS}/plots/{{kind}}/{{llm}}.csv", kind=["theory_divergence", "theory_psi"],
+                      llm=THEORY_LLMS),
+    log:
+        f"{LOGS}/headline.log",
+    shell:
+        "vtscale headline {input.scores} --fits {input.fits} --theory-dir {RESULTS}/theory"
+        " --llms {THEORY_LLMS} --metrics-dir {RESULTS}/metrics --plots-dir {RESULTS}/plots --log {log}"
 
 
 rule baselines:
@@ -131,7 +153,9 @@ rule report:
         f"{RESULTS}/report/index.html",
     params:
         reading=" ".join(f"--reading {name}" for name in reading_benchmarks(config["eval"]["benchmarks"])),
+        config_hash=CONFIG_HASH,
     log:
         f"{LOGS}/report.log",
     shell:
-        "vtscale report --results {RESULTS} --out {output} {params.reading} --log {log}"
+        "vtscale report --results {RESULTS} --out {output} {params.reading} --profile {PROFILE}"
+        " --config-hash {params.config_hash} --log {log}"

@@ -1,4 +1,5 @@
 # Shared settings and helpers for every rule file.
+import hashlib
 import json
 import shlex
 import sys
@@ -22,6 +23,7 @@ CKPTS = f"{RESULTS}/checkpoints"              # resumable training state; not a 
 SETTINGS = grid_settings(config["grid"])       # [(n, m), ...]
 BENCHMARKS = list(config["eval"]["benchmarks"])
 VARIANTS = config["eval"].get("variants", ["question", "no_question_ft", "no_question"])
+CONFIG_HASH = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def cfg_json(*sections, **extra):

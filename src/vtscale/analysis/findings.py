@@ -22,12 +22,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from vtscale.analysis.fit import FLAT_ALPHA, is_flat
 from vtscale.analysis.scores import main_metric_rows
 
 GOOD_FIT_R2 = 0.8
 BASELINE_MARGIN_SE = 3.0
-# A flat series fits α ~ 1e-14 of either sign from float noise: that is not growth.
-FLAT_ALPHA = 1e-9
 READING_TYPES = ("ocrvqa", "textvqa", "chartqa", "docvqa", "ocrbench")
 
 
@@ -47,8 +46,12 @@ def headline_fits(fits: pd.DataFrame, variant: str = "question") -> pd.DataFrame
     return main_metric_rows(fits[fits["variant"] == variant]).sort_values("benchmark")
 
 
+def _alpha(alpha: float, r2: float) -> str:
+    return "flat" if is_flat(alpha) else f"α={alpha:+.3g} (R² {r2:.2f})"
+
+
 def _alphas(frame: pd.DataFrame) -> str:
-    return ", ".join(f"{r.benchmark} α={r.alpha:+.3g} (R² {r.r2:.2f})" for r in frame.itertuples())
+    return ", ".join(f"{r.benchmark} {_alpha(r.alpha, r.r2)}" for r in frame.itertuples())
 
 
 def growth(fits: pd.DataFrame) -> Finding:
@@ -72,8 +75,9 @@ def reading_steepest(fits: pd.DataFrame, reading: list[str]) -> Finding:
     steepest = rows.loc[rows["alpha"].idxmin()]
     holds = bool(steepest["benchmark"] in reading and steepest["alpha"] < -FLAT_ALPHA
                  and steepest["r2"] >= GOOD_FIT_R2)
-    return Finding(claim, holds, f"steepest: {steepest['benchmark']} α={steepest['alpha']:+.3g} "
-                                 f"(R² {steepest['r2']:.2f}); reading benchmarks: {', '.join(reading)}")
+    return Finding(claim, holds, f"steepest: {steepest['benchmark']} "
+                                 f"{_alpha(steepest['alpha'], steepest['r2'])}; "
+                                 f"reading benchmarks: {', '.join(reading)}")
 
 
 def fusion_helps(deltas: pd.DataFrame) -> Finding:

@@ -25,6 +25,12 @@ from vtscale.io import atomic_path
 log = logging.getLogger(__name__)
 
 FIT_COLUMNS = ["variant", "benchmark", "metric", "C", "alpha", "r2", "n_points"]
+# A flat series fits α of about 1e-14 of either sign from float noise: that is no slope.
+FLAT_ALPHA = 1e-9
+
+
+def is_flat(alpha: float) -> bool:
+    return math.isfinite(alpha) and abs(alpha) < FLAT_ALPHA
 
 
 @dataclasses.dataclass
@@ -88,13 +94,15 @@ def fit_all(frame: pd.DataFrame, exclude: dict | None = None) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=FIT_COLUMNS)
 
 
-def plot_scaling(scores: pd.DataFrame, fits: pd.DataFrame, path: str | Path) -> None:
-    """Paper Figs 9–11: one panel per benchmark (headline metric), variants overlaid."""
+def plot_scaling(scores: pd.DataFrame, fits: pd.DataFrame, path: str | Path,
+                 baselines: pd.DataFrame | None = None) -> None:
+    """Paper Figs 9–11: one panel per benchmark (headline metric), each variant's scores
+    with ±1 standard error bars and its fitted curve, and the image-blind baselines."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    shown = main_metric_rows(scores)
+    shown = main_metric_rows(performance_rows(scores))
     benches = list(dict.fromkeys(shown["benchmark"]))
     cols = min(3, max(1, len(benches)))
     rows = max(1, math.ceil(len(benches) / cols))
@@ -102,25 +110,39 @@ def plot_scaling(scores: pd.DataFrame, fits: pd.DataFrame, path: str | Path) -> 
     fit_index = {(r.variant, r.benchmark, r.metric): r for r in fits.itertuples()}
     for ax, bench in zip(axes.flat, benches):
         data = shown[shown["benchmark"] == bench]
+        metric = data["metric"].iloc[0]
         for i, (variant, group) in enumerate(data.groupby("variant", sort=True)):
-            group = group.groupby("n", as_index=False)["score"].mean()
-            color = f"C{i}"
-            ax.plot(group["n"], group["score"], "o", color=color, label=variant)
-            fit = fit_index.get((variant, bench, data["metric"].iloc[0]))
-            if fit is not None:
-                grid = np.geomspace(group["n"].min(), group["n"].max(), 100)
-                ax.plot(grid, fit.C * grid ** (-fit.alpha), "-", color=color,
-                        label=f"α={fit.alpha:.3f}")
+            _plot_variant(ax, group, fit_index.get((variant, bench, metric)), variant, f"C{i}")
+        _plot_baselines(ax, baselines, bench, metric)
         ax.set_xscale("log", base=2)
-        ax.set_title(f"{bench} ({data['metric'].iloc[0]})")
-        ax.set_xlabel("vision tokens n")
-        ax.legend(fontsize=7)
+        ax.set(title=f"{bench} ({metric})", xlabel="vision tokens n")
+        ax.legend(fontsize=6)
     for ax in list(axes.flat)[len(benches):]:
         ax.axis("off")
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
     plt.close(fig)
+
+
+def _plot_variant(ax, group: pd.DataFrame, fit, variant: str, color: str) -> None:
+    points = group.groupby("n", as_index=False)[["score", "se"]].mean()
+    ax.errorbar(points["n"], points["score"], yerr=points["se"].fillna(0.0), fmt="o", ms=4,
+                capsize=2, color=color, label=variant)
+    if fit is not None:
+        grid = np.geomspace(points["n"].min(), points["n"].max(), 100)
+        label = "flat" if is_flat(fit.alpha) else f"α={fit.alpha:.3g}"
+        ax.plot(grid, fit.C * grid ** (-fit.alpha), "-", color=color, lw=1, label=label)
+
+
+def _plot_baselines(ax, baselines: pd.DataFrame | None, bench: str, metric: str) -> None:
+    if baselines is None:
+        return
+    row = baselines[(baselines["benchmark"] == bench) & (baselines["metric"] == metric)]
+    for column, style in (("majority", ":"), ("question_alone", "--")):
+        if not row.empty:
+            ax.axhline(float(row[column].iloc[0]), color="grey", ls=style, lw=1,
+                       label=column.replace("_", " "))
 
 
 def parse_exclude(items: list[str]) -> dict[str, list[int]]:
@@ -148,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("scores", help="tidy scores CSV (variant, benchmark, metric, n, [m,] score)")
     parser.add_argument("--out", required=True, help="fits CSV")
     parser.add_argument("--figure", help="scaling figure (PNG)")
+    parser.add_argument("--baselines", help="baselines.csv, drawn in the figure")
     parser.add_argument("--cfg", help="JSON with an 'analysis' section")
     parser.add_argument("--exclude", nargs="*", default=[], metavar="BENCH:n1,n2",
                         help="leave these n out of a benchmark's fit (adds to analysis.exclude)")
@@ -162,7 +185,8 @@ def main(argv: list[str] | None = None) -> int:
     fits = fit_all(scores, exclude)
     write_fits(fits, args.out)
     if args.figure:
-        plot_scaling(scores, fits, args.figure)   # excluded points still shown
+        baselines = pd.read_csv(args.baselines) if args.baselines else None
+        plot_scaling(scores, fits, args.figure, baselines)   # excluded points still shown
     with pd.option_context("display.width", 160, "display.max_rows", None):
         print("P(n) = C * n^-alpha  (r2 in log space)")
         print(fits.to_string(index=False, float_format=lambda v: f"{v:.6g}"))

@@ -1,18 +1,27 @@
-"""``vtscale report``: one HTML page with every table and figure under RESULTS.
+"""``vtscale report``: one self-contained HTML page of a run, the answer first.
 
-Figures are embedded as base64 PNGs so the page survives being copied alone.
-Sections whose inputs are missing say so instead of failing, so the page also
-renders from a partial run.
+Top to bottom: what ran (commit, profile, config hash, date, machine, per-stage wall
+times); the paper's findings checked on this run; the scaling figure; one headline row
+per benchmark and variant; rows the evaluation could not score; then the theory, fusion
+and cost sections. Every full table sits in a collapsed ``<details>`` element. Figures
+are embedded as base64 PNGs so the page opens offline and survives being copied alone;
+sections whose inputs are missing say so, so a partial run renders too.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import datetime
 import html
 import io
 import json
 import logging
+import math
+import os
+import platform
+import shutil
+import subprocess
 from pathlib import Path
 
 import matplotlib
@@ -22,7 +31,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from vtscale.analysis.findings import check_all, image_use, versus_baselines  # noqa: E402
-from vtscale.analysis.scores import main_metric_rows  # noqa: E402
+from vtscale.analysis.fit import is_flat  # noqa: E402
+from vtscale.analysis.headline import headline_table  # noqa: E402
+from vtscale.analysis.rule_times import rule_times  # noqa: E402
+from vtscale.analysis.scores import main_metric_rows, read_scores  # noqa: E402
+from vtscale.errors import InputError  # noqa: E402
 from vtscale.eval.metrics import ANSWER_SPREAD  # noqa: E402
 from vtscale.io import write_text  # noqa: E402
 
@@ -31,7 +44,9 @@ log = logging.getLogger(__name__)
 STYLE = """body{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}
 table{border-collapse:collapse;font-size:13px;margin:.5em 0 1.5em}
 td,th{border:1px solid #ccc;padding:3px 7px;text-align:right}th{background:#f0f0f0}
-img{max-width:100%;border:1px solid #ddd;margin:.3em 0}.missing{color:#a00}"""
+table.meta td,table.meta th{text-align:left}
+img{max-width:100%;border:1px solid #ddd;margin:.3em 0}.missing{color:#a00}
+details{margin:.4em 0}summary{cursor:pointer;color:#225}"""
 
 FUSION_FIGURES = [("delta_no_question_ft.png", "P(question) − P(no question, fine-tuned) (Fig 12)"),
                   ("delta_no_question.png", "P(question) − P(no question, not fine-tuned) (Fig 13)"),
@@ -72,13 +87,144 @@ def _csv(path: Path) -> pd.DataFrame | None:
         return None
 
 
+def _details(summary: str, body: str) -> str:
+    return f"<details><summary>{html.escape(summary)}</summary>{body}</details>"
+
+
+def _scores(results: Path) -> pd.DataFrame | None:
+    if not (results / "scores.csv").is_file():
+        return None
+    try:
+        return read_scores(results / "scores.csv")
+    except InputError as err:
+        log.warning("%s; left out of the report", err)
+        return None
+
+
+# -- what ran ---------------------------------------------------------------------------
+
+def _git_commit() -> str:
+    if shutil.which("git") is None:
+        return "unknown (git not found)"
+    proc = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], capture_output=True, text=True)
+    return proc.stdout.strip() if proc.returncode == 0 else "unknown (not a git checkout)"
+
+
+def _machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        models = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+                  if line.startswith("model name")]
+        cpu = models[0] if models else cpu
+    gpus = "no GPU"
+    if shutil.which("nvidia-smi"):
+        proc = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+                              capture_output=True, text=True)
+        names = [line.strip() for line in proc.stdout.splitlines() if line.strip()]
+        gpus = ", ".join(names) if proc.returncode == 0 and names else gpus
+    return f"{cpu}, {os.cpu_count()} cores, {gpus}"
+
+
+def header_section(results: Path, profile: str, config_hash: str) -> str:
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    facts = [("commit", _git_commit()), ("profile", profile or "not given"),
+             ("config hash", config_hash or "not given"), ("date", now), ("machine", _machine()),
+             ("results", str(results))]
+    rows = "".join(f"<tr><th>{k}</th><td>{html.escape(v)}</td></tr>" for k, v in facts)
+    times = rule_times(results / "benchmarks") if (results / "benchmarks").is_dir() else {}
+    if times:
+        total = sum(t["seconds"] for t in times.values())
+        stages = ", ".join(f"{rule} {t['seconds']:.0f} s" + (f" ({t['jobs']} jobs)" if t["jobs"] > 1 else "")
+                           for rule, t in times.items())
+        rows += (f"<tr><th>wall time per stage</th><td>{total / 60:.1f} min summed over "
+                 f"{sum(t['jobs'] for t in times.values())} jobs: {html.escape(stages)}</td></tr>")
+    else:
+        rows += "<tr><th>wall time per stage</th><td class='missing'>benchmarks/*.tsv: not available</td></tr>"
+    return f"<table class='meta'>{rows}</table>"
+
+
+# -- the answer --------------------------------------------------------------------------
+
 def findings_section(results: Path, reading: list[str]) -> str:
-    findings = [image_use(_csv(results / "scores.csv"), _csv(results / "baselines.csv"))]
+    scores = _scores(results)
+    findings = [image_use(scores, _csv(results / "baselines.csv"))]
     findings += check_all(_csv(results / "fits.csv"), _csv(results / "fusion" / "deltas.csv"), reading)
     verdict = {True: "holds", False: "does not hold", None: "undecided"}
     items = "".join(f"<li><b>{html.escape(f.claim)}: {verdict[f.holds]}.</b> "
                     f"{html.escape(f.evidence)}</li>" for f in findings)
     return "<h2>The paper's findings on this run</h2><ul>" + items + "</ul>"
+
+
+def scaling_section(results: Path) -> str:
+    return ("<h2>Scaling with the number of vision tokens</h2><p>Each benchmark's headline metric "
+            "per variant, ±1 standard error, with its fitted P(n) = C·n<sup>−α</sup> (negative α: "
+            "the score grows with n) and, in grey, the image-blind baselines.</p>"
+            + _figure(results / "figures" / "scaling.png", "Scores and fitted power laws (Figs 9–11)"))
+
+
+def _with_se(score: float, se: float) -> str:
+    return f"{score:.4g}" + (f" ± {se:.2g}" if math.isfinite(se) else "")
+
+
+def format_fit_values(frame: pd.DataFrame) -> pd.DataFrame:
+    """C, α, R² as text: 4 significant digits, a flat series as 'flat', no fit as '–'."""
+    out = frame.copy()
+    out["C"] = [f"{c:.4g}" if math.isfinite(c) else "–" for c in frame["C"]]
+    out["alpha"] = ["–" if not math.isfinite(a) else "flat" if is_flat(a) else f"{a:+.3g}"
+                    for a in frame["alpha"]]
+    out["r2"] = [f"{r:.3g}" if math.isfinite(r) else "–" for r in frame["r2"]]
+    return out.rename(columns={"alpha": "α", "r2": "R²"})
+
+
+def headline_section(results: Path) -> str:
+    scores, fits = _scores(results), _csv(results / "fits.csv")
+    if scores is None or fits is None:
+        return "<h2>Headline numbers</h2>" + _missing("scores.csv or fits.csv")
+    table = headline_table(scores, fits)
+    shown = format_fit_values(table)
+    shown["score at smallest n"] = [f"n={r.n_min}: {_with_se(r.score_n_min, r.se_n_min)}" for r in table.itertuples()]
+    shown["score at largest n"] = [f"n={r.n_max}: {_with_se(r.score_n_max, r.se_n_max)}" for r in table.itertuples()]
+    shown = shown[["benchmark", "metric", "variant", "C", "α", "R²", "score at smallest n",
+                   "score at largest n"]].sort_values(["benchmark", "variant"])
+    return ("<h2>Headline numbers</h2><p>Per benchmark and variant: the fit of its headline metric "
+            "(R² in log space; a flat series has no slope and no R²) and the score ± one standard "
+            "error at the ends of the grid.</p>" + _table(shown))
+
+
+def _rows_records(results: Path) -> list[dict]:
+    records = []
+    for path in sorted((results / "eval").glob("*/*/*.scores.json")):
+        rows = json.loads(path.read_text(encoding="utf-8")).get("rows")
+        if rows and rows.get("skipped"):
+            reasons = ", ".join(f"{k}: {v}" for k, v in rows.get("skip_reasons", {}).items())
+            records.append({"benchmark": path.name.removesuffix(".scores.json"), "read": rows["read"],
+                            "scored": rows["scored"], "skipped": rows["skipped"], "reasons": reasons})
+    return records
+
+
+def skipped_rows_section(results: Path) -> str:
+    records = _rows_records(results)
+    if not records:
+        return "<h2>Rows scored</h2><p>Every benchmark row read was scored.</p>"
+    frame = pd.DataFrame(records).drop_duplicates()
+    return ("<h2>Rows scored</h2><p class='missing'>Some benchmark rows could not be scored and were "
+            "left out of the scores (eval.strict off); their scores are not comparable with a run "
+            "that scores every row.</p>" + _table(frame))
+
+
+# -- the details ------------------------------------------------------------------------
+
+def baselines_details(results: Path) -> str:
+    scores, baselines = _scores(results), _csv(results / "baselines.csv")
+    if scores is None or baselines is None:
+        return _missing("baselines.csv")
+    return _details("Score against image-blind baselines", (
+        "<p>The question variant at the largest n beside two answer sheets that never see the "
+        "image, each scored by the benchmark's own scorer: every row given the most frequent "
+        "answer (majority), and every row given the most frequent training answer to its "
+        "question (question alone). se: standard error of the model's score; margin: its lead "
+        "over the better baseline in se.</p>" + _table(versus_baselines(scores, baselines))))
 
 
 def _by_n(scores: pd.DataFrame, index: list[str]) -> pd.DataFrame:
@@ -88,48 +234,29 @@ def _by_n(scores: pd.DataFrame, index: list[str]) -> pd.DataFrame:
     return grid
 
 
-def scores_section(results: Path) -> str:
-    scores = _csv(results / "scores.csv")
-    if scores is None or scores.empty:
-        return "<h2>Scores</h2>" + _missing("scores.csv")
-    grid = _by_n(main_metric_rows(scores), ["benchmark", "metric", "variant"])
-    return ("<h2>Scores (headline metric per benchmark)</h2>" + _table(grid) +
-            "<details><summary>all metrics</summary>" + _table(scores) + "</details>")
-
-
-def baselines_section(results: Path) -> str:
-    scores, baselines = _csv(results / "scores.csv"), _csv(results / "baselines.csv")
-    if scores is None or baselines is None:
-        return "<h2>Score against image-blind baselines</h2>" + _missing("baselines.csv")
-    return ("<h2>Score against image-blind baselines</h2><p>The question variant at the largest "
-            "n beside two answer sheets that never see the image, each scored by the benchmark's "
-            "own scorer: every row given the most frequent answer (majority), and every row given "
-            "the most frequent training answer to its question (question alone). se: standard "
-            "error of the model's score; margin: its lead over the better baseline in se.</p>"
-            + _table(versus_baselines(scores, baselines)))
-
-
-def answers_section(results: Path) -> str:
+def answers_details(scores: pd.DataFrame) -> str:
     """Share of rows given the most common answer: near 100 % at every n means the model
     answers without looking at the image, and a flat curve then says nothing about n."""
-    scores = _csv(results / "scores.csv")
-    if scores is None or "metric" not in scores:
-        return ""
     spread = scores[scores["metric"] == f"{ANSWER_SPREAD}most_common_share"]
     if spread.empty:
         return ""
-    grid = _by_n(spread, ["benchmark", "variant"])
-    return ("<h2>Do the answers depend on the image?</h2><p>Share of rows (%) given the "
-            "benchmark's most common answer. Near 100 % at every n: the model gives one answer "
-            "whatever the image, so its scores cannot move with n.</p>" + _table(grid, digits=3))
+    return _details("Do the answers depend on the image? (share of rows given the most common answer)",
+                    "<p>Near 100 % at every n: the model gives one answer whatever the image, so its "
+                    "scores cannot move with n.</p>" + _table(_by_n(spread, ["benchmark", "variant"]), digits=3))
 
 
-def fits_section(results: Path) -> str:
-    fits = _csv(results / "fits.csv")
-    body = _table(fits) if fits is not None else _missing("fits.csv")
-    return ("<h2>Scaling fits P(n) = C·n<sup>−α</sup></h2><p>Negative α: the score grows with n. "
-            "R² is computed in log space.</p>" + body +
-            _figure(results / "figures" / "scaling.png", "Scores and fitted power laws (Figs 9–11)"))
+def tables_details(results: Path) -> str:
+    scores, fits = _scores(results), _csv(results / "fits.csv")
+    parts = [baselines_details(results)]
+    if scores is None:
+        return "<h2>Full tables</h2>" + "".join(parts) + _missing("scores.csv")
+    parts += [answers_details(scores),
+              _details("Scores per n (headline metric)",
+                       _table(_by_n(main_metric_rows(scores), ["benchmark", "metric", "variant"]))),
+              _details("Every metric (scores.csv)", _table(scores))]
+    if fits is not None:
+        parts.append(_details("Every fit (fits.csv)", _table(format_fit_values(fits))))
+    return "<h2>Full tables</h2>" + "".join(parts)
 
 
 def fusion_section(results: Path) -> str:
@@ -137,7 +264,7 @@ def fusion_section(results: Path) -> str:
     parts += [_figure(results / "figures" / name, caption) for name, caption in FUSION_FIGURES]
     deltas = _csv(results / "fusion" / "deltas.csv")
     if deltas is not None:
-        parts.append("<details><summary>deltas.csv</summary>" + _table(deltas) + "</details>")
+        parts.append(_details("deltas.csv", _table(deltas)))
     return "".join(parts)
 
 
@@ -195,11 +322,12 @@ def training_section(results: Path) -> str:
     plt.close(fig)
     runs = ", ".join(f"{name} ({len(frame)} steps, final loss {frame['loss'].iloc[-1]:.4g})"
                      for name, frame in curves.items())
-    return ("<h2>Training curves</h2>" + _img_bytes(buffer.getvalue(), "training loss per step")
-            + f"<p>{html.escape(runs)}</p>")
+    return ("<h2>Training curves</h2>" + _details(
+        "training loss per step", _img_bytes(buffer.getvalue(), "training loss per step")
+        + f"<p>{html.escape(runs)}</p>"))
 
 
-def runtimes_section(results: Path) -> str:
+def runtimes_details(results: Path) -> str:
     rows = []
     for path in sorted((results / "benchmarks").rglob("*.tsv")):
         try:
@@ -211,22 +339,20 @@ def runtimes_section(results: Path) -> str:
                          "seconds": float(frame["s"].iloc[-1]),
                          "max RSS MB": float(frame["max_rss"].iloc[-1]) if "max_rss" in frame else None})
     if not rows:
-        return "<h2>Run times</h2>" + _missing("benchmarks/*.tsv")
-    frame = pd.DataFrame(rows)
-    return ("<h2>Run times (Snakemake benchmark files)</h2>"
-            f"<p>Total: {frame['seconds'].sum() / 60:.1f} min over {len(frame)} jobs.</p>" + _table(frame))
+        return _missing("benchmarks/*.tsv")
+    return _details(f"Run time of every job ({len(rows)} jobs, Snakemake benchmark files)",
+                    _table(pd.DataFrame(rows)))
 
 
-def render(results: Path, reading: list[str] | None = None) -> str:
-    sections = [findings_section(results, reading or []), baselines_section(results),
-                answers_section(results),
-                scores_section(results),
-                fits_section(results), fusion_section(results), theory_section(results),
-                cost_section(results), training_section(results), runtimes_section(results)]
+def render(results: Path, reading: list[str] | None = None, profile: str = "",
+           config_hash: str = "") -> str:
+    sections = [header_section(results, profile, config_hash), findings_section(results, reading or []),
+                scaling_section(results), headline_section(results), skipped_rows_section(results),
+                theory_section(results), fusion_section(results), cost_section(results),
+                training_section(results), tables_details(results), runtimes_details(results)]
     title = "vtscale: scaling capability in token space"
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title>"
             f"<style>{STYLE}</style></head><body><h1>{title}</h1>"
-            f"<p>Results folder: <code>{html.escape(str(results))}</code></p>"
             + "\n".join(sections) + "</body></html>\n")
 
 
@@ -236,10 +362,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="HTML file to write")
     parser.add_argument("--reading", action="append", default=[], metavar="BENCHMARK",
                         help="a text-reading benchmark (for the steepest-α check); repeatable")
+    parser.add_argument("--profile", default="", help="config profile, shown in the header")
+    parser.add_argument("--config-hash", default="", help="hash of the run's config, shown in the header")
     args = parser.parse_args(argv)
     results = Path(args.results)
     if not results.is_dir():
         raise FileNotFoundError(f"{results}: results folder not found")
-    write_text(args.out, render(results, args.reading))
+    write_text(args.out, render(results, args.reading, args.profile, args.config_hash))
     log.info("report -> %s", args.out)
     return 0

@@ -1,4 +1,4 @@
-"""Reading the tidy scores table (``variant, benchmark, metric, n, m, score``)."""
+"""Reading the tidy scores table (``variant, benchmark, metric, n, m, score, se``)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,9 @@ from pathlib import Path
 import pandas as pd
 
 from vtscale.errors import InputError
-from vtscale.eval.metrics import ANSWER_SPREAD
+from vtscale.eval.metrics import ANSWER_SPREAD, headline_metric
 
 REQUIRED_COLUMNS = ("variant", "benchmark", "metric", "n", "score")
-
-# The headline metric of each benchmark type, most preferred first (first one present wins).
-MAIN_METRIC_PRIORITY = ("Overall", "overall", "accuracy", "acc", "F1", "f1", "CIDEr", "Cider",
-                        "vqa_accuracy", "relaxed_accuracy", "exact_match", "score")
 
 
 def read_scores(path: str | Path) -> pd.DataFrame:
@@ -28,7 +24,9 @@ def read_scores(path: str | Path) -> pd.DataFrame:
     for column in REQUIRED_COLUMNS:
         if column not in frame.columns:
             raise InputError(f"{path}: missing column {column!r}")
-    for column in ("n", "score"):
+    if "se" not in frame.columns:   # optional: a hand-made table may give none
+        frame["se"] = float("nan")
+    for column in ("n", "score", "se"):
         values = pd.to_numeric(frame[column], errors="coerce")
         bad = values.isna() & frame[column].notna()
         if bad.any():
@@ -47,16 +45,8 @@ def performance_rows(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[~frame["metric"].str.startswith(ANSWER_SPREAD)]
 
 
-def main_metric(metrics: list[str]) -> str:
-    """The metric to show for a benchmark: first of the priority list, else the first seen."""
-    for name in MAIN_METRIC_PRIORITY:
-        if name in metrics:
-            return name
-    return metrics[0]
-
-
 def main_metric_rows(frame: pd.DataFrame) -> pd.DataFrame:
     """Only the rows of each benchmark's headline metric."""
-    keep = {bench: main_metric(list(dict.fromkeys(group["metric"])))
+    keep = {bench: headline_metric(list(dict.fromkeys(group["metric"])))
             for bench, group in frame.groupby("benchmark", sort=False)}
     return frame[frame["metric"] == frame["benchmark"].map(keep)]

@@ -1,5 +1,6 @@
 """``vtscale collect-scores``: gather score JSONs into the tidy scores.csv
-(variant, benchmark, metric, n, m, score)."""
+(variant, benchmark, metric, n, m, score, se); se, the score's standard error, is given
+for each benchmark's headline metric and empty for the others."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from pathlib import Path
 import pandas as pd
 
 from vtscale.errors import InputError
-from vtscale.io import atomic_path, write_json
+from vtscale.io import atomic_path
 
-COLUMNS = ["variant", "benchmark", "metric", "n", "m", "score"]
+COLUMNS = ["variant", "benchmark", "metric", "n", "m", "score", "se"]
 
 
 def tidy_rows(path: Path) -> list[dict]:
@@ -24,14 +25,22 @@ def tidy_rows(path: Path) -> list[dict]:
     for key in ("variant", "benchmark", "n", "m", "metrics"):
         if key not in scores:
             raise InputError(f"{path}: missing key {key!r}")
+    standard_errors = scores.get("se", {})
     rows = []
     for metric, value in scores["metrics"].items():
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        if not _is_number(value) or not math.isfinite(value):
             raise InputError(f"{path}: metrics.{metric} is not a finite number: {value!r}")
+        se = standard_errors.get(metric)
+        if se is not None and not _is_number(se):
+            raise InputError(f"{path}: se.{metric} is not a number: {se!r}")
         rows.append({"variant": scores["variant"], "benchmark": scores["benchmark"],
                      "metric": metric, "n": int(scores["n"]), "m": int(scores["m"]),
-                     "score": float(value)})
+                     "score": float(value), "se": math.nan if se is None else float(se)})
     return rows
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def collect(paths: list[Path]) -> pd.DataFrame:
@@ -41,24 +50,12 @@ def collect(paths: list[Path]) -> pd.DataFrame:
                              ignore_index=True)
 
 
-def nested_metrics(frame: pd.DataFrame) -> dict:
-    """{variant: {benchmark: {"n<N>_m<M>": {metric: score}}}} for `dvc metrics show`."""
-    nested: dict = {}
-    for row in frame.itertuples(index=False):
-        setting = nested.setdefault(row.variant, {}).setdefault(row.benchmark, {})
-        setting.setdefault(f"n{row.n}_m{row.m}", {})[row.metric] = row.score
-    return nested
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="vtscale collect-scores", description=__doc__)
     p.add_argument("scores", nargs="+", type=Path, help="<Bench>.scores.json files")
     p.add_argument("--out", required=True, type=Path)
-    p.add_argument("--metrics-json", type=Path, help="the same scores nested, for DVC metrics")
     args = p.parse_args(argv)
     frame = collect(args.scores)
     with atomic_path(args.out) as tmp:
         frame.to_csv(tmp, index=False)
-    if args.metrics_json:
-        write_json(args.metrics_json, nested_metrics(frame))
     return 0

@@ -22,6 +22,7 @@ class EvalConfig:
     variants: list = field(default_factory=lambda: ["question", "no_question_ft", "no_question"])
     benchmarks: dict = field(default_factory=dict)
     max_new_tokens: dict = field(default_factory=dict)  # type -> override
+    strict: bool = False           # a bad benchmark row raises instead of being skipped
 
     def benchmark(self, name: str) -> BenchmarkConfig:
         return from_dict(BenchmarkConfig, self.benchmarks[name], where=f"eval.benchmarks.{name}")

@@ -29,6 +29,7 @@ from vtscale.eval.cache import PredictionCache, inputs_fingerprint, model_finger
 from vtscale.eval.config import EvalConfig, eval_config
 from vtscale.eval.generate import generate_predictions
 from vtscale.eval.tsv import Benchmark, read_benchmark
+from vtscale.eval.uncertainty import standard_error
 from vtscale.io import atomic_path, read_json, write_json
 
 log = logging.getLogger(__name__)
@@ -142,9 +143,12 @@ def write_outputs(bench: Benchmark, predictions: dict[str, str], args: argparse.
     frame = pd.DataFrame({"index": [r.index for r in bench.rows], "prediction": preds})
     with atomic_path(args.out_dir / f"{bench.name}.preds.tsv") as tmp:
         frame.to_csv(tmp, sep="\t", index=False)
-    scored = {**metrics.score(bench.type, bench.rows, preds), **metrics.answer_spread(preds)}
+    scored = metrics.score(bench.type, bench.rows, preds)
+    headline = metrics.headline_metric(list(scored)) if scored else None
     scores = {"variant": args.variant, "benchmark": bench.name, "type": bench.type,
-              "n": args.n, "m": args.m, "metrics": scored, "skipped": bench.skipped}
+              "n": args.n, "m": args.m, "metrics": {**scored, **metrics.answer_spread(preds)},
+              "se": {headline: standard_error(bench, preds)} if headline else {},
+              "rows": bench.rows_summary(), "skipped": bench.skipped_list()}
     write_json(args.out_dir / f"{bench.name}.scores.json", scores)
     log.info("%s: %s", bench.name, {k: round(v, 2) for k, v in list(scores["metrics"].items())[:6]})
     return scores
@@ -172,7 +176,7 @@ def run_builtin(cfg: EvalConfig, args: argparse.Namespace, shard: Shard = Shard(
 
 def _read(name: str, cfg: EvalConfig, data_dir: Path) -> Benchmark:
     b = cfg.benchmark(name)
-    return read_benchmark(data_dir / b.tsv, name, b.type, b.limit)
+    return read_benchmark(data_dir / b.tsv, name, b.type, b.limit, strict=cfg.strict)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,8 +2,9 @@
 
 A TSV has ``index``, ``image`` (base64, or for space another row's index, as VLMEvalKit
 allows), ``question`` and ``answer``, plus type-specific columns. Structural problems
-(a missing column) raise :class:`InputError`; a bad row (undecodable image, an answer
-the type cannot score) is skipped, counted and reported with its index.
+(a missing column) raise :class:`InputError`; a bad row (undecodable image, an empty field,
+an answer the type cannot score) is skipped, counted by kind and reported with its index,
+or, with ``strict``, raises :class:`InputError` naming the row and the field.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import io
 import json
 import logging
 import string
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +38,15 @@ REQUIRED["mcq"] = ("index", "image", "question", "answer", "A", "B")
 REQUIRED["caption"] = ("index", "image", "answer")  # VLMEvalKit supplies the caption prompt
 HALLUSION_IDS = ("set_id", "figure_id", "question_id")
 MAX_REFERENCE_LEN = 64  # VLMEvalKit: an image field this short names another row's index
+
+# Kinds of skipped rows, the keys of ``rows.skip_reasons`` in every scores JSON.
+SKIP_MISSING_FIELD = "missing field"
+SKIP_IMAGE_REFERENCE = "image reference"
+SKIP_UNDECODABLE_IMAGE = "undecodable image"
+SKIP_BAD_ANSWER = "bad answer"
+SKIP_OPTION_MISMATCH = "option mismatch"
+SKIP_KINDS = (SKIP_MISSING_FIELD, SKIP_IMAGE_REFERENCE, SKIP_UNDECODABLE_IMAGE, SKIP_BAD_ANSWER,
+              SKIP_OPTION_MISMATCH)
 
 
 @dataclass
@@ -58,13 +70,64 @@ class Row:
         return decode_image(self.image_b64)
 
 
+@dataclass(frozen=True)
+class SkippedRow:
+    """A row left out of the score: the field at fault, the kind (one of SKIP_KINDS) and
+    the full reason."""
+    index: str
+    field: str
+    kind: str
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"index": self.index, "reason": self.reason}
+
+
 @dataclass
 class Benchmark:
     name: str
     type: str
     path: Path
     rows: list[Row]
-    skipped: list[dict[str, str]]
+    skipped: list[SkippedRow]
+
+    def skipped_list(self) -> list[dict[str, str]]:
+        """Every skipped row as ``{"index", "reason"}``, in file order."""
+        return [row.as_dict() for row in self.skipped]
+
+    def rows_summary(self) -> dict:
+        """The ``rows`` object of the scores JSON: rows read (after the limit), scored, skipped."""
+        return rows_summary(len(self.rows), self.skipped)
+
+
+def rows_summary(scored: int, skipped: Iterable[SkippedRow] = ()) -> dict:
+    """``{"read", "scored", "skipped", "skip_reasons": {kind: count}}``; every row read is
+    either scored or skipped, so ``read`` is their sum."""
+    kinds = Counter(row.kind for row in skipped)
+    n_skipped = sum(kinds.values())
+    return {"read": scored + n_skipped, "scored": scored, "skipped": n_skipped,
+            "skip_reasons": {kind: kinds[kind] for kind in SKIP_KINDS if kinds[kind]}}
+
+
+def predictions_in_row_order(path: Path, indices: Sequence[str], predictions: Sequence[str],
+                             bench: Benchmark) -> list[str]:
+    """The predictions read from ``path``, one per scored row of ``bench``, in its order.
+    InputError names ``path`` and the first index predicted twice, not predicted, or
+    predicted but not a row of the benchmark."""
+    by_index: dict[str, str] = {}
+    for index, prediction in zip(indices, predictions):
+        if index in by_index:
+            raise InputError(f"{path}: index {index} has more than one prediction")
+        by_index[index] = prediction
+    missing = next((row.index for row in bench.rows if row.index not in by_index), None)
+    if missing is not None:
+        raise InputError(f"{path}: no prediction for index {missing} of {bench.path}")
+    # Skipped rows are rows of the file: a backend that scores every row (VLMEvalKit) predicts them.
+    known = {row.index for row in bench.rows} | {row.index for row in bench.skipped}
+    extra = next((index for index in by_index if index not in known), None)
+    if extra is not None:
+        raise InputError(f"{path}: prediction for index {extra}, which is not a row of {bench.path}")
+    return [by_index[row.index] for row in bench.rows]
 
 
 def decode_image(b64: str) -> Image.Image:
@@ -85,11 +148,11 @@ def detect_type(columns: list[str]) -> str:
 
 
 def read_benchmark(path: str | Path, name: str, type_: str | None = None,
-                   limit: int | None = None) -> Benchmark:
+                   limit: int | None = None, strict: bool = False) -> Benchmark:
+    """Rows of the TSV (the first ``limit`` only, when given). A bad row is skipped, or with
+    ``strict`` (eval.strict) raises InputError naming the file, the row index and the field."""
     path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: benchmark TSV not found")
-    frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    frame = _read_frame(path)
     type_ = type_ or detect_type(list(frame.columns))
     if type_ not in TYPES:
         raise InputError(f"{path}: unknown benchmark type {type_!r} (one of {', '.join(TYPES)})")
@@ -103,14 +166,29 @@ def read_benchmark(path: str | Path, name: str, type_: str | None = None,
     images = _resolve_image_references(frame)
     rows, skipped = [], []
     for record in frame.to_dict("records"):
-        row, reason = _make_row(record, images, type_)
-        if reason:
-            skipped.append({"index": str(record["index"]), "reason": reason})
-            log.warning("%s: skipping row index=%s: %s", path, record["index"], reason)
-        else:
-            rows.append(row)
+        outcome = _make_row(record, images, type_)
+        if isinstance(outcome, Row):
+            rows.append(outcome)
+            continue
+        if strict:
+            raise InputError(f"{path}: row index {outcome.index}: field {outcome.field!r}: "
+                             f"{outcome.reason} (eval.strict is on)")
+        skipped.append(outcome)
+        log.warning("%s: skipping row index=%s: %s", path, outcome.index, outcome.reason)
     log.info("%s: %d rows (%s), %d skipped", path, len(rows), type_, len(skipped))
     return Benchmark(name=name, type=type_, path=path, rows=rows, skipped=skipped)
+
+
+def _read_frame(path: Path) -> pd.DataFrame:
+    if not path.exists():
+        raise InputError(f"{path}: benchmark TSV not found")
+    try:
+        frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    except pd.errors.ParserError as err:
+        raise InputError(f"{path}: not a readable TSV ({' '.join(str(err).split())})") from None
+    # A row with fewer fields than the header gets NaN even with keep_default_na=False:
+    # make it an empty field, which the row checks report by name.
+    return frame.fillna("")
 
 
 def _add_hallusion_ids(frame: pd.DataFrame, path: Path) -> None:
@@ -140,28 +218,44 @@ def _resolve_image_references(frame: pd.DataFrame) -> dict[str, tuple[str | None
     return resolved
 
 
-def _make_row(record: dict, images: dict, type_: str) -> tuple[Row | None, str | None]:
+def _make_row(record: dict, images: dict, type_: str) -> Row | SkippedRow:
     index = str(record["index"])
+    empty = _first_empty_field(record, type_)
+    if empty:
+        return SkippedRow(index, empty, SKIP_MISSING_FIELD, f"missing field {empty!r}")
     b64, key = images[index]
     if b64 is None:
-        return None, key
-    try:
-        Image.open(io.BytesIO(base64.b64decode(b64, validate=True))).load()
-    except (binascii.Error, UnidentifiedImageError, OSError, ValueError) as err:
-        return None, f"undecodable image ({type(err).__name__})"
+        return SkippedRow(index, "image", SKIP_IMAGE_REFERENCE, key)
+    fault = _image_fault(b64)
+    if fault:
+        return SkippedRow(index, "image", SKIP_UNDECODABLE_IMAGE, fault)
     answers, reason = _parse_answers(record["answer"], type_)
     if reason:
-        return None, reason
+        return SkippedRow(index, "answer", SKIP_BAD_ANSWER, reason)
     options = {c: record[c] for c in string.ascii_uppercase if record.get(c, "") != ""}
     if type_ == "mcq" and answers[0] not in options:
-        return None, f"answer {answers[0]!r} is not one of the options {''.join(options)}"
+        return SkippedRow(index, "answer", SKIP_OPTION_MISMATCH,
+                          f"answer {answers[0]!r} is not one of the options {''.join(options)}")
     extra = {k: record[k] for k in HALLUSION_IDS if k in record}
     return Row(
         index=index, image_b64=b64, question=record.get("question", ""), answers=answers,
         options=options if type_ == "mcq" else {}, hint=record.get("hint") or None,
         category=record.get("category") or None, l2_category=record.get("l2-category") or None,
         image_key=record.get("image_path") or key, extra=extra,
-    ), None
+    )
+
+
+def _first_empty_field(record: dict, type_: str) -> str | None:
+    """The first required field that is empty or blank (or absent from a short row)."""
+    return next((column for column in REQUIRED[type_] if not record[column].strip()), None)
+
+
+def _image_fault(b64: str) -> str | None:
+    try:
+        Image.open(io.BytesIO(base64.b64decode(b64, validate=True))).load()
+    except (binascii.Error, UnidentifiedImageError, OSError, ValueError) as err:
+        return f"undecodable image ({type(err).__name__})"
+    return None
 
 
 def _parse_answers(text: str, type_: str) -> tuple[list[str], str | None]:

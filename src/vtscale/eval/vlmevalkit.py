@@ -19,6 +19,7 @@ from PIL import Image
 from vtscale.errors import InputError
 from vtscale.eval import prompts
 from vtscale.eval.metrics import answer_spread
+from vtscale.eval.tsv import rows_summary
 from vtscale.io import atomic_path, write_json
 
 log = logging.getLogger(__name__)
@@ -182,7 +183,8 @@ def run_vlmevalkit(cfg, args: argparse.Namespace) -> None:
         preds = load(pred_file)
         with atomic_path(args.out_dir / f"{bench}.preds.tsv") as tmp:
             preds[["index", "prediction"]].to_csv(tmp, sep="\t", index=False)
+        # VLMEvalKit scores every row it reads: none skipped.
         write_json(args.out_dir / f"{bench}.scores.json", {
             "variant": args.variant, "benchmark": bench, "type": dataset.TYPE, "n": args.n,
-            "m": args.m, "skipped": [],
+            "m": args.m, "rows": rows_summary(scored=len(preds)), "skipped": [],
             "metrics": {**flatten_result(result), **answer_spread(preds["prediction"].tolist())}})

@@ -81,10 +81,17 @@ def summarise(table: pd.DataFrame, lam: stats.LambdaFit, n_pairs: int, n_dropped
         "mean_psi_eq": float(table["psi_eq"].mean()),
         "mean_psi_cross_ab": float(cross["psi_cross_ab"].mean()) if len(cross) else None,
         "mean_psi_cross_aa": float(cross["psi_cross_aa"].mean()) if len(cross) else None,
+        "n_b_median": _median_balance_point(cross["n_b"]),
         "psi_aa_gt_ab_on_average": bool(gap.mean() > 0) if len(gap) else None,
         "fraction_n_psi_aa_gt_ab": float((gap > 0).mean()) if len(gap) else None,
         "seconds": round(seconds, 2),
     }
+
+
+def _median_balance_point(n_b: pd.Series) -> float | None:
+    """The balance point summarised over n (it is measured at every n > 1); None if never finite."""
+    finite = n_b[np.isfinite(n_b)]
+    return float(finite.median()) if len(finite) else None
 
 
 def run_divergence(cfg: TheoryConfig, seed: int, source: str, pairs_source: str,

@@ -20,6 +20,19 @@ def score(type_: str, rows, predictions) -> dict[str, float]:
     return SCORERS[type_](rows, predictions)
 
 
+# The headline metric of each benchmark type, most preferred first (first one present wins).
+HEADLINE_PRIORITY = ("Overall", "overall", "accuracy", "acc", "F1", "f1", "CIDEr", "Cider",
+                     "vqa_accuracy", "relaxed_accuracy", "exact_match", "score")
+
+
+def headline_metric(names: list[str]) -> str:
+    """The metric a benchmark is reported in: first of the priority list, else the first seen."""
+    for name in HEADLINE_PRIORITY:
+        if name in names:
+            return name
+    return names[0]
+
+
 ANSWER_SPREAD = "answers/"   # prefix of the answer-spread metrics: not performance scores
 
 

@@ -13,11 +13,23 @@ from pycocoevalcap.rouge.rouge import Rouge
 from vtscale.eval.tsv import Row
 
 
+def _coco_inputs(rows: Sequence[Row], preds: Sequence[str]) -> tuple[dict, dict]:
+    references = {str(i): list(r.answers) for i, r in enumerate(rows)}
+    candidates = {str(i): [str(p)] for i, p in enumerate(preds)}
+    return references, candidates
+
+
+def cider_per_image(rows: Sequence[Row], preds: Sequence[str]) -> list[float]:
+    """Each image's CIDEr (document frequencies from the whole set); CIDEr is their mean."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        _, per_image = Cider().compute_score(*_coco_inputs(rows, preds))
+    return [float(v) for v in per_image]
+
+
 def caption_scores(rows: Sequence[Row], preds: Sequence[str]) -> dict[str, float]:
     if not rows:
         return {}
-    references = {str(i): list(r.answers) for i, r in enumerate(rows)}
-    candidates = {str(i): [str(p)] for i, p in enumerate(preds)}
+    references, candidates = _coco_inputs(rows, preds)
     metrics = {}
     with contextlib.redirect_stdout(io.StringIO()):  # pycocoevalcap prints progress
         bleu, _ = Bleu(4).compute_score(references, candidates)
