@@ -18,8 +18,6 @@ no_question_ft,MME,Overall,1,1,1100
 no_question_ft,MME,Overall,8,8,1350
 no_question,MME,Overall,1,1,900
 no_question,MME,Overall,8,8,1000
-question,MME,answers/most_common_share,1,1,90
-no_question,MME,answers/most_common_share,1,1,95
 """
 
 
@@ -32,7 +30,6 @@ def test_deltas_on_hand_made_scores():
     assert deltas.loc[("MME", "Overall", 8), "delta_ft"] == -50
     assert deltas.loc[("MME", "Overall", 1), "delta_noft"] == 300
     assert pd.isna(deltas.loc[("POPE", "acc", 1), "delta_ft"])   # no baseline for acc
-    assert not deltas.index.get_level_values("metric").str.startswith("answers/").any()
 
 
 def test_normalised_curves_and_clusters():

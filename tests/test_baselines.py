@@ -4,7 +4,6 @@ and `vtscale baselines` on the tiny world's real benchmark files."""
 from __future__ import annotations
 
 import json
-import math
 from collections import Counter
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from vtscale import prompts
 from vtscale.analysis import baselines
 from vtscale.data import synth
 from vtscale.errors import InputError
-from vtscale.eval.tsv import Benchmark, Row, read_benchmark
+from vtscale.eval.tsv import read_benchmark
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = yaml.safe_load((ROOT / "config/tiny.yaml").read_text())

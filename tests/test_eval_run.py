@@ -89,7 +89,8 @@ def test_eval_end_to_end_with_resume(world, tmp_path, monkeypatch):
     preds = pd.read_csv(out / "DemoMME.preds.tsv", sep="\t", dtype=str, keep_default_na=False)
     assert list(preds.columns) == ["index", "prediction"] and list(preds["index"]) == list("012345")
     top = preds["prediction"].str.lower().str.split().str.join(" ").value_counts().iloc[0]
-    assert scores["metrics"]["answers/most_common_share"] == 100.0 * top / len(preds)
+    assert scores["answers"]["most_common_share"] == 100.0 * top / len(preds)
+    assert not any(name.startswith("answers") for name in scores["metrics"])       # not a score
 
     # Resume: drop the outputs and one cached chunk; only that chunk's rows are generated again.
     chunks = sorted((cache / "DemoMME").glob("chunk_*.json"))

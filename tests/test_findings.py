@@ -58,8 +58,7 @@ def test_missing_inputs_are_undecided():
 
 
 def test_reading_benchmarks_come_from_dataset_types():
-    config = {"A": {"type": "ocrvqa"}, "B": {"type": "pope"}, "C": {"type": "textvqa"}}
-    assert reading_benchmarks(config) == ["A", "C"]
+    assert reading_benchmarks({"A": "ocrvqa", "B": "pope", "C": "textvqa"}) == ["A", "C"]
 
 
 def _scores_and_baselines(model: dict[str, float]):

@@ -21,8 +21,7 @@ def test_recovers_known_c_and_alpha_noise_free():
     truth = {("question", "MME", "Overall"): (1500.0, -0.05),
              ("question", "POPE", "F1"): (80.0, -0.012),
              ("no_question", "POPE", "F1"): (0.3, 0.2)}
-    spread = {("question", "POPE", "answers/most_common_share"): (60.0, -0.1)}   # not a score
-    fits = fit.fit_all(tidy_scores({**truth, **spread}))
+    fits = fit.fit_all(tidy_scores(truth))
     assert len(fits) == 3
     for row in fits.itertuples():
         c, alpha = truth[(row.variant, row.benchmark, row.metric)]

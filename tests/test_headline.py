@@ -1,5 +1,4 @@
 import json
-import math
 import shutil
 import subprocess
 from pathlib import Path
@@ -26,8 +25,6 @@ def scores_table(benchmarks, grid=GRID, slope=0.05):
                 score = 21.5 if bench.endswith("MCQ") else (40.0 + 3 * b + v) * n ** slope
                 rows.append({"variant": variant, "benchmark": bench, "metric": "Overall", "n": n,
                              "m": min(n, 4), "score": score, "se": 1.25 + 0.001 * n})
-            rows.append({"variant": variant, "benchmark": bench, "metric": "answers/most_common_share",
-                         "n": grid[0], "m": 1, "score": 99.0, "se": math.nan})
     return pd.DataFrame(rows)
 
 

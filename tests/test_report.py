@@ -17,15 +17,19 @@ def fake_scores():
     rows += [{"variant": v, "benchmark": "DemoMCQ", "metric": "Overall", "n": n, "m": min(2, n),
               "score": FLAT, "se": 2.0} for v in ("question", "no_question_ft", "no_question")
              for n in (1, 2, 4)]
-    rows += [{"variant": "question", "benchmark": "DemoPOPE", "metric": "answers/most_common_share",
-              "n": n, "m": min(2, n), "score": share, "se": None}
-             for n, share in [(1, 100.0), (2, 97.5), (4, 61.25)]]
     return pd.DataFrame(rows)
+
+
+def fake_answers():
+    return pd.DataFrame([{"variant": "question", "benchmark": "DemoPOPE", "n": n, "m": min(2, n),
+                          "most_common_share": share, "distinct_share": 1.0}
+                         for n, share in [(1, 100.0), (2, 97.5), (4, 61.25)]])
 
 
 def fake_results(root):
     root.mkdir(parents=True, exist_ok=True)
     fake_scores().to_csv(root / "scores.csv", index=False)
+    fake_answers().to_csv(root / "answers.csv", index=False)
     pd.DataFrame([{"benchmark": "DemoPOPE", "metric": "Overall", "rows": 450, "majority": 66.7,
                    "question_alone": 58.0, "se": 1.5},
                   {"benchmark": "DemoMME", "metric": "Overall", "rows": 200, "majority": 500.0,
@@ -49,20 +53,23 @@ def fake_results(root):
     (root / "benchmarks" / "train_stage2.tsv").write_text("s\th:m:s\tmax_rss\n120.2\t0:02:00\t900\n")
 
 
-def skipped_rows(root, skipped):
+def score_documents(root, skipped):
+    """What `vtscale eval` writes besides the scores: each benchmark's type and rows."""
     folder = root / "eval" / "question" / "n1_m1"
     folder.mkdir(parents=True)
-    rows = {"read": 452, "scored": 452 - skipped, "skipped": skipped,
-            "skip_reasons": {"undecodable image": skipped} if skipped else {}}
-    (folder / "DemoPOPE.scores.json").write_text(json.dumps({"metrics": {}, "rows": rows}))
+    for bench, type_ in [("DemoPOPE", "pope"), ("DemoOCRVQA", "ocrvqa")]:
+        count = skipped if bench == "DemoPOPE" else 0
+        rows = {"read": 452, "scored": 452 - count, "skipped": count,
+                "skip_reasons": {"undecodable image": count} if count else {}}
+        (folder / f"{bench}.scores.json").write_text(json.dumps({"type": type_, "metrics": {}, "rows": rows}))
 
 
 def render(tmp_path, skipped=0):
     results = tmp_path / "results"
     fake_results(results)
-    skipped_rows(results, skipped)
+    score_documents(results, skipped)
     out = results / "report" / "index.html"
-    assert report.main(["--results", str(results), "--out", str(out), "--reading", "DemoOCRVQA",
+    assert report.main(["--results", str(results), "--out", str(out),
                         "--profile", "demo", "--config-hash", "0123abcd"]) == 0
     return out.read_text()
 
@@ -104,6 +111,7 @@ def test_findings_give_verdicts_with_numbers(tmp_path):
     assert "above on 1 of 3 benchmarks at n = 4" not in findings
     assert "above on 1 of 2 benchmarks at n = 4" in findings
     assert "DemoMCQ flat" in findings
+    assert "reading benchmarks: DemoOCRVQA" in findings          # its type, from its scores JSON
 
 
 def test_headline_table_has_one_row_per_benchmark_and_variant(tmp_path):

@@ -183,5 +183,5 @@ def test_caption_scores_perfect_and_partial():
 def test_answer_spread_counts_the_most_common_answer():
     from vtscale.eval.metrics import answer_spread
     spread = answer_spread(["Yes", "yes ", "No", "Yes"])
-    assert spread == {"answers/most_common_share": 75.0, "answers/distinct_share": 50.0}
+    assert spread == {"most_common_share": 75.0, "distinct_share": 50.0}
     assert answer_spread([]) == {}

@@ -152,10 +152,9 @@ rule report:
     output:
         f"{RESULTS}/report/index.html",
     params:
-        reading=" ".join(f"--reading {name}" for name in reading_benchmarks(config["eval"]["benchmarks"])),
         config_hash=CONFIG_HASH,
     log:
         f"{LOGS}/report.log",
     shell:
-        "vtscale report --results {RESULTS} --out {output} {params.reading} --profile {PROFILE}"
+        "vtscale report --results {RESULTS} --out {output} --profile {PROFILE}"
         " --config-hash {params.config_hash} --log {log}"

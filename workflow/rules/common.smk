@@ -4,7 +4,6 @@ import json
 import shlex
 import sys
 
-from vtscale.analysis.findings import reading_benchmarks
 from vtscale.config import ConfigError, grid_settings, validate
 
 try:

@@ -43,8 +43,9 @@ rule collect_scores:
         [f"{RESULTS}/eval/{v}/n{n}_m{m}/{b}.scores.json"
          for v in VARIANTS for (n, m) in SETTINGS for b in BENCHMARKS],
     output:
-        f"{RESULTS}/scores.csv",
+        scores=f"{RESULTS}/scores.csv",
+        answers=f"{RESULTS}/answers.csv",
     log:
         f"{LOGS}/collect_scores.log",
     shell:
-        "vtscale collect-scores {input} --out {output} --log {log}"
+        "vtscale collect-scores {input} --out {output.scores} --answers-out {output.answers} --log {log}"

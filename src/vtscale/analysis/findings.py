@@ -30,9 +30,9 @@ BASELINE_MARGIN_SE = 3.0
 READING_TYPES = ("ocrvqa", "textvqa", "chartqa", "docvqa", "ocrbench")
 
 
-def reading_benchmarks(benchmarks: dict) -> list[str]:
-    """Names of the config's eval.benchmarks whose dataset type is text reading."""
-    return sorted(name for name, spec in benchmarks.items() if spec.get("type") in READING_TYPES)
+def reading_benchmarks(types: dict[str, str]) -> list[str]:
+    """Names of the benchmarks (name -> dataset type) whose type is text reading."""
+    return sorted(name for name, type_ in types.items() if type_ in READING_TYPES)
 
 
 @dataclass

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
-from vtscale.analysis.scores import main_metric_rows, performance_rows, read_scores
+from vtscale.analysis.scores import main_metric_rows, read_scores
 from vtscale.analysis.settings import AnalysisConfig, analysis_config
 from vtscale.config import ConfigError, parse_json_arg
 from vtscale.io import atomic_path
@@ -76,7 +76,7 @@ def apply_exclusions(frame: pd.DataFrame, exclude: dict) -> pd.DataFrame:
 
 def fit_all(frame: pd.DataFrame, exclude: dict | None = None) -> pd.DataFrame:
     """One fit per (variant, benchmark, metric); unusable groups are skipped with a warning."""
-    frame = apply_exclusions(performance_rows(frame), exclude or {})
+    frame = apply_exclusions(frame, exclude or {})
     rows = []
     for (variant, bench, metric), group in frame.groupby(["variant", "benchmark", "metric"], sort=True):
         name = f"{variant}/{bench}/{metric}"
@@ -102,7 +102,7 @@ def plot_scaling(scores: pd.DataFrame, fits: pd.DataFrame, path: str | Path,
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    shown = main_metric_rows(performance_rows(scores))
+    shown = main_metric_rows(scores)
     benches = list(dict.fromkeys(shown["benchmark"]))
     cols = min(3, max(1, len(benches)))
     rows = max(1, math.ceil(len(benches) / cols))

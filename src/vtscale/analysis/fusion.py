@@ -21,7 +21,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from sklearn.cluster import KMeans  # noqa: E402
 
-from vtscale.analysis.scores import main_metric_rows, performance_rows, read_scores  # noqa: E402
+from vtscale.analysis.scores import main_metric_rows, read_scores  # noqa: E402
 from vtscale.analysis.settings import analysis_config  # noqa: E402
 from vtscale.config import parse_json_arg  # noqa: E402
 from vtscale.errors import InputError  # noqa: E402
@@ -35,8 +35,8 @@ POSITIVE, NEGATIVE = "tab:green", "tab:orange"
 
 
 def compute_deltas(scores: pd.DataFrame) -> pd.DataFrame:
-    wide = performance_rows(scores).pivot_table(index=["benchmark", "metric", "n"],
-                                                columns="variant", values="score", aggfunc="mean")
+    wide = scores.pivot_table(index=["benchmark", "metric", "n"], columns="variant", values="score",
+                              aggfunc="mean")
     if "question" not in wide.columns:
         raise InputError("scores: no rows of variant 'question'; question-fusion deltas need it")
     for variant in VARIANTS:

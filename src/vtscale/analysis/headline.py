@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from vtscale.analysis.fit import is_flat
-from vtscale.analysis.scores import main_metric_rows, performance_rows, read_scores
+from vtscale.analysis.scores import main_metric_rows, read_scores
 from vtscale.errors import InputError
 from vtscale.io import atomic_path, write_json
 
@@ -43,7 +43,7 @@ def headline_table(scores: pd.DataFrame, fits: pd.DataFrame) -> pd.DataFrame:
     """One row per (variant, benchmark): fit and end-point scores of the headline metric."""
     fit_index = {(f.variant, f.benchmark, f.metric): f for f in fits.itertuples()}
     rows = []
-    shown = main_metric_rows(performance_rows(scores))
+    shown = main_metric_rows(scores)
     for (variant, bench, metric), group in shown.groupby(["variant", "benchmark", "metric"]):
         fit = fit_index.get((variant, bench, metric))
         n_min, n_max = int(group["n"].min()), int(group["n"].max())
@@ -86,7 +86,7 @@ def write_metrics(table: pd.DataFrame, theory: dict, metrics_dir: Path) -> None:
 
 
 def write_plot_data(scores: pd.DataFrame, theory_dir: Path, llms: list[str], plots_dir: Path) -> None:
-    shown = main_metric_rows(performance_rows(scores))
+    shown = main_metric_rows(scores)
     for bench, group in shown.groupby("benchmark"):
         wide = group.pivot_table(index="n", columns="variant", values="score", aggfunc="mean")
         with atomic_path(plots_dir / "scaling" / f"{bench}.csv") as tmp:

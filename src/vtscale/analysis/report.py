@@ -30,13 +30,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from vtscale.analysis.findings import check_all, image_use, versus_baselines  # noqa: E402
+from vtscale.analysis.findings import (check_all, image_use, reading_benchmarks,  # noqa: E402
+                                       versus_baselines)
 from vtscale.analysis.fit import is_flat  # noqa: E402
 from vtscale.analysis.headline import headline_table  # noqa: E402
 from vtscale.analysis.rule_times import rule_times  # noqa: E402
 from vtscale.analysis.scores import main_metric_rows, read_scores  # noqa: E402
 from vtscale.errors import InputError  # noqa: E402
-from vtscale.eval.metrics import ANSWER_SPREAD  # noqa: E402
 from vtscale.io import write_text  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -101,6 +101,15 @@ def _scores(results: Path) -> pd.DataFrame | None:
         return None
 
 
+def _score_documents(results: Path) -> list[dict]:
+    """Every <Bench>.scores.json that `vtscale eval` wrote under RESULTS/eval."""
+    docs = []
+    for path in sorted((results / "eval").glob("*/*/*.scores.json")):
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        docs.append({"benchmark": path.name.removesuffix(".scores.json"), **doc})
+    return docs
+
+
 # -- what ran ---------------------------------------------------------------------------
 
 def _git_commit() -> str:
@@ -146,7 +155,8 @@ def header_section(results: Path, profile: str, config_hash: str) -> str:
 
 # -- the answer --------------------------------------------------------------------------
 
-def findings_section(results: Path, reading: list[str]) -> str:
+def findings_section(results: Path) -> str:
+    reading = reading_benchmarks({doc["benchmark"]: doc.get("type") for doc in _score_documents(results)})
     scores = _scores(results)
     findings = [image_use(scores, _csv(results / "baselines.csv"))]
     findings += check_all(_csv(results / "fits.csv"), _csv(results / "fusion" / "deltas.csv"), reading)
@@ -194,11 +204,11 @@ def headline_section(results: Path) -> str:
 
 def _rows_records(results: Path) -> list[dict]:
     records = []
-    for path in sorted((results / "eval").glob("*/*/*.scores.json")):
-        rows = json.loads(path.read_text(encoding="utf-8")).get("rows")
+    for doc in _score_documents(results):
+        rows = doc.get("rows")
         if rows and rows.get("skipped"):
             reasons = ", ".join(f"{k}: {v}" for k, v in rows.get("skip_reasons", {}).items())
-            records.append({"benchmark": path.name.removesuffix(".scores.json"), "read": rows["read"],
+            records.append({"benchmark": doc["benchmark"], "read": rows["read"],
                             "scored": rows["scored"], "skipped": rows["skipped"], "reasons": reasons})
     return records
 
@@ -234,12 +244,13 @@ def _by_n(scores: pd.DataFrame, index: list[str]) -> pd.DataFrame:
     return grid
 
 
-def answers_details(scores: pd.DataFrame) -> str:
+def answers_details(results: Path) -> str:
     """Share of rows given the most common answer: near 100 % at every n means the model
     answers without looking at the image, and a flat curve then says nothing about n."""
-    spread = scores[scores["metric"] == f"{ANSWER_SPREAD}most_common_share"]
-    if spread.empty:
-        return ""
+    answers = _csv(results / "answers.csv")
+    if answers is None or answers.empty:
+        return _missing("answers.csv")
+    spread = answers.rename(columns={"most_common_share": "score"})
     return _details("Do the answers depend on the image? (share of rows given the most common answer)",
                     "<p>Near 100 % at every n: the model gives one answer whatever the image, so its "
                     "scores cannot move with n.</p>" + _table(_by_n(spread, ["benchmark", "variant"]), digits=3))
@@ -250,7 +261,7 @@ def tables_details(results: Path) -> str:
     parts = [baselines_details(results)]
     if scores is None:
         return "<h2>Full tables</h2>" + "".join(parts) + _missing("scores.csv")
-    parts += [answers_details(scores),
+    parts += [answers_details(results),
               _details("Scores per n (headline metric)",
                        _table(_by_n(main_metric_rows(scores), ["benchmark", "metric", "variant"]))),
               _details("Every metric (scores.csv)", _table(scores))]
@@ -344,9 +355,8 @@ def runtimes_details(results: Path) -> str:
                     _table(pd.DataFrame(rows)))
 
 
-def render(results: Path, reading: list[str] | None = None, profile: str = "",
-           config_hash: str = "") -> str:
-    sections = [header_section(results, profile, config_hash), findings_section(results, reading or []),
+def render(results: Path, profile: str = "", config_hash: str = "") -> str:
+    sections = [header_section(results, profile, config_hash), findings_section(results),
                 scaling_section(results), headline_section(results), skipped_rows_section(results),
                 theory_section(results), fusion_section(results), cost_section(results),
                 training_section(results), tables_details(results), runtimes_details(results)]
@@ -360,14 +370,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="vtscale report", description=__doc__.splitlines()[0])
     parser.add_argument("--results", required=True, help="results folder")
     parser.add_argument("--out", required=True, help="HTML file to write")
-    parser.add_argument("--reading", action="append", default=[], metavar="BENCHMARK",
-                        help="a text-reading benchmark (for the steepest-α check); repeatable")
     parser.add_argument("--profile", default="", help="config profile, shown in the header")
     parser.add_argument("--config-hash", default="", help="hash of the run's config, shown in the header")
     args = parser.parse_args(argv)
     results = Path(args.results)
     if not results.is_dir():
         raise FileNotFoundError(f"{results}: results folder not found")
-    write_text(args.out, render(results, args.reading, args.profile, args.config_hash))
+    write_text(args.out, render(results, args.profile, args.config_hash))
     log.info("report -> %s", args.out)
     return 0

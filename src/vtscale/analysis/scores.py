@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from vtscale.errors import InputError
-from vtscale.eval.metrics import ANSWER_SPREAD, headline_metric
+from vtscale.eval.metrics import headline_metric
 
 REQUIRED_COLUMNS = ("variant", "benchmark", "metric", "n", "score")
 
@@ -38,11 +38,6 @@ def read_scores(path: str | Path) -> pd.DataFrame:
     for column in ("variant", "benchmark", "metric"):
         frame[column] = frame[column].astype(str)
     return frame
-
-
-def performance_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """Drop the answer-spread rows (how varied the answers are): not scores to fit or compare."""
-    return frame[~frame["metric"].str.startswith(ANSWER_SPREAD)]
 
 
 def main_metric_rows(frame: pd.DataFrame) -> pd.DataFrame:

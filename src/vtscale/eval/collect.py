@@ -1,6 +1,7 @@
 """``vtscale collect-scores``: gather score JSONs into the tidy scores.csv
-(variant, benchmark, metric, n, m, score, se); se, the score's standard error, is given
-for each benchmark's headline metric and empty for the others."""
+(variant, benchmark, metric, n, m, score, se; se, the score's standard error, is given
+for each benchmark's headline metric and empty for the others) and, apart from the
+scores, answers.csv: how varied each setting's answers are."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ from vtscale.errors import InputError
 from vtscale.io import atomic_path
 
 COLUMNS = ["variant", "benchmark", "metric", "n", "m", "score", "se"]
+ANSWER_COLUMNS = ["variant", "benchmark", "n", "m", "most_common_share", "distinct_share"]
 
 
-def tidy_rows(path: Path) -> list[dict]:
+def read_scores_json(path: Path) -> dict:
     try:
         scores = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
@@ -25,6 +27,10 @@ def tidy_rows(path: Path) -> list[dict]:
     for key in ("variant", "benchmark", "n", "m", "metrics"):
         if key not in scores:
             raise InputError(f"{path}: missing key {key!r}")
+    return scores
+
+
+def tidy_rows(path: Path, scores: dict) -> list[dict]:
     standard_errors = scores.get("se", {})
     rows = []
     for metric, value in scores["metrics"].items():
@@ -43,19 +49,31 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def collect(paths: list[Path]) -> pd.DataFrame:
-    rows = [row for path in paths for row in tidy_rows(path)]
-    frame = pd.DataFrame(rows, columns=COLUMNS)
-    return frame.sort_values(["variant", "benchmark", "metric", "n", "m"], kind="stable",
-                             ignore_index=True)
+def answers_row(scores: dict) -> dict:
+    setting = {k: scores[k] for k in ("variant", "benchmark", "n", "m")}
+    return {**setting, **{k: scores.get("answers", {}).get(k, math.nan) for k in ANSWER_COLUMNS[4:]}}
+
+
+def collect(paths: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(scores, answers), each sorted by setting."""
+    documents = {path: read_scores_json(path) for path in paths}
+    scores = pd.DataFrame([row for path, doc in documents.items() for row in tidy_rows(path, doc)],
+                          columns=COLUMNS)
+    answers = pd.DataFrame([answers_row(doc) for doc in documents.values()], columns=ANSWER_COLUMNS)
+    return (scores.sort_values(["variant", "benchmark", "metric", "n", "m"], kind="stable", ignore_index=True),
+            answers.sort_values(["variant", "benchmark", "n", "m"], kind="stable", ignore_index=True))
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="vtscale collect-scores", description=__doc__)
     p.add_argument("scores", nargs="+", type=Path, help="<Bench>.scores.json files")
-    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--out", required=True, type=Path, help="scores.csv")
+    p.add_argument("--answers-out", type=Path, help="answers.csv (how varied the answers are)")
     args = p.parse_args(argv)
-    frame = collect(args.scores)
+    scores, answers = collect(args.scores)
     with atomic_path(args.out) as tmp:
-        frame.to_csv(tmp, index=False)
+        scores.to_csv(tmp, index=False)
+    if args.answers_out:
+        with atomic_path(args.answers_out) as tmp:
+            answers.to_csv(tmp, index=False)
     return 0

@@ -146,7 +146,7 @@ def write_outputs(bench: Benchmark, predictions: dict[str, str], args: argparse.
     scored = metrics.score(bench.type, bench.rows, preds)
     headline = metrics.headline_metric(list(scored)) if scored else None
     scores = {"variant": args.variant, "benchmark": bench.name, "type": bench.type,
-              "n": args.n, "m": args.m, "metrics": {**scored, **metrics.answer_spread(preds)},
+              "n": args.n, "m": args.m, "metrics": scored, "answers": metrics.answer_spread(preds),
               "se": {headline: standard_error(bench, preds)} if headline else {},
               "rows": bench.rows_summary(), "skipped": bench.skipped_list()}
     write_json(args.out_dir / f"{bench.name}.scores.json", scores)

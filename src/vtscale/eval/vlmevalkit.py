@@ -187,4 +187,4 @@ def run_vlmevalkit(cfg, args: argparse.Namespace) -> None:
         write_json(args.out_dir / f"{bench}.scores.json", {
             "variant": args.variant, "benchmark": bench, "type": dataset.TYPE, "n": args.n,
             "m": args.m, "rows": rows_summary(scored=len(preds)), "skipped": [],
-            "metrics": {**flatten_result(result), **answer_spread(preds["prediction"].tolist())}})
+            "metrics": flatten_result(result), "answers": answer_spread(preds["prediction"].tolist())})

@@ -33,15 +33,13 @@ def headline_metric(names: list[str]) -> str:
     return names[0]
 
 
-ANSWER_SPREAD = "answers/"   # prefix of the answer-spread metrics: not performance scores
-
-
 def answer_spread(predictions: list[str]) -> dict[str, float]:
-    """How varied the answers are, in %: a model that ignores its vision tokens gives
-    (nearly) the same answer to every question of a kind, whatever the image."""
+    """How varied the answers are, in % (not a score: written apart from the metrics). A
+    model that ignores its vision tokens gives (nearly) the same answer to every question
+    of a kind, whatever the image."""
     answers = [" ".join(str(p).split()).lower() for p in predictions]
     if not answers:
         return {}
     top = Counter(answers).most_common(1)[0][1]
-    return {f"{ANSWER_SPREAD}most_common_share": 100.0 * top / len(answers),
-            f"{ANSWER_SPREAD}distinct_share": 100.0 * len(set(answers)) / len(answers)}
+    return {"most_common_share": 100.0 * top / len(answers),
+            "distinct_share": 100.0 * len(set(answers)) / len(answers)}
