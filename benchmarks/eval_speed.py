@@ -1,7 +1,7 @@
 """Batched evaluation vs VLMEvalKit's one-sample-at-a-time loop, same model and TSV.
 
     python benchmarks/eval_speed.py --tsv data/tiny/benchmarks/DemoPOPE.tsv --type pope \
-        [--model results/models/stage3/question_n4_m2] [--n 4 --m 2] [--limit 64]
+        [--model results/demo/models/stage3/with_question_n4_m2] [--n 4 --m 2] [--limit 64]
 
 Without --model a tiny random VisionTokenModel is built in code (offline). Writes
 results/benchmarks/eval_speed.json: both times, their ratio and whether the predictions

@@ -65,7 +65,7 @@ def test_register_grid_into_supported_vlm(tmp_path):
                      "vtscale_no_question_n1_m1", "vtscale_no_question_n4_m2"]
     entry = supported_VLM["vtscale_no_question_n4_m2"]
     assert entry.keywords["use_question"] is False and entry.keywords["n"] == 4
-    assert entry.keywords["model_path"].endswith("stage3/question_n4_m2")
+    assert entry.keywords["model_path"].endswith("stage3/with_question_n4_m2")
 
 
 def test_runner_backend_switch_without_vlmeval_is_a_config_error(monkeypatch, tmp_path):

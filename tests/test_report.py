@@ -46,7 +46,7 @@ def fake_results(root):
     (root / "cost" / "cost.csv").write_text("profile,n,m,tflops,prefill_ms\npaper,1,1,5.2,\ndemo,1,1,0.001,12.5\n")
     (root / "train_metrics" / "stage3").mkdir(parents=True)
     (root / "train_metrics" / "stage2.csv").write_text("step,epoch,loss\n1,0,3.0\n2,0,2.5\n")
-    (root / "train_metrics" / "stage3" / "question_n1_m1.csv").write_text("step,epoch,loss\n1,0,2.0\n")
+    (root / "train_metrics" / "stage3" / "with_question_n1_m1.csv").write_text("step,epoch,loss\n1,0,2.0\n")
     (root / "benchmarks" / "divergence").mkdir(parents=True)
     (root / "benchmarks" / "divergence" / "smollm2.tsv").write_text(
         "s\th:m:s\tmax_rss\n95.5\t0:01:35\t812.3\n")

@@ -204,6 +204,6 @@ def test_config_needs_steps_or_epochs():
 def test_summary_path_sits_next_to_snakemake_benchmarks(tmp_path):
     assert summary_path_for("results/train_metrics/stage1.csv").as_posix() == \
         "results/benchmarks/train_stage1.json"
-    assert summary_path_for("r/train_metrics/stage3/question_n4_m4.csv").as_posix() == \
-        "r/benchmarks/train_stage3/question_n4_m4.json"
+    assert summary_path_for("r/train_metrics/stage3/with_question_n4_m4.csv").as_posix() == \
+        "r/benchmarks/train_stage3/with_question_n4_m4.json"
     assert summary_path_for("x/m.csv").as_posix() == "x/m.summary.json"

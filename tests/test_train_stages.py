@@ -84,18 +84,18 @@ def test_stages_1_2_3_end_to_end(world_and_backbones, tmp_path):
     summary = json.loads((results / "benchmarks" / "train_stage2.json").read_text())
     assert (summary["n"], summary["m"], summary["steps"]) == (4, 2, 3)   # 12 samples / batch 4
 
-    for variant, flags in [("question", []), ("no_question", ["--no-question"])]:
+    for variant, flags in [("with_question", []), ("without_question", ["--no-question"])]:
         AcceleratorState._reset_state(reset_partial_state=True)
         name = f"stage3/{variant}_n2_m1"
         assert run.main(["--cfg", cfg_json(), *train_args(
             3, world, results, name, "--init", str(results / "models" / "stage2"),
             "--n", "2", "--m", "1", *flags)]) == 0
         summary = json.loads((results / "benchmarks" / "train_stage3" / f"{variant}_n2_m1.json").read_text())
-        assert summary["use_question"] == (variant == "question") and summary["steps"] == 2
+        assert summary["use_question"] == (variant == "with_question") and summary["steps"] == 2
 
     # The LLM is frozen through all stages: stage-3 output carries the bootstrap LM's weights.
     bootstrap = load_file(str(backbones / "bootstrap_lm" / "model.safetensors"))
-    final = VisionTokenModel.from_pretrained(results / "models" / "stage3" / "question_n2_m1")
+    final = VisionTokenModel.from_pretrained(results / "models" / "stage3" / "with_question_n2_m1")
     for name, value in final.llm.state_dict().items():
         if name in bootstrap:
             assert torch.equal(value, bootstrap[name]), name

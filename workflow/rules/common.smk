@@ -5,6 +5,7 @@ import shlex
 import sys
 
 from vtscale.config import ConfigError, grid_settings, validate
+from vtscale.variants import EVAL_VARIANTS, MODEL_OF, SEES_QUESTION, STAGE3_MODELS, model_uses_question
 
 try:
     validate(config, workflow.source_path("../../config/schema.yaml"))
@@ -21,7 +22,7 @@ MODELS = f"{RESULTS}/models"
 CKPTS = f"{RESULTS}/checkpoints"              # resumable training state; not a rule output on purpose
 SETTINGS = grid_settings(config["grid"])       # [(n, m), ...]
 BENCHMARKS = list(config["eval"]["benchmarks"])
-VARIANTS = config["eval"].get("variants", ["question", "no_question_ft", "no_question"])
+VARIANTS = config["eval"].get("variants", list(EVAL_VARIANTS))
 CONFIG_HASH = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
 
 
@@ -40,5 +41,5 @@ def setting_tag(n, m):
 wildcard_constraints:
     n=r"\d+",
     m=r"\d+",
-    variant=r"question|no_question|no_question_ft",
-    stage3_variant=r"question|no_question",
+    variant="|".join(EVAL_VARIANTS),
+    stage3_variant="|".join(STAGE3_MODELS),

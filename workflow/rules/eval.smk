@@ -1,10 +1,6 @@
-# Evaluation of every (variant, n, m) on every benchmark (paper Appendix D variants):
-#   question        stage-3 model fine-tuned with the question, evaluated with it
-#   no_question_ft  stage-3 model fine-tuned without the question, evaluated without it
-#   no_question     the question model evaluated with the question dropped from the fusion input
+# Evaluation of every (variant, n, m) on every benchmark; the variants and the stage-3
+# model each one scores: vtscale/variants.py.
 from vtscale.launch import launch_prefix
-
-EVAL_MODEL = {"question": "question", "no_question_ft": "no_question", "no_question": "question"}
 
 # eval.num_processes GPUs per evaluate job, each generating its share of every benchmark's
 # rows; the number does not change the results, so it is left out of the rule's params.
@@ -16,14 +12,14 @@ EVAL_CFG = shlex.quote(json.dumps(
 
 rule evaluate:
     input:
-        model=lambda w: f"{MODELS}/stage3/{EVAL_MODEL[w.variant]}_n{w.n}_m{w.m}",
+        model=lambda w: f"{MODELS}/stage3/{MODEL_OF[w.variant]}_n{w.n}_m{w.m}",
         tsvs=[f"{DATA}/{b['tsv']}" for b in config["eval"]["benchmarks"].values()],
     output:
         preds=[f"{RESULTS}/eval/{{variant}}/n{{n}}_m{{m}}/{b}.preds.tsv" for b in BENCHMARKS],
         scores=[f"{RESULTS}/eval/{{variant}}/n{{n}}_m{{m}}/{b}.scores.json" for b in BENCHMARKS],
     params:
         cfg=EVAL_CFG,
-        question=lambda w: "--no-question" if w.variant != "question" else "",
+        question=lambda w: "" if SEES_QUESTION[w.variant] else "--no-question",
     threads: 1
     resources:
         gpu=EVAL_PROCS,

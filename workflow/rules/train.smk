@@ -126,7 +126,7 @@ rule train_stage3:
         directory(f"{MODELS}/stage3/{{stage3_variant}}_n{{n}}_m{{m}}"),
     params:
         cfg=train_cfg("stage3"),
-        question=lambda w: "--no-question" if w.stage3_variant == "no_question" else "",
+        question=lambda w: "" if model_uses_question(w.stage3_variant) else "--no-question",
     threads: 1
     resources:
         gpu=TRAIN_PROCS,

@@ -24,6 +24,7 @@ import pandas as pd
 
 from vtscale.analysis.fit import FLAT_ALPHA, is_flat
 from vtscale.analysis.scores import main_metric_rows
+from vtscale.variants import QUESTION
 
 GOOD_FIT_R2 = 0.8
 BASELINE_MARGIN_SE = 3.0
@@ -42,7 +43,7 @@ class Finding:
     evidence: str
 
 
-def headline_fits(fits: pd.DataFrame, variant: str = "question") -> pd.DataFrame:
+def headline_fits(fits: pd.DataFrame, variant: str = QUESTION) -> pd.DataFrame:
     return main_metric_rows(fits[fits["variant"] == variant]).sort_values("benchmark")
 
 
@@ -96,7 +97,7 @@ def fusion_helps(deltas: pd.DataFrame) -> Finding:
 def versus_baselines(scores: pd.DataFrame, baselines: pd.DataFrame) -> pd.DataFrame:
     """Per benchmark: the question variant's score at the largest n beside the baselines,
     and its margin over the better one in standard errors."""
-    question = scores[scores["variant"] == "question"]
+    question = scores[scores["variant"] == QUESTION]
     top = question[question["n"] == question["n"].max()]
     merged = baselines.merge(top[["benchmark", "metric", "n", "score"]], on=["benchmark", "metric"])
     merged["better_baseline"] = merged[["majority", "question_alone"]].max(axis=1)

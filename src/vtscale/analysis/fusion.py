@@ -26,26 +26,26 @@ from vtscale.analysis.settings import analysis_config  # noqa: E402
 from vtscale.config import parse_json_arg  # noqa: E402
 from vtscale.errors import InputError  # noqa: E402
 from vtscale.io import atomic_path  # noqa: E402
+from vtscale.variants import EVAL_VARIANTS, NO_QUESTION, NO_QUESTION_FT, QUESTION  # noqa: E402
 
 log = logging.getLogger(__name__)
 
-VARIANTS = ("question", "no_question_ft", "no_question")
-DELTAS = {"delta_ft": "no_question_ft", "delta_noft": "no_question"}
+DELTAS = {"delta_ft": NO_QUESTION_FT, "delta_noft": NO_QUESTION}
 POSITIVE, NEGATIVE = "tab:green", "tab:orange"
 
 
 def compute_deltas(scores: pd.DataFrame) -> pd.DataFrame:
     wide = scores.pivot_table(index=["benchmark", "metric", "n"], columns="variant", values="score",
                               aggfunc="mean")
-    if "question" not in wide.columns:
+    if QUESTION not in wide.columns:
         raise InputError("scores: no rows of variant 'question'; question-fusion deltas need it")
-    for variant in VARIANTS:
+    for variant in EVAL_VARIANTS:
         if variant not in wide.columns:
             log.warning("no rows of variant %r: its deltas are empty", variant)
             wide[variant] = np.nan
-    wide = wide[list(VARIANTS)].reset_index()
+    wide = wide[list(EVAL_VARIANTS)].reset_index()
     for column, baseline in DELTAS.items():
-        wide[column] = wide["question"] - wide[baseline]
+        wide[column] = wide[QUESTION] - wide[baseline]
     wide.columns.name = None
     return wide.sort_values(["benchmark", "metric", "n"], ignore_index=True)
 

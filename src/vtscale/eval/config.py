@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vtscale.config import ConfigError, from_dict
+from vtscale.variants import EVAL_VARIANTS
 
 
 @dataclass
@@ -19,7 +20,7 @@ class BenchmarkConfig:
 class EvalConfig:
     backend: str = "builtin"       # builtin | vlmevalkit
     batch_size: int = 32
-    variants: list = field(default_factory=lambda: ["question", "no_question_ft", "no_question"])
+    variants: list = field(default_factory=lambda: list(EVAL_VARIANTS))
     benchmarks: dict = field(default_factory=dict)
     max_new_tokens: dict = field(default_factory=dict)  # type -> override
     strict: bool = False           # a bad benchmark row raises instead of being skipped

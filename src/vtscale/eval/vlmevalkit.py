@@ -21,6 +21,7 @@ from vtscale.eval import prompts
 from vtscale.eval.metrics import answer_spread
 from vtscale.eval.tsv import rows_summary
 from vtscale.io import atomic_path, write_json
+from vtscale.variants import MODEL_OF, SEES_QUESTION
 
 log = logging.getLogger(__name__)
 
@@ -126,12 +127,11 @@ def register(checkpoints: Mapping[str, tuple[str, int, int, bool]], **kwargs) ->
 def register_grid(models_dir: str | Path, settings: Iterable[tuple[int, int]],
                   variants: Iterable[str]) -> list[str]:
     """Register the stage-3 checkpoints of every (variant, n, m) (same mapping as eval.smk)."""
-    trained_on = {"question": "question", "no_question_ft": "no_question", "no_question": "question"}
     checkpoints = {}
     for variant in variants:
         for n, m in settings:
-            folder = Path(models_dir) / "stage3" / f"{trained_on[variant]}_n{n}_m{m}"
-            checkpoints[model_name(variant, n, m)] = (str(folder), n, m, variant == "question")
+            folder = Path(models_dir) / "stage3" / f"{MODEL_OF[variant]}_n{n}_m{m}"
+            checkpoints[model_name(variant, n, m)] = (str(folder), n, m, SEES_QUESTION[variant])
     return register(checkpoints)
 
 
