@@ -25,11 +25,10 @@ from vtscale.eval.generate import generate_predictions
 from vtscale.eval.tsv import read_benchmark
 from vtscale.io import write_json
 from vtscale.logs import setup_logging
+from vtscale.model.chat_template import CHATML
 
 log = logging.getLogger("eval_speed")
 
-CHATML = ("{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}"
-          "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
 TINY_CLIP = {
     "embed_dim": 32,
     "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "patch_size": 8, "head_width": 16},
@@ -66,6 +65,7 @@ def build_tiny_model(folder: Path, texts: list[str], seed: int = 0) -> Path:
     from safetensors.torch import save_file
     from transformers import LlamaConfig, LlamaForCausalLM
 
+    from vtscale.config import config_section
     from vtscale.model.config import ModelConfig
     from vtscale.model.vlm import VisionTokenModel
 
@@ -83,7 +83,7 @@ def build_tiny_model(folder: Path, texts: list[str], seed: int = 0) -> Path:
         pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id))
     llm.save_pretrained(root / "llm")
     tokenizer.save_pretrained(root / "llm")
-    model = VisionTokenModel.from_config(ModelConfig.from_dict(TINY_MODEL),
+    model = VisionTokenModel.from_config(config_section(ModelConfig, {"model": TINY_MODEL}, "model"),
                                          vision_init=str(root / "clip"), llm_init=str(root / "llm"))
     model.save_pretrained(folder)
     return folder

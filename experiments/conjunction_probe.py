@@ -41,12 +41,13 @@ class WorldBatches:
     """Questions about the demo world's scenes over a bootstrap ViT's patch tokens."""
 
     def __init__(self, clip_folder, data="data/demo", scenes=3000, held=300):
+        from vtscale.config import config_section
         from vtscale.data.conversations import load_image
         from vtscale.data.synth.vocab import COLORS, KINDS
         from vtscale.model.vision import build_clip, open_clip_config, patch_tokens, views_to_pixels
         from vtscale.model.config import VisionConfig
         import yaml
-        vision = VisionConfig(**yaml.safe_load(open("config/demo.yaml"))["model"]["vision"])
+        vision = config_section(VisionConfig, yaml.safe_load(open("config/demo.yaml")), "model.vision")
         clip = build_clip(open_clip_config(vision, clip_folder, False), vision, clip_folder, True).eval()
         records = [json.loads(line) for line in open(f"{data}/scenes.jsonl")]
         self.train = [r for r in records if r["split"] == "train"][:scenes]

@@ -16,6 +16,7 @@ import yaml
 from torch import nn
 
 from vtscale.data.conversations import load_image
+from vtscale.config import config_section
 from vtscale.model.config import VisionConfig
 from vtscale.model.vision import build_clip, open_clip_config, patch_tokens, views_to_pixels
 from vtscale.train.cell_labels import FIELDS, patch_labels, scene_items
@@ -54,7 +55,7 @@ def main():
     p.add_argument("--data", default="data/demo")
     args = p.parse_args()
     torch.manual_seed(0)
-    vision = VisionConfig(**yaml.safe_load(open("config/demo.yaml"))["model"]["vision"])
+    vision = config_section(VisionConfig, yaml.safe_load(open("config/demo.yaml")), "model.vision")
     clip = build_clip(open_clip_config(vision, args.clip, False), vision, args.clip, True).eval()
     records = [json.loads(line) for line in open(f"{args.data}/scenes.jsonl")]
     xtr, ytr = data(clip, vision, [r for r in records if r["split"] == "train"][:2000], args.data, args.cells)

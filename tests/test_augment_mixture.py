@@ -56,5 +56,5 @@ def test_subset_has_at_least_one_record(tmp_path):
 ])
 def test_malformed_record_names_file_and_record(tmp_path, bad, message):
     path = write(tmp_path / "bad.json", [llava("fine"), bad])
-    with pytest.raises(InputError, match=rf"bad\.json: record {message}"):
+    with pytest.raises(InputError, match=rf"bad\.json: record '{message}'"):
         run(tmp_path, {"base": path})

@@ -1,6 +1,5 @@
-"""QA generation: record bookkeeping, batched generation, model loading errors."""
+"""QA generation: record bookkeeping and batched generation."""
 
-import json
 import logging
 import random
 
@@ -10,9 +9,8 @@ import torch
 from vtscale import prompts as surface
 from vtscale.augment import qa
 from vtscale.augment.config import QAConfig
-from vtscale.augment.llm import ModelUnavailableError, load_causal_lm
 from vtscale.augment.qa_parse import DROP_REASONS, ChoiceItem
-from vtscale.errors import InputError
+from vtscale.model.causal_lm import load_causal_lm
 
 YES_NO_OUT = "Q: Is there a red circle? A: Yes\nQ: Is there a dog? A: Maybe"
 MCQ_OUT = "Q: What color is the circle?\nA) red\nB) blue\nC) green\nD) yellow\nAnswer: A"
@@ -73,13 +71,6 @@ def test_max_descriptions_limits_the_work(monkeypatch):
     assert stats["descriptions"] == 1 and len(out) == 1
 
 
-def test_read_descriptions_names_file_and_record(tmp_path):
-    path = tmp_path / "descriptions.json"
-    path.write_text(json.dumps([{"id": "s0", "image": "a.png", "description": "x"}, {"id": "s9", "image": "b.png"}]))
-    with pytest.raises(InputError, match=r"descriptions\.json: record 1 \(s9\) lacks field 'description'"):
-        qa.read_descriptions(path)
-
-
 def tiny_chat_model(tmp_path):
     """A random 2-layer Llama with a word-level tokenizer and a ChatML template."""
     from tokenizers import Tokenizer, models, pre_tokenizers
@@ -102,29 +93,10 @@ def tiny_chat_model(tmp_path):
 
 
 def test_batched_left_padded_generation_matches_one_by_one(tmp_path):
-    model, tokenizer = load_causal_lm(tiny_chat_model(tmp_path))
-    assert tokenizer.padding_side == "left"
+    model, tokenizer = load_causal_lm(tiny_chat_model(tmp_path), "augment.qa.generator")
     chats = [[{"role": "user", "content": "w1 w2 w3 w4 w5 w6"}], [{"role": "user", "content": "w7"}],
              [{"role": "user", "content": "w8 w9 w10"}]]
     batched = qa.generate(model, tokenizer, chats, batch_size=3, max_new_tokens=6)
     alone = [qa.generate(model, tokenizer, [c], batch_size=1, max_new_tokens=6)[0] for c in chats]
     assert batched == alone
     assert all(text.strip() for text in batched)
-
-
-def test_missing_model_folder_fails_early(tmp_path):
-    with pytest.raises(ModelUnavailableError, match="does not exist"):
-        load_causal_lm(tmp_path / "nope")
-
-
-def test_unreachable_hub_model_names_id_and_access(monkeypatch, tmp_path):
-    import huggingface_hub.constants
-
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # read at import time
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    with pytest.raises(ModelUnavailableError) as err:
-        load_causal_lm("meta-llama/Meta-Llama-3-8B-Instruct")
-    message = str(err.value)
-    assert "meta-llama/Meta-Llama-3-8B-Instruct" in message and "huggingface-cli login" in message
-    assert "HF_HUB_OFFLINE" in message

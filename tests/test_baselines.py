@@ -15,6 +15,7 @@ from vtscale import prompts
 from vtscale.analysis import baselines
 from vtscale.data import synth
 from vtscale.errors import InputError
+from vtscale.eval.predictions import predictions_path, read_predictions, write_predictions
 from vtscale.eval.tsv import read_benchmark
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,9 +54,8 @@ def test_baselines_on_the_tiny_world(world, tmp_path):
     bench_cfg = TINY["eval"]["benchmarks"]
     for name, spec in bench_cfg.items():
         bench = read_benchmark(world / spec["tsv"], name, spec["type"])
-        pd.DataFrame({"index": [r.index for r in bench.rows],
-                      "prediction": [r.answers[0] for r in bench.rows]}).to_csv(
-            preds / f"{name}.preds.tsv", sep="\t", index=False)
+        write_predictions(predictions_path(preds, name), [r.index for r in bench.rows],
+                          [r.answers[0] for r in bench.rows])
     out = tmp_path / "baselines.csv"
     assert baselines.main(["--cfg", json.dumps({"eval": TINY["eval"]}), "--data-dir", str(world),
                            "--train", str(world / "conversations.json"), "--preds-dir", str(preds),
@@ -75,7 +75,7 @@ def test_predictions_that_miss_a_row_name_the_file(world, tmp_path):
     pd.DataFrame({"index": ["0"], "prediction": ["A"]}).to_csv(path, sep="\t", index=False)
     first_missing = next(row.index for row in bench.rows if row.index != "0")
     with pytest.raises(InputError, match=f"DemoMCQ.preds.tsv: no prediction for index {first_missing} of"):
-        baselines.read_predictions(path, bench)
+        read_predictions(path, bench)
 
 
 def test_predictions_for_a_row_the_benchmark_lacks_name_the_file(world, tmp_path):
@@ -86,4 +86,4 @@ def test_predictions_for_a_row_the_benchmark_lacks_name_the_file(world, tmp_path
     pd.DataFrame({"index": indices, "prediction": "A"}).to_csv(path, sep="\t", index=False)
     with pytest.raises(InputError, match=r"DemoMCQ\.preds\.tsv: prediction for index no_such_row, "
                                          r"which is not a row of .*DemoMCQ\.tsv"):
-        baselines.read_predictions(path, bench)
+        read_predictions(path, bench)

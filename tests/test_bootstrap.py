@@ -15,14 +15,10 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import AutoTokenizer, LlamaForCausalLM, PreTrainedTokenizerFast
 
 from vtscale.errors import InputError
+from vtscale.model.chat_template import CHATML
 from vtscale.train import bootstrap_clip, bootstrap_lm
-from vtscale.train.bootstrap_lm import CHAT_TEMPLATE
 from vtscale.train.metrics import read_metrics
 
-CHATML = (
-    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}"
-    "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
 COLOURS = {"red": (220, 30, 30), "blue": (30, 60, 220), "green": (30, 170, 60)}
 SHAPES = ("square", "circle")
 TINY_VISION = {"source": "bootstrap", "name": "tiny", "view_size": 32, "patch_size": 8,
@@ -129,7 +125,7 @@ def test_bootstrap_lm_writes_llama_with_chat_template_and_learns(tmp_path):
     tokenizer = AutoTokenizer.from_pretrained(folder)
     assert model.config.hidden_size == 48 and model.config.num_hidden_layers == 2
     assert model.config.vocab_size == len(tokenizer)
-    assert tokenizer.chat_template == CHAT_TEMPLATE
+    assert tokenizer.chat_template == CHATML
     assert len(tokenizer) < 4096                       # refitted on the world's text
     rendered = tokenizer.apply_chat_template([{"role": "user", "content": "hi"}], tokenize=False)
     assert rendered == "<|im_start|>user\nhi<|im_end|>\n"
@@ -145,10 +141,14 @@ def test_missing_image_names_record(tmp_path):
         run_bootstrap_clip(world, tmp_path)
 
 
-def test_empty_description_names_record(tmp_path):
+def test_empty_descriptions_are_skipped_and_a_missing_field_is_named(tmp_path):
     world = make_world(tmp_path / "world", count=3)
     records = json.loads((world / "descriptions.json").read_text())
+    from vtscale.train.bootstrap_clip import description_pairs
     records[2]["description"] = " "
     (world / "descriptions.json").write_text(json.dumps(records))
-    with pytest.raises(InputError, match=r"record 'scene_002': empty or missing 'description'"):
+    assert len(description_pairs(world / "descriptions.json", world)) == 2
+    del records[1]["description"]
+    (world / "descriptions.json").write_text(json.dumps(records))
+    with pytest.raises(InputError, match=r"record 1 \(scene_001\) lacks field 'description'"):
         run_bootstrap_clip(world, tmp_path)

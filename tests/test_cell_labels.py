@@ -13,6 +13,7 @@ from safetensors.torch import load_file
 from test_bootstrap import TINY_VISION
 from vtscale.config import ConfigError
 from vtscale.data import synth
+from vtscale.model.vision import BOOTSTRAP_WEIGHTS
 from vtscale.train import bootstrap_clip
 from vtscale.train.cell_labels import FIELDS, patch_labels, scene_items
 from vtscale.train.metrics import read_metrics
@@ -60,7 +61,7 @@ def test_dense_loss_trains_and_the_heads_are_not_saved(world, tmp_path):
     assert _bootstrap(world, tmp_path, dense_weight=1.0) == 0
     rows = read_metrics(tmp_path / "clip" / "metrics.csv")
     assert len(rows) == 6 and {"contrastive", "cells"} <= set(rows[0])
-    weights = load_file(str(tmp_path / "clip" / bootstrap_clip.WEIGHTS_FILE))
+    weights = load_file(str(tmp_path / "clip" / BOOTSTRAP_WEIGHTS))
     assert "visual.conv1.weight" in weights and not any(k.startswith(("cells.", "clip.")) for k in weights)
 
 

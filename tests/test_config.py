@@ -1,11 +1,13 @@
 import subprocess
+from dataclasses import dataclass, field
 
 import pytest
 import yaml
 
-from vtscale.config import ConfigError, from_dict, grid_settings, load, validate
+from vtscale.config import (ConfigError, check_cross_fields, config_section, grid_settings, load,
+                             validate)
 
-PROFILES = ["config/demo.yaml", "config/tiny.yaml"]
+PROFILES = ["config/demo.yaml", "config/tiny.yaml", "config/paper.yaml"]
 
 
 @pytest.mark.parametrize("path", PROFILES)
@@ -26,7 +28,8 @@ def _demo(repo_root):
         (lambda c: c["grid"].update(n=[1, 0, 4]), "grid.n[1]"),
         (lambda c: c["grid"].update(n=[1, 2.5]), "grid.n[1]"),
         (lambda c: c["grid"].update(m_default=-1), "grid.m_default"),
-        (lambda c: c["grid"].update(n=[1, 2], m_default=8), "grid.m_default"),
+        (lambda c: c["train"]["stage1"].update(dense_weight=1.0), "train.stage1.dense_weight"),
+        (lambda c: c["bootstrap"]["lm"].update(dense_weight=1.0), "bootstrap.lm.dense_weight"),
     ],
 )
 def test_bad_config_names_the_key(repo_root, mutate, key):
@@ -55,31 +58,124 @@ def test_paper_profile_evaluates_strictly(repo_root):
 
 
 def test_eval_strict_defaults_off_and_must_be_a_boolean():
-    from vtscale.eval.config import eval_config
+    from vtscale.eval.config import EvalConfig
 
-    assert eval_config({"eval": {}}).strict is False
-    assert eval_config({"eval": {"strict": True}}).strict is True
+    assert config_section(EvalConfig, {"eval": {}}, "eval").strict is False
+    assert config_section(EvalConfig, {"eval": {"strict": True}}, "eval").strict is True
     with pytest.raises(ConfigError, match="eval.strict: expected bool"):
-        eval_config({"eval": {"strict": 1}})
+        config_section(EvalConfig, {"eval": {"strict": 1}}, "eval")
 
 
 def test_grid_settings_caps_m_at_n():
     assert grid_settings({"n": [1, 4, 16], "m_default": 8}) == [(1, 1), (4, 4), (16, 8)]
 
 
-def test_from_dict_names_unknown_and_mistyped_keys():
-    from dataclasses import dataclass
+@dataclass
+class Stage:
+    steps: int = 1
+    lr: float = 1e-3
 
-    @dataclass
-    class Section:
-        steps: int
-        lr: float = 1e-3
 
-    assert from_dict(Section, {"steps": 3, "lr": 1}) == Section(3, 1.0)
-    with pytest.raises(ConfigError, match="train.stage1.stepz"):
-        from_dict(Section, {"stepz": 3}, where="train.stage1")
-    with pytest.raises(ConfigError, match="train.stage1.steps"):
-        from_dict(Section, {"steps": "3"}, where="train.stage1")
+@dataclass
+class Section:
+    stage: Stage = field(default_factory=Stage)
+    spare: Stage | None = None
+    named: dict[str, Stage] = field(default_factory=dict)
+
+
+def test_config_section_finds_the_section_by_dotted_name():
+    payload = {"train": {"stage1": {"steps": 3, "lr": 1}}, "seed": 0}
+    assert config_section(Stage, payload, "train.stage1") == Stage(3, 1.0)
+    assert config_section(Stage, payload, "train.stage2") == Stage()
+    assert config_section(Stage, None, "train.stage1") == Stage()
+
+
+def test_config_section_builds_nested_dataclasses():
+    payload = {"s": {"stage": {"steps": 2}, "spare": None, "named": {"a": {"lr": 0.5}}}}
+    assert config_section(Section, payload, "s") == Section(Stage(2), None, {"a": Stage(1, 0.5)})
+    assert config_section(Section, {"s": {"spare": {"steps": 4}}}, "s").spare == Stage(4)
+
+
+@pytest.mark.parametrize("section, key", [
+    ({"stage": {"stepz": 3}}, "unknown key s.stage.stepz"),
+    ({"stage": {"steps": "3"}}, "s.stage.steps: expected int"),
+    ({"stage": {"steps": True}}, "s.stage.steps: expected int"),
+    ({"named": {"a": {"lr": "x"}}}, "s.named.a.lr: expected float"),
+    ({"named": {"a": 3}}, "s.named.a: expected a mapping"),
+    ({"stage": 3}, "s.stage: expected a mapping"),
+])
+def test_config_section_names_the_bad_key(section, key):
+    with pytest.raises(ConfigError, match=key) as err:
+        config_section(Section, {"s": section}, "s")
+    assert str(err.value).startswith("config error: ") and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("path", PROFILES)
+def test_shipped_configs_pass_the_cross_field_rules(repo_root, path):
+    check_cross_fields(yaml.safe_load((repo_root / path).read_text()))
+
+
+@pytest.mark.parametrize(
+    "profile, mutate, message",
+    [
+        ("demo", lambda c: c["grid"].update(n=[1, 64]),
+         "config error: grid.n: 64 is more than model.fusion.max_tokens (32)"),
+        ("paper", lambda c: c["grid"].update(n=[1, 1024]),
+         "config error: grid.n: 1024 is more than model.fusion.max_tokens (768)"),
+        ("demo", lambda c: c["grid"].update(n=[1, 2], m_default=8),
+         "config error: grid.m_default: 8 is more than the largest grid.n (2)"),
+        ("paper", lambda c: c["train"]["stage2"].update(n=8, m=16),
+         "config error: train.stage2.m: 16 is more than its n (8)"),
+        ("demo", lambda c: c["train"]["stage2"].update(m=64),
+         "config error: train.stage2.m: 64 is more than its n (32)"),
+        ("paper", lambda c: c["train"]["stage2"].update(n=1024),
+         "config error: train.stage2.n: 1024 is more than model.fusion.max_tokens (768)"),
+        ("demo", lambda c: c["train"]["stage1"].update(n=33),
+         "config error: train.stage1.n: 33 is more than model.fusion.max_tokens (32)"),
+        ("demo", lambda c: c["train"].pop("stage3"), "config error: train.stage3: missing"),
+        ("demo", lambda c: c["train"]["stage2"].update(steps=10),
+         "config error: train.stage2: set exactly one of steps or epochs"),
+        ("demo", lambda c: c["bootstrap"]["clip"].pop("steps"),
+         "config error: bootstrap.clip: set exactly one of steps or epochs"),
+        ("demo", lambda c: c.update(bootstrap=None), "config error: bootstrap.clip: missing"),
+        ("demo", lambda c: c["eval"]["benchmarks"]["DemoMME"].pop("tsv"),
+         "config error: eval.benchmarks.DemoMME.tsv is missing"),
+        ("demo", lambda c: c["eval"]["benchmarks"]["DemoMME"].update(type="vqa"),
+         "config error: eval.benchmarks.DemoMME.type: 'vqa' is not a known type"),
+        ("demo", lambda c: c["eval"].update(variants=["question", "blind"]),
+         "config error: eval.variants: 'blind' is not a known variant"),
+        ("paper", lambda c: c["eval"].update(backend="vlmevalkit", num_processes=8),
+         "config error: eval.num_processes: 8 processes need eval.backend builtin"),
+        ("paper", lambda c: c["model"]["vision"].update(source="bootstrap"),
+         "config error: model.vision.source: bootstrap backbones are trained by the demo and tiny profiles only"),
+        ("demo", lambda c: c["model"]["vision"].update(heads=3),
+         "config error: model.vision.heads: 3 does not divide model.vision.width (64)"),
+        ("demo", lambda c: c["model"]["llm"].update(heads=3),
+         "config error: model.llm.heads: 3 does not divide model.llm.hidden_size (128)"),
+        ("demo", lambda c: c["model"]["vision"].update(patch_size=30),
+         "config error: model.vision.view_size=224 is not a multiple of model.vision.patch_size=30"),
+        ("demo", lambda c: c["world"].update(min_objects=7),
+         "config error: world.min_objects exceeds world.max_objects"),
+        ("paper", lambda c: c["datasets"]["svit"].pop("descriptions"),
+         "config error: datasets.svit.descriptions"),
+    ],
+)
+def test_cross_field_rule_names_the_key(repo_root, profile, mutate, message):
+    config = yaml.safe_load((repo_root / f"config/{profile}.yaml").read_text())
+    mutate(config)
+    validate(config, repo_root / "config/schema.yaml")      # the schema alone lets it through
+    with pytest.raises(ConfigError) as err:
+        check_cross_fields(config)
+    assert str(err.value).startswith(message) and "\n" not in str(err.value)
+
+
+def test_load_checks_the_cross_field_rules(repo_root, tmp_path):
+    config = _demo(repo_root)
+    config["grid"]["n"] = [1, 64]
+    path = tmp_path / "big_n.yaml"
+    path.write_text(yaml.safe_dump(config))
+    with pytest.raises(ConfigError, match="grid.n: 64"):
+        load(path, repo_root / "config/schema.yaml")
 
 
 def test_snakemake_rejects_bad_config_before_any_job(repo_root, venv_env, tmp_path):
@@ -95,6 +191,22 @@ def test_snakemake_rejects_bad_config_before_any_job(repo_root, venv_env, tmp_pa
     error_lines = [line for line in proc.stderr.splitlines() if "config error" in line]
     assert error_lines == [error_lines[0]] and "grid.n[1]" in error_lines[0]
     assert "rule" not in proc.stdout
+
+
+def test_snakemake_stops_on_a_cross_field_rule_before_any_job(repo_root, venv_env, tmp_path):
+    config = _demo(repo_root)
+    config["grid"]["n"] = [1, 2, 64]
+    bad = tmp_path / "big_n.yaml"
+    bad.write_text(yaml.safe_dump(config))
+    proc = subprocess.run(
+        ["snakemake", "-n", "-s", str(repo_root / "Snakefile"), "--directory", str(tmp_path),
+         "--configfile", str(bad)],
+        cwd=repo_root, env=venv_env, capture_output=True, text=True,
+    )
+    assert proc.returncode != 0
+    error_lines = [line for line in proc.stderr.splitlines() if "config error" in line]
+    assert error_lines == ["config error: grid.n: 64 is more than model.fusion.max_tokens (32)"]
+    assert "rule" not in proc.stdout and "Job stats" not in proc.stdout
 
 
 def test_dry_run_plans_every_rule(repo_root, venv_env, tmp_path):

@@ -11,7 +11,9 @@ from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
 from vtscale.analysis import cost
+from vtscale.config import config_section
 from vtscale.errors import InputError
+from vtscale.model.chat_template import CHATML
 
 # small open_clip + Llama sizes standing in for the paper model (same code path, meta device)
 SMALL_PAPER_MODEL = {
@@ -29,8 +31,6 @@ TINY_MODEL = {"vision": {"source": "bootstrap", "name": "tiny", "view_size": 32,
               "hd_views": 4, "fusion": {"layers": 1, "max_tokens": 8},
               "llm": {"source": "bootstrap", "hidden_size": 48, "layers": 2, "heads": 2,
                       "intermediate_size": 64}}
-CHATML = ("{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}"
-          "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
 
 
 def test_llm_flops_match_the_llama_formula():
@@ -69,7 +69,7 @@ def make_stage2(folder):
                                        eos_token_id=tokenizer.eos_token_id))
     llm.save_pretrained(folder / "llm")
     tokenizer.save_pretrained(folder / "llm")
-    model = VisionTokenModel.from_config(ModelConfig.from_dict(TINY_MODEL), vision_init=str(folder / "clip"),
+    model = VisionTokenModel.from_config(config_section(ModelConfig, {"model": TINY_MODEL}, "model"), vision_init=str(folder / "clip"),
                                          llm_init=str(folder / "llm"))
     model.save_pretrained(folder / "stage2")
     return folder / "stage2"

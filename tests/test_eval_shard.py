@@ -16,7 +16,9 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from vtscale.config import config_section
 from vtscale.eval import run
+from vtscale.eval.config import EvalConfig
 
 REPO = Path(__file__).resolve().parents[1]
 BENCHES = ("ShardYorn", "ShardMCQ")
@@ -78,7 +80,7 @@ def test_two_ranks_in_turn_match_one_process(world, single, tmp_path, monkeypatc
     """The rank logic without processes: rank 1 fills its cache, then rank 0 merges."""
     out, cache = tmp_path / "out", tmp_path / "cache"
     args = run.parse_args(eval_argv(world, out, cache))
-    cfg = run.eval_config(json.loads(args.cfg))
+    cfg = config_section(EvalConfig, json.loads(args.cfg), "eval")
     device = run.current_shard().device                       # the device the single run used
     run.run_builtin(cfg, args, run.Shard(rank=1, world_size=2, device=device))
     assert not out.exists()                                   # only rank 0 writes outputs

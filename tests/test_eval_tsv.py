@@ -12,7 +12,8 @@ from PIL import Image
 
 from vtscale.errors import InputError
 from vtscale.eval import prompts
-from vtscale.eval.tsv import detect_type, predictions_in_row_order, read_benchmark
+from vtscale.eval.predictions import predictions_in_row_order
+from vtscale.eval.tsv import detect_type, read_benchmark
 
 
 def png_b64(colour=(255, 0, 0)) -> str:

@@ -19,12 +19,12 @@ def test_missing_package_is_a_clear_error():
 def test_convert_then_generate_with_chat_template(tmp_path):
     from vtscale.augment import qa
     from vtscale.augment.config import QAConfig
-    from vtscale.augment.llm import load_causal_lm
+    from vtscale.model.causal_lm import load_causal_lm
 
     out = tmp_path / "smollm2"
     assert gguf.main(["--out", str(out)]) == 0
     assert (out / "model.safetensors").exists() and not list(tmp_path.glob(".smollm2.*"))
-    model, tokenizer = load_causal_lm(out)
+    model, tokenizer = load_causal_lm(out, "augment.qa.generator")
     assert "<|im_start|>" in tokenizer.apply_chat_template([{"role": "user", "content": "hi"}], tokenize=False)
     answer = qa.generate(model, tokenizer, [[{"role": "user", "content": "What is the capital of France?"}]],
                          batch_size=1, max_new_tokens=16)[0]

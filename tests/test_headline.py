@@ -94,13 +94,13 @@ def test_dvc_metrics_fit_a_terminal_and_diff_shows_what_moved(tmp_path, venv_env
     """The demo's benchmarks and variants: `dvc metrics show` stays within 200 columns, and
     `dvc metrics diff` after a rerun with other scores names the moved numbers."""
     repo = tmp_path / "repo"
-    write_inputs(repo / "results", list(DEMO["eval"]["benchmarks"]))
-    run_headline(repo / "results")
+    write_inputs(repo / "results" / "demo", list(DEMO["eval"]["benchmarks"]))
+    run_headline(repo / "results" / "demo")
     shutil.copy(REPO / "dvc.yaml", repo / "dvc.yaml")
     git = ["git", "-c", "user.email=ci@example.com", "-c", "user.name=ci"]
     subprocess.run(git + ["init", "-q"], cwd=repo, check=True)
     dvc(["init", "-q"], repo, venv_env)
-    dvc(["add", "-q", "results"], repo, venv_env)
+    dvc(["add", "-q", "results/demo"], repo, venv_env)
     subprocess.run(git + ["add", "-A"], cwd=repo, check=True)
     subprocess.run(git + ["commit", "-qm", "run 1"], cwd=repo, check=True)
 
@@ -109,10 +109,10 @@ def test_dvc_metrics_fit_a_terminal_and_diff_shows_what_moved(tmp_path, venv_env
     assert len(widths) == 1 + 3 * len(DEMO["eval"]["benchmarks"]) + 1   # header, rows, theory
     assert max(widths) <= 200, shown
 
-    write_inputs(repo / "results", list(DEMO["eval"]["benchmarks"]), slope=0.1)
-    run_headline(repo / "results")
-    dvc(["add", "-q", "results"], repo, venv_env)
+    write_inputs(repo / "results" / "demo", list(DEMO["eval"]["benchmarks"]), slope=0.1)
+    run_headline(repo / "results" / "demo")
+    dvc(["add", "-q", "results/demo"], repo, venv_env)
     diff = dvc(["metrics", "diff"], repo, venv_env)
-    assert "results/metrics/question/DemoPOPE.json" in diff and "alpha" in diff
+    assert "results/demo/metrics/question/DemoPOPE.json" in diff and "alpha" in diff
     assert "-0.05" in diff and "-0.1" in diff
-    assert "results/metrics/question/DemoMCQ.json" not in diff    # flat in both runs
+    assert "results/demo/metrics/question/DemoMCQ.json" not in diff    # flat in both runs

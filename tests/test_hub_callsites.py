@@ -32,7 +32,7 @@ def test_pretrained_clip_names_the_missing_weights(offline_empty_cache):
 
 
 def test_theory_llm_names_the_missing_model(offline_empty_cache):
-    from vtscale.theory.hidden import load_causal_lm
+    from vtscale.model.causal_lm import load_causal_lm
 
     with pytest.raises(InputError, match="Qwen/Qwen2-0.5B-Instruct"):
-        load_causal_lm("Qwen/Qwen2-0.5B-Instruct")
+        load_causal_lm("Qwen/Qwen2-0.5B-Instruct", "theory.llms")

@@ -41,7 +41,7 @@ def test_llava_mix665k(tmp_path):
 
 def test_llava_bad_record_names_file_and_record(tmp_path):
     bad = LLAVA[:1] + [{"id": "broken", "image": "x.jpg", "conversations": [{"from": "gpt", "value": "a"}, {"from": "human", "value": "b"}]}]
-    with pytest.raises(InputError, match=r"mix\.json: record broken: turn 0"):
+    with pytest.raises(InputError, match=r"mix\.json: record 'broken': messages 0-1 come from"):
         loaders.load_llava(write_json(tmp_path / "mix.json", bad))
 
 
@@ -133,35 +133,3 @@ def test_mplug_bad_line(tmp_path):
     path.write_text("{not json\n")
     with pytest.raises(InputError, match=r"train\.jsonl: line 1 is not valid JSON"):
         loaders.load_mplug_docs(path)
-
-
-# ------------------------------------------------------------------ Intel/orca_dpo_pairs
-DPO = [
-    {"system": "", "question": "What is 2+2?", "chosen": "4", "rejected": "5"},
-    {"system": "You are an AI assistant.", "question": "Name a colour.", "chosen": "Blue.", "rejected": "Dog."},
-]
-
-
-@pytest.mark.parametrize("suffix", ["jsonl", "json", "parquet"])
-def test_dpo_pairs_local_files(tmp_path, suffix):
-    import pandas as pd
-
-    path = tmp_path / f"orca_dpo_pairs.{suffix}"
-    frame = pd.DataFrame(DPO)
-    if suffix == "jsonl":
-        frame.to_json(path, orient="records", lines=True)
-    elif suffix == "json":
-        frame.to_json(path, orient="records")
-    else:
-        frame.to_parquet(path)
-    assert loaders.load_dpo_pairs(path) == DPO
-    assert loaders.load_dpo_pairs(path, limit=1) == DPO[:1]
-
-
-def test_dpo_bad_rows(tmp_path):
-    path = write_jsonl(tmp_path / "dpo.jsonl", [DPO[0], {**DPO[1], "chosen": ""}])
-    with pytest.raises(InputError, match=r"dpo\.jsonl: row 1: field 'chosen'"):
-        loaders.load_dpo_pairs(path)
-    path = write_jsonl(tmp_path / "dpo2.jsonl", [{"question": "q", "chosen": "a", "rejected": "b"}])
-    with pytest.raises(InputError, match=r"dpo2\.jsonl: missing column 'system'"):
-        loaders.load_dpo_pairs(path)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 import yaml
 from PIL import Image
 
-from vtscale.config import ConfigError
+from vtscale.config import ConfigError, config_section
 from vtscale.data.sample import Sample, Turn
 from vtscale.model import info
 from vtscale.model.config import ModelConfig, check_token_counts
@@ -16,7 +18,7 @@ from vtscale.model.config import ModelConfig, check_token_counts
 @pytest.fixture(scope="module")
 def paper(repo_root):
     config = yaml.safe_load((repo_root / "config" / "paper.yaml").read_text())
-    cfg = ModelConfig.from_dict(config["model"])
+    cfg = config_section(ModelConfig, config, "model")
     return cfg, info.build_meta_model(cfg)
 
 
@@ -43,7 +45,7 @@ def test_paper_shapes_on_meta(paper):
 def test_paper_fusion_forward_on_meta_gives_n_plus_m_fused_tokens(paper):
     _, model = paper
     sample = Sample("big", Image.new("RGB", (2000, 2000)), [Turn("what is it?", "a"), Turn("and?", "b")])
-    batch = model._fusion_batch([sample.image], [[t.question for t in sample.turns]], 256, 8, True)
+    batch = model.batch_builder.fusion_inputs([sample.image], [[t.question for t in sample.turns]], 256, 8)
     assert int(batch["fusion_is_view"].sum()) == 1450
     fused = model.fuse(batch)
     assert tuple(fused.shape) == (256 + 8, 1024)
@@ -76,6 +78,37 @@ def test_demo_config_builds_from_sizes(repo_root):
     assert described["llm_hidden_size"] == config["model"]["llm"]["hidden_size"] == 128
 
 
+@pytest.mark.parametrize("profile", ["tiny", "demo"])
+def test_model_info_counts_the_text_tower_bootstrap_clip_trains(repo_root, profile, monkeypatch):
+    """model-info builds a bootstrap vision config from its sizes; bootstrap-clip must
+    train exactly that CLIP, or the counts describe another model."""
+    import open_clip
+    from vtscale.train import bootstrap_clip
+
+    config = yaml.safe_load((repo_root / "config" / f"{profile}.yaml").read_text())
+    cfg = config_section(ModelConfig, config, "model")
+    counts, meta = info.describe(config)["parameters"], info.build_meta_model(cfg)
+    built, real_clip = {}, open_clip.model.CLIP
+
+    def stop_after_building(**kwargs):
+        built["clip"] = real_clip(**kwargs)
+        raise SystemExit("built")
+
+    monkeypatch.setattr(bootstrap_clip.open_clip.model, "CLIP", stop_after_building)
+    monkeypatch.setattr(bootstrap_clip, "description_pairs", lambda *args: [])
+    payload = json.dumps({"seed": 0, "bootstrap": config["bootstrap"], "model": config["model"]})
+    with pytest.raises(SystemExit, match="built"):
+        bootstrap_clip.main(["--cfg", payload, "--descriptions", "-", "--image-root", ".",
+                             "--out", "-", "--ckpt-dir", "-"])
+    clip = built["clip"]
+    vision = sum(p.numel() for p in clip.visual.parameters())
+    text = sum(p.numel() for p in clip.parameters()) - vision - 1        # less logit_scale
+    extended = (cfg.vision.text_context - clip.context_length) * cfg.vision.width  # VLM's longer context
+    assert counts["vision_encoder"] == vision
+    assert counts["clip_text_tower"] == text + extended
+    assert len(meta.clip.transformer.resblocks) == len(clip.transformer.resblocks)
+
+
 @pytest.mark.parametrize("n, m, key", [(4, 8, "m=8"), (0, 1, "n=0"), (1, 0, "m=0")])
 def test_bad_n_m(n, m, key):
     with pytest.raises(ConfigError, match=key):
@@ -84,6 +117,6 @@ def test_bad_n_m(n, m, key):
 
 def test_bad_model_config_names_the_key():
     with pytest.raises(ConfigError, match="model.fusion.layerz"):
-        ModelConfig.from_dict({"fusion": {"layerz": 2}})
+        config_section(ModelConfig, {"model": {"fusion": {"layerz": 2}}}, "model")
     with pytest.raises(ConfigError, match="model.fusion.max_tokens"):
-        ModelConfig.from_dict({"fusion": {"max_tokens": 0}})
+        config_section(ModelConfig, {"model": {"fusion": {"max_tokens": 0}}}, "model")

@@ -14,18 +14,16 @@ from safetensors.torch import save_file
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
-from vtscale.config import ConfigError
+from vtscale.config import ConfigError, config_section
 from vtscale.data.sample import Sample, Turn
 from vtscale.errors import InputError
 from vtscale.model.chat import IGNORE
+from vtscale.model.chat_template import CHATML
 from vtscale.model.config import ModelConfig
-from vtscale.model.losses import contrastive_objective
-from vtscale.model.vlm import SHORT_ANSWER_TOKENS, VisionTokenModel, answer_lengths
+from vtscale.model.folder import TrainedSetting, read_trained_setting
+from vtscale.model.losses import SHORT_ANSWER_TOKENS, answer_lengths, contrastive_objective
+from vtscale.model.vlm import VisionTokenModel
 
-CHATML = (
-    "{% for message in messages %}<|im_start|>{{ message['role'] }}\n{{ message['content'] }}"
-    "<|im_end|>\n{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
 SENTENCES = [
     "what colour is the square? the square is red.",
     "how many circles are there? there are three circles.",
@@ -82,7 +80,7 @@ def backbones(tmp_path_factory):
 @pytest.fixture(scope="module")
 def model(backbones):
     torch.manual_seed(0)
-    cfg = ModelConfig.from_dict(TINY_MODEL)
+    cfg = config_section(ModelConfig, {"model": TINY_MODEL}, "model")
     return VisionTokenModel.from_config(cfg, vision_init=str(backbones / "clip"),
                                         llm_init=str(backbones / "llm"))
 
@@ -122,7 +120,7 @@ def test_contrastive_loss_runs_and_trains_only_stage1_parts(model):
     names = {n for n, p in model.named_parameters() if p.requires_grad}
     assert any(n.startswith("fusion.") for n in names) and "logit_scale" in names
     assert not any(n.startswith(("llm.", "clip.", "projection")) for n in names)
-    batch = model.collate_contrastive(samples(3), n=4)
+    batch = model.batch_builder.contrastive(samples(3), n=4)
     out = model.contrastive_loss(batch)
     assert set(out) == {"loss", "contrastive", "identity"}
     out["loss"].backward()
@@ -140,7 +138,7 @@ def test_answer_lengths_measure_each_labelled_run_within_its_row():
 def test_generation_loss_splits_short_and_long_answers(model):
     sample = samples(1)[0]
     sample.turns = [Turn("is it red?", "yes"), Turn("describe it.", "a red square " * 6)]
-    batch = model.collate_generation([sample], n=2, m=1)
+    batch = model.batch_builder.generation([sample], n=2, m=1)
     with torch.no_grad():
         out = model.generation_loss(batch)
     keep = batch["labels"][:, 1:] != IGNORE
@@ -156,7 +154,7 @@ def test_llm_gets_no_gradient_and_stays_unchanged(model):
     fusion_before = model.fusion.layers[0].mlp.up_proj.weight.detach().clone()
     optimizer = torch.optim.AdamW(params, lr=1e-2)
     model.train()
-    loss = model.generation_loss(model.collate_generation(samples(2, turns=2), n=4, m=2))["loss"]
+    loss = model.generation_loss(model.batch_builder.generation(samples(2, turns=2), n=4, m=2))["loss"]
     loss.backward()
     assert all(p.grad is None for p in model.llm.parameters())
     assert all(not p.requires_grad for p in model.llm.parameters())
@@ -169,7 +167,7 @@ def test_llm_gets_no_gradient_and_stays_unchanged(model):
 
 
 def test_labels_cover_answers_and_eos_only(model):
-    batch = model.collate_generation(samples(2, turns=2), n=4, m=2)
+    batch = model.batch_builder.generation(samples(2, turns=2), n=4, m=2)
     tok = model.llm_tokenizer
     for i in range(2):
         keep = batch["labels"][i] != IGNORE
@@ -186,8 +184,8 @@ def test_labels_cover_answers_and_eos_only(model):
 
 def test_no_question_drops_exactly_the_question_tokens(model):
     data = samples(2, turns=2)
-    with_q = model.collate_generation(data, n=4, m=2, use_question=True)
-    without = model.collate_generation(data, n=4, m=2, use_question=False)
+    with_q = model.batch_builder.generation(data, n=4, m=2, use_question=True)
+    without = model.batch_builder.generation(data, n=4, m=2, use_question=False)
     tok = model.fusion_tokenizer
     for i, sample in enumerate(data):
         full = with_q["fusion_ids"][i][with_q["fusion_mask"][i].bool()].tolist()
@@ -203,7 +201,7 @@ def test_no_question_drops_exactly_the_question_tokens(model):
 
 
 def test_fused_positions_are_queries_then_eos(model):
-    batch = model.collate_generation(samples(1, turns=2), n=4, m=2)
+    batch = model.batch_builder.generation(samples(1, turns=2), n=4, m=2)
     ids = batch["fusion_ids"][0][batch["fused_pos"]].tolist()
     q = model.fusion_tokenizer.query_ids(3)
     eos = model.fusion_tokenizer.eos_id
@@ -223,11 +221,12 @@ def test_batched_generation_equals_one_by_one(model):
 
 def test_save_load_round_trip(model, tmp_path):
     model.eval()
-    model.save_pretrained(tmp_path / "m")
+    model.save_pretrained(tmp_path / "m", trained_for=TrainedSetting.for_stage(3, 4, 2, question=False))
+    assert read_trained_setting(tmp_path / "m") == TrainedSetting(3, 4, 2, False, "without_question")
     loaded = VisionTokenModel.from_pretrained(tmp_path / "m").eval()
     for (k, a), (k2, b) in zip(model.state_dict().items(), loaded.state_dict().items()):
         assert k == k2 and torch.equal(a, b), k
-    batch = model.collate_generation(samples(2), n=4, m=2)
+    batch = model.batch_builder.generation(samples(2), n=4, m=2)
     with torch.no_grad():
         assert torch.equal(model.generation_loss(batch)["loss"], loaded.generation_loss(batch)["loss"])
     imgs, qs = [image(1)], ["is the square red?"]
@@ -237,15 +236,15 @@ def test_save_load_round_trip(model, tmp_path):
 @pytest.mark.parametrize("n, m, key", [(2, 4, "m=4 exceeds n=2"), (0, 0, "n=0"), (16, 2, "max_tokens")])
 def test_bad_token_counts_name_the_key(model, n, m, key):
     with pytest.raises(ConfigError, match=key):
-        model.collate_generation(samples(1), n=n, m=m)
+        model.batch_builder.generation(samples(1), n=n, m=m)
 
 
 def test_empty_turns_names_the_sample(model):
     bad = [Sample(id="scene_00042", image=image(0), turns=[])]
     with pytest.raises(InputError, match="scene_00042"):
-        model.collate_generation(bad, n=4, m=2)
+        model.batch_builder.generation(bad, n=4, m=2)
     with pytest.raises(InputError, match="scene_00042"):
-        model.collate_contrastive(bad)
+        model.batch_builder.contrastive(bad)
 
 
 def test_device_property_and_to(model):
@@ -255,10 +254,10 @@ def test_device_property_and_to(model):
 
 def test_projected_tokens_start_at_the_llm_embedding_scale(backbones):
     """Fused tokens enter the frozen LLM at the scale of its own embeddings."""
-    model = VisionTokenModel.from_config(ModelConfig.from_dict(TINY_MODEL),
+    model = VisionTokenModel.from_config(config_section(ModelConfig, {"model": TINY_MODEL}, "model"),
                                          vision_init=str(backbones / "clip"),
                                          llm_init=str(backbones / "llm"))
-    batch = model.collate_generation(samples(2), n=4, m=2)
+    batch = model.batch_builder.generation(samples(2), n=4, m=2)
     with torch.no_grad():
         fused = model.projection(model.fuse(batch))
         embeddings = model.llm.get_input_embeddings().weight
@@ -269,10 +268,10 @@ def test_projected_tokens_start_at_the_llm_embedding_scale(backbones):
 def test_question_and_query_embeddings_start_at_the_view_token_scale(backbones):
     """Text and query tokens enter the fusion module as large as the view tokens, so the
     attention outputs over the views do not drown them (transformers' 0.02 init would)."""
-    model = VisionTokenModel.from_config(ModelConfig.from_dict(TINY_MODEL),
+    model = VisionTokenModel.from_config(config_section(ModelConfig, {"model": TINY_MODEL}, "model"),
                                          vision_init=str(backbones / "clip"),
                                          llm_init=str(backbones / "llm"))
-    batch = model.collate_generation(samples(2), n=4, m=2)
+    batch = model.batch_builder.generation(samples(2), n=4, m=2)
     with torch.no_grad():
         views = model.view_tokens(batch["pixels"])
         text = model.fusion.embed_tokens(batch["fusion_ids"][~batch["fusion_is_view"]])
@@ -286,16 +285,17 @@ def test_fusion_weights_start_at_unit_gain_for_their_width(model):
     assert weight.std().item() == pytest.approx(model.cfg.vision.width ** -0.5, rel=0.15)
 
 
-def test_fused_sensitivity_edits_only_the_fused_tokens(model):
-    from vtscale.eval.fused_sensitivity import shuffle_images, sensitivity
-    batch_samples = samples(3, turns=2)
-    losses = sensitivity(model, batch_samples, n=4, m=2)
-    single = model.collate_generation([Sample(s.id, s.image, s.turns[:1]) for s in batch_samples], 4, 2)
+def test_model_saved_without_a_setting_records_none(model, tmp_path):
+    model.save_pretrained(tmp_path / "m")
+    assert json.loads((tmp_path / "m" / "vtscale_model.json").read_text())["trained_for"] is None
+    assert read_trained_setting(tmp_path / "m") is None
+
+
+def test_llm_inputs_put_the_projected_tokens_in_the_fused_slots(model):
+    batch = model.batch_builder.generation(samples(2, turns=2), n=4, m=2)
     with torch.no_grad():
-        plain = model.generation_loss(single)["loss"].item()
-    assert losses["normal"] == pytest.approx(plain, rel=1e-5)
-    assert all(math.isfinite(v) for v in losses.values())
-    assert losses["zero"] != pytest.approx(losses["normal"], abs=1e-6)
-    fused = torch.arange(3 * 4 * 2, dtype=torch.float).view(12, 2)   # 3 samples x 4 tokens
-    moved = shuffle_images(fused, 3).view(3, 4, 2)
-    assert torch.equal(moved[1], fused.view(3, 4, 2)[0]) and torch.equal(moved[0], fused.view(3, 4, 2)[2])
+        embeds = model.llm_inputs(batch)
+        fused = model.projection(model.fuse(batch))
+        tokens = model.token_embeddings(batch)
+    slots = batch["llm_is_fused"]
+    assert torch.equal(embeds[slots], fused) and torch.equal(embeds[~slots], tokens[~slots])

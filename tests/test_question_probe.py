@@ -1,4 +1,5 @@
-"""vtscale question-probe: balanced, true questions and a curve from a real fine-tune."""
+"""vtscale question-probe (diagnostic): balanced, true questions over the world's vocabulary
+and a curve from a real fine-tune in the shared training loop."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from test_bootstrap import make_world, run_bootstrap_clip, run_bootstrap_lm
 from test_train_stages import cfg_json, train_args
 from vtscale import cli
 from vtscale.errors import InputError
-from vtscale.eval.question_probe import make_question, question_only_accuracy, read_scenes
+from vtscale.data.synth.vocab import COLORS, KINDS
+from vtscale.diagnostics.question_probe import (FIXED_COLOR, make_question, question_only_accuracy,
+                                               read_scenes)
 from vtscale.train import run
 
 SCENE = {"image": "a.png", "split": "train", "objects": [
@@ -30,6 +33,19 @@ def test_questions_are_balanced_and_true(task):
         assert answer == ("Yes" if truth else "No"), question
         answers.append(answer)
     assert 0.4 < answers.count("Yes") / len(answers) < 0.6
+
+
+@pytest.mark.parametrize("task, names", [("color", set(COLORS)),
+                                         ("color_kind", {f"{c} {k}" for c in COLORS for k in KINDS})])
+def test_questions_ask_only_about_the_world_vocabulary(task, names):
+    rng = random.Random(0)
+    asked = set()
+    for _ in range(2000):
+        question, _ = make_question(SCENE, task, rng)
+        name = question.removeprefix("Is there ").removesuffix(" in the image?").split(" ", 1)[1]
+        asked.add(name.removesuffix(" shape"))
+    assert asked == names
+    assert FIXED_COLOR in COLORS
 
 
 def test_fixed_question_never_changes():
@@ -56,10 +72,10 @@ def test_scenes_need_both_splits_and_objects(tmp_path):
     with pytest.raises(InputError, match="held-out"):
         read_scenes(path)
     path.write_text(json.dumps({"image": "a.png", "split": "train"}) + "\n")
-    with pytest.raises(InputError, match=r"scenes.jsonl: record 1: needs 'image', 'split' and an 'objects'"):
+    with pytest.raises(InputError, match=r"scenes.jsonl: line 1: needs 'image', 'split' and an 'objects'"):
         read_scenes(path)
     path.write_text(json.dumps({**SCENE, "objects": [{"color": "red"}]}) + "\n")
-    with pytest.raises(InputError, match=r"scenes.jsonl: record 1: every object needs 'color' and 'kind'"):
+    with pytest.raises(InputError, match=r"scenes.jsonl: line 1: every object needs 'color' and 'kind'"):
         read_scenes(path)
 
 
@@ -102,3 +118,6 @@ def test_probe_fine_tunes_a_copy_and_writes_its_curve(tmp_path):
     assert all(0.0 <= p["accuracy"] <= 1.0 for p in result["curve"])
     assert all(p["loss"] > 0 for p in result["curve"][1:])
     assert (model / "model.safetensors").read_bytes() == before
+    metrics = (tmp_path / "probe.metrics.csv").read_text().splitlines()     # the shared loop's CSV
+    assert metrics[0].startswith("step,epoch,loss") and len(metrics) == 1 + 3
+    assert [float(line.split(",")[2]) for line in metrics[2:]] == [p["loss"] for p in result["curve"][1:]]

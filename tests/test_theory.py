@@ -110,8 +110,9 @@ def write_pairs(path, count=5):
 
 
 def test_hidden_states_are_what_the_lm_head_reads(tiny_llm):
-    from vtscale.theory.hidden import branch_hidden_states, load_causal_lm
-    model, tokenizer = load_causal_lm(str(tiny_llm))
+    from vtscale.model.causal_lm import load_causal_lm
+    from vtscale.theory.hidden import branch_hidden_states
+    model, tokenizer = load_causal_lm(str(tiny_llm), "theory.llms")
     prefix, branch = [3, 10, 11, 5], [12, 13, 14]
     (hidden,) = branch_hidden_states(model, 1, [prefix], [branch], 4, "test")
     with torch.no_grad():
@@ -151,7 +152,7 @@ def test_divergence_end_to_end_and_figures(tiny_llm, tmp_path):
 
 
 def test_bad_pair_record_names_file_line_and_field(tmp_path):
-    from vtscale.theory.hidden import load_pairs
+    from vtscale.data.dpo_pairs import load_pairs
     bad = tmp_path / "dpo.jsonl"
     bad.write_text('{"system": "", "question": "q", "chosen": "a", "rejected": "b"}\n'
                    '{"system": "", "question": "q", "chosen": "a"}\n')

@@ -193,12 +193,15 @@ def test_metrics_csv_columns_and_frozen_parameters(tmp_path):
 
 
 def test_config_needs_steps_or_epochs():
-    from vtscale.config import ConfigError
+    from vtscale.config import ConfigError, config_section
+    from vtscale.train.config import TrainSection
     with pytest.raises(ConfigError, match="exactly one of 'steps' or 'epochs'"):
-        TrainConfig.from_sections({"lr": 1e-3}, {}, 0, "train.stage1")
-    cfg = TrainConfig.from_sections({"steps": 5, "lr": 1e-3}, {"checkpoint_every": 3, "num_processes": 1},
-                                    4, "train.stage1")
+        config_section(TrainSection, {"train": {"stage1": {"lr": 1e-3}}}, "train")
+    train = {"stage1": {"steps": 5, "lr": 1e-3}, "checkpoint_every": 3, "num_processes": 1}
+    cfg = config_section(TrainSection, {"train": train}, "train").stage("stage1", 4)
     assert (cfg.steps, cfg.checkpoint_every, cfg.seed) == (5, 3, 4)
+    with pytest.raises(ConfigError, match="train.stage2: missing"):
+        config_section(TrainSection, {"train": train}, "train").stage("stage2", 4)
 
 
 def test_summary_path_sits_next_to_snakemake_benchmarks(tmp_path):

@@ -15,10 +15,11 @@ from safetensors.torch import load_file
 
 from test_bootstrap import TINY_LLM, TINY_VISION, make_world, run_bootstrap_clip, run_bootstrap_lm
 from vtscale import cli
-from vtscale.config import ConfigError
+from vtscale.config import ConfigError, config_section
 from vtscale.data.conversations import ConversationDataset
 from vtscale.errors import InputError
 from vtscale.model.config import ModelConfig
+from vtscale.model.folder import TrainedSetting, read_trained_setting
 from vtscale.train import run
 from vtscale.launch import launch_command
 from vtscale.train.metrics import read_metrics
@@ -83,6 +84,7 @@ def test_stages_1_2_3_end_to_end(world_and_backbones, tmp_path):
         2, world, results, "stage2", "--init", str(results / "models" / "stage1"))]) == 0
     summary = json.loads((results / "benchmarks" / "train_stage2.json").read_text())
     assert (summary["n"], summary["m"], summary["steps"]) == (4, 2, 3)   # 12 samples / batch 4
+    assert read_trained_setting(results / "models" / "stage2") == TrainedSetting(2, 4, 2, True, None)
 
     for variant, flags in [("with_question", []), ("without_question", ["--no-question"])]:
         AcceleratorState._reset_state(reset_partial_state=True)
@@ -92,6 +94,8 @@ def test_stages_1_2_3_end_to_end(world_and_backbones, tmp_path):
             "--n", "2", "--m", "1", *flags)]) == 0
         summary = json.loads((results / "benchmarks" / "train_stage3" / f"{variant}_n2_m1.json").read_text())
         assert summary["use_question"] == (variant == "with_question") and summary["steps"] == 2
+        record = read_trained_setting(results / "models" / name)
+        assert record == TrainedSetting(3, 2, 1, variant == "with_question", variant)
 
     # The LLM is frozen through all stages: stage-3 output carries the bootstrap LM's weights.
     bootstrap = load_file(str(backbones / "bootstrap_lm" / "model.safetensors"))
@@ -156,14 +160,14 @@ def test_cached_and_pixel_generation_batches_give_the_same_loss(world_and_backbo
     from vtscale.train.stage1_data import CachedConversationCollate, FrozenPatchCache
     world, backbones = world_and_backbones
     model = VisionTokenModel.from_config(
-        ModelConfig.from_dict(TINY_MODEL),
+        config_section(ModelConfig, {"model": TINY_MODEL}, "model"),
         vision_init=str(backbones / "bootstrap_clip"), llm_init=str(backbones / "bootstrap_lm"))
     model.trainable_parameters(2, train_vision=False)
     model.eval()
     records = [RecordDataset(world / "conversations.json", world)[i] for i in range(3)]
     samples = [ConversationDataset(world / "conversations.json", world)[i] for i in range(3)]
     cached = CachedConversationCollate(model, 4, 2, True, FrozenPatchCache(model))(records)
-    plain = model.collate_generation(samples, 4, 2)
+    plain = model.batch_builder.generation(samples, 4, 2)
     with torch.no_grad():
         a, b = model.generation_loss(cached)["loss"], model.generation_loss(plain)["loss"]
     assert torch.allclose(a, b, rtol=1e-5)

@@ -1,7 +1,9 @@
-"""The ``vtscale`` command: one subcommand per pipeline stage.
+"""The ``vtscale`` command: one subcommand per pipeline stage, plus the diagnostics.
 
 Each subcommand is a module with ``main(argv: list[str] | None) -> int``; Snakemake
-rules call these (``vtscale <stage> ...``) so every stage also runs by hand.
+rules call the pipeline's (``vtscale <stage> ...``) so every stage also runs by hand.
+Diagnostics (``vtscale.diagnostics``, docs/diagnostics.md) are run by hand only: no
+rule calls them and no pipeline module imports them (tests/test_diagnostics_apart.py).
 """
 
 from __future__ import annotations
@@ -27,8 +29,6 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "train": ("vtscale.train.run", "train stage 1, 2 or 3"),
     "model-info": ("vtscale.model.info", "parameter counts and token counts of a model config"),
     "eval": ("vtscale.eval.run", "evaluate one (variant, n, m) checkpoint on one benchmark"),
-    "fused-sensitivity": ("vtscale.eval.fused_sensitivity", "does the LLM's loss depend on the fused tokens?"),
-    "question-probe": ("vtscale.eval.question_probe", "demo: how fast does a model learn to use the question?"),
     "collect-scores": ("vtscale.eval.collect", "gather score JSONs into the tidy scores.csv"),
     "baselines": ("vtscale.analysis.baselines", "majority and question-alone baselines per benchmark"),
     "fit": ("vtscale.analysis.fit", "fit P = C n^-alpha per benchmark"),
@@ -39,11 +39,20 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "report": ("vtscale.analysis.report", "HTML report of every figure and table"),
     "dvc-track": ("vtscale.dvc_track", "record data and results folders in DVC"),
 }
+DIAGNOSTICS: dict[str, tuple[str, str]] = {
+    "fused-sensitivity": ("vtscale.diagnostics.fused_sensitivity",
+                          "does the LLM's loss depend on the fused tokens?"),
+    "question-probe": ("vtscale.diagnostics.question_probe",
+                       "demo: how fast does a model learn to use the question?"),
+}
+COMMANDS = {**SUBCOMMANDS, **DIAGNOSTICS}
 
 
 def usage() -> str:
-    lines = ["usage: vtscale <command> [options]", "", "commands:"]
-    lines += [f"  {name:<16} {help_}" for name, (_, help_) in SUBCOMMANDS.items()]
+    lines = ["usage: vtscale <command> [options]", "", "pipeline commands:"]
+    lines += [f"  {name:<18} {help_}" for name, (_, help_) in SUBCOMMANDS.items()]
+    lines += ["", "diagnostics (by hand, outputs apart from the scores; docs/diagnostics.md):"]
+    lines += [f"  {name:<18} {help_}" for name, (_, help_) in DIAGNOSTICS.items()]
     return "\n".join(lines)
 
 
@@ -63,13 +72,13 @@ def main(argv: list[str] | None = None) -> int:
         print(usage())
         return 0
     name, rest = argv[0], argv[1:]
-    if name not in SUBCOMMANDS:
+    if name not in COMMANDS:
         print(f"vtscale: unknown command {name!r}\n\n{usage()}", file=sys.stderr)
         return 2
     log_file, rest = _pop_log_option(rest)
     setup_logging(log_file)
     log = logging.getLogger(f"vtscale.{name}")
-    module = importlib.import_module(SUBCOMMANDS[name][0])
+    module = importlib.import_module(COMMANDS[name][0])
     try:
         return int(module.main(rest) or 0)
     except (ConfigError, InputError, FileNotFoundError) as err:

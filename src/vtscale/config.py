@@ -1,14 +1,16 @@
 """Config loading and validation.
 
 The whole pipeline config is one YAML file validated against ``config/schema.yaml``;
-each stage receives its own section as JSON on the command line and turns it into a
-dataclass with :func:`from_dict`, which names the offending key on bad input.
+rules that span keys (:func:`check_cross_fields`) are checked with it at start. Each
+command receives its sections as ``--cfg`` JSON and turns each one into its dataclass
+with :func:`config_section`, the one way from config to dataclass.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import types
 import typing
 from pathlib import Path
 from typing import Any, Mapping, TypeVar
@@ -17,6 +19,8 @@ import jsonschema
 import yaml
 
 T = TypeVar("T")
+
+DEMO_PROFILES = ("demo", "tiny")     # the pipeline generates the world and trains the backbones
 
 
 class ConfigError(ValueError):
@@ -45,15 +49,6 @@ def validate(config: Mapping[str, Any], schema_path: str | Path) -> None:
     if errors:
         best = jsonschema.exceptions.best_match(errors)
         raise ConfigError(f"config error: {_describe(best)}")
-    _check_grid(config)
-
-
-def _check_grid(config: Mapping[str, Any]) -> None:
-    grid = config["grid"]
-    if grid["m_default"] > max(grid["n"]):
-        raise ConfigError(
-            f"config error: grid.m_default={grid['m_default']} exceeds the largest n "
-            f"({max(grid['n'])}); m must not exceed n")
 
 
 def load(path: str | Path, schema_path: str | Path | None = None) -> dict[str, Any]:
@@ -64,6 +59,7 @@ def load(path: str | Path, schema_path: str | Path | None = None) -> dict[str, A
         raise ConfigError(f"config error: {path} is not valid YAML: {err}") from None
     if schema_path is not None:
         validate(config, schema_path)
+        check_cross_fields(config)
     return config
 
 
@@ -77,17 +73,123 @@ def grid_settings(grid: Mapping[str, Any]) -> list[tuple[int, int]]:
     return [(n, m_for(n, grid["m_default"])) for n in grid["n"]]
 
 
-def from_dict(cls: type[T], data: Mapping[str, Any] | None, where: str = "") -> T:
-    """Build dataclass ``cls`` from ``data``; unknown keys and wrong types name the key."""
-    data = dict(data or {})
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - set(fields))
+def check_cross_fields(config: Mapping[str, Any]) -> None:
+    """The rules the schema cannot state, for a config that passed it: checked at start
+    (workflow/rules/common.smk, :func:`load`) so that a run does not fail on them minutes
+    in. The first violation is a one-line ConfigError naming its key."""
+    from vtscale.model.config import ModelConfig
+
+    _check_stages(config)
+    max_tokens = config_section(ModelConfig, config, "model").fusion.max_tokens
+    _check_grid(config["grid"], max_tokens)
+    _check_stage_tokens(config, max_tokens)
+    _check_backbone_sources(config)
+    _build_sections(config)
+
+
+def _stage_keys(config: Mapping[str, Any]) -> list[str]:
+    keys = [f"train.stage{k}" for k in (1, 2, 3)]
+    return keys + (["bootstrap.clip", "bootstrap.lm"] if config["profile"] in DEMO_PROFILES else [])
+
+
+def _check_stages(config: Mapping[str, Any]) -> None:
+    for key in _stage_keys(config):
+        stage = _locate(config, key)
+        if stage is None:
+            raise ConfigError(f"config error: {key}: missing")
+        if ("steps" in stage) == ("epochs" in stage):
+            raise ConfigError(f"config error: {key}: set exactly one of steps or epochs")
+
+
+def _check_grid(grid: Mapping[str, Any], max_tokens: int) -> None:
+    largest = max(grid["n"])
+    if largest > max_tokens:
+        raise ConfigError(
+            f"config error: grid.n: {largest} is more than model.fusion.max_tokens ({max_tokens})")
+    if grid["m_default"] > largest:
+        raise ConfigError(f"config error: grid.m_default: {grid['m_default']} is more than the "
+                          f"largest grid.n ({largest})")
+
+
+def _check_stage_tokens(config: Mapping[str, Any], max_tokens: int) -> None:
+    """Stages 1 and 2 train at train.stageK.n (default: the largest grid n); stage 2 also
+    at its m (default: m_for). Stage 3 trains at each grid setting."""
+    grid = config["grid"]
+    for number in (1, 2):
+        key, stage = f"train.stage{number}", config["train"][f"stage{number}"]
+        n = stage.get("n") or max(grid["n"])
+        if n > max_tokens:
+            raise ConfigError(
+                f"config error: {key}.n: {n} is more than model.fusion.max_tokens ({max_tokens})")
+        m = stage.get("m") or m_for(n, grid["m_default"])
+        if number == 2 and m > n:
+            raise ConfigError(f"config error: {key}.m: {m} is more than its n ({n})")
+
+
+def _check_backbone_sources(config: Mapping[str, Any]) -> None:
+    if config["profile"] in DEMO_PROFILES:
+        return
+    for key in ("model.vision.source", "model.llm.source"):
+        if _locate(config, key) == "bootstrap":
+            raise ConfigError(f"config error: {key}: bootstrap backbones are trained by the "
+                              f"{' and '.join(DEMO_PROFILES)} profiles only")
+
+
+def _build_sections(config: Mapping[str, Any]) -> None:
+    """Each section the run reads, built as its dataclass: its own rules run now."""
+    for name, cls in _section_classes(config["profile"]).items():
+        config_section(cls, config, name)
+
+
+def _section_classes(profile: str) -> dict[str, type]:
+    from vtscale.analysis.settings import AnalysisConfig
+    from vtscale.augment.config import AugmentConfig
+    from vtscale.eval.config import EvalConfig
+    from vtscale.train.config import BootstrapClipConfig, BootstrapLMConfig, TrainSection
+
+    classes: dict[str, type] = {"train": TrainSection, "eval": EvalConfig,
+                                "augment": AugmentConfig, "analysis": AnalysisConfig}
+    if profile in DEMO_PROFILES:
+        from vtscale.data.synth.config import WorldConfig
+        classes.update({"world": WorldConfig, "bootstrap.clip": BootstrapClipConfig,
+                        "bootstrap.lm": BootstrapLMConfig})
+    else:
+        from vtscale.data.prepare import DatasetsConfig
+        classes["datasets"] = DatasetsConfig
+    return classes
+
+
+def config_section(cls: type[T], payload: Mapping[str, Any] | None, name: str) -> T:
+    """Section ``name`` (dotted: ``"train.stage1"``) of a config or ``--cfg`` payload as
+    dataclass ``cls``, nested dataclasses included; a section missing or null gives the
+    defaults. An unknown key or a wrong type is a one-line ConfigError naming the key;
+    rules within the section are the dataclass's own (``__post_init__``)."""
+    return _build(cls, _locate(payload, name), name)
+
+
+def _locate(payload: Mapping[str, Any] | None, name: str) -> Any:
+    value: Any = payload
+    for depth, part in enumerate(name.split(".")):
+        if value is None:
+            return None
+        if not isinstance(value, Mapping):
+            parent = ".".join(name.split(".")[:depth]) or "--cfg"
+            raise ConfigError(f"config error: {parent}: expected a mapping, got {value!r}")
+        value = value.get(part)
+    return value
+
+
+def _build(cls: type[T], data: Any, where: str) -> T:
+    if data is None:
+        data = {}
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"config error: {where}: expected a mapping, got {data!r}")
+    names = {f.name for f in dataclasses.fields(cls) if f.init}
+    unknown = sorted(set(data) - names)
     if unknown:
         raise ConfigError(f"config error: unknown key {_join(where, unknown[0])}")
     hints = typing.get_type_hints(cls)
-    kwargs = {}
-    for name, value in data.items():
-        kwargs[name] = _coerce(hints[name], value, _join(where, name))
+    kwargs = {name: _coerce(hints[name], value, _join(where, name)) for name, value in data.items()}
     try:
         return cls(**kwargs)
     except TypeError as err:
@@ -99,15 +201,13 @@ def _join(where: str, key: str) -> str:
 
 
 def _coerce(hint: Any, value: Any, where: str) -> Any:
-    if dataclasses.is_dataclass(hint) and isinstance(value, Mapping):
-        return from_dict(hint, value, where)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, where)
     origin = typing.get_origin(hint)
-    if origin is typing.Union or str(origin) == "types.UnionType":
-        args = typing.get_args(hint)
-        if value is None and type(None) in args:
-            return None
-        inner = [a for a in args if a is not type(None)]
-        return _coerce(inner[0], value, where) if len(inner) == 1 else value
+    if origin is typing.Union or origin is types.UnionType:
+        return _coerce_union(typing.get_args(hint), value, where)
+    if origin is dict and value is not None:
+        return _coerce_dict(typing.get_args(hint)[1], value, where)
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if hint in (int, float, str, bool) and not isinstance(value, hint):
@@ -115,6 +215,20 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
     if hint is int and isinstance(value, bool):
         raise ConfigError(f"config error: {where}: expected int, got {value!r}")
     return value
+
+
+def _coerce_union(args: tuple, value: Any, where: str) -> Any:
+    if value is None and type(None) in args:
+        return None
+    inner = [a for a in args if a is not type(None)]
+    return _coerce(inner[0], value, where) if len(inner) == 1 else value
+
+
+def _coerce_dict(value_hint: Any, value: Any, where: str) -> dict:
+    """``dict[str, X]``: every entry an X (e.g. eval.benchmarks.<name>)."""
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"config error: {where}: expected a mapping, got {value!r}")
+    return {key: _coerce(value_hint, item, _join(where, key)) for key, item in value.items()}
 
 
 def parse_json_arg(text: str, what: str = "--cfg") -> dict[str, Any]:

@@ -112,3 +112,11 @@ def require_dataset_file(hub_id: str, filename: str, local: str | os.PathLike | 
             raise InputError(f"{what}: {path} not found")
         return path
     return hub_file(hub_id, filename, repo_type=repo_type, what=what)
+
+
+def load_failure(source: str, what: str, err: Exception) -> InputError:
+    """One line for a model that a library could not load from ``source``."""
+    reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+    offline = f"HF_HUB_OFFLINE=1, so only the local cache {hub_cache_dir()} is searched; " if hub_offline() else ""
+    return InputError(f"{what}: cannot load {source!r} ({reason}); {offline}for a hub model accept its "
+                      f"licence on its hub page and {_LOGIN}, or set {what} to a local copy")

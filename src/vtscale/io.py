@@ -88,14 +88,31 @@ def write_throughput(path: str | os.PathLike, unit: str, count: int, seconds: fl
                       f"{unit}_per_s": round(count / seconds, 4) if seconds else None})
 
 
+def _jsonl_values(path: str | os.PathLike) -> Iterator[tuple[int, Any]]:
+    """(line number, value) per non-blank line; InputError naming the line otherwise."""
+    with open(path, encoding="utf-8") as handle:
+        for lineno, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield lineno, json.loads(line)
+            except json.JSONDecodeError as err:
+                raise InputError(f"{path}: line {lineno} is not valid JSON ({err.msg})") from None
+
+
 def read_jsonl(path: str | os.PathLike) -> list[Any]:
-    path = Path(path)
-    rows = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError as err:
-            raise ValueError(f"{path}:{lineno}: not valid JSON ({err.msg})") from None
-    return rows
+    return [value for _, value in _jsonl_values(path)]
+
+
+def iter_jsonl_objects(path: str | os.PathLike) -> Iterator[tuple[int, dict]]:
+    """(line number, object) per non-blank line; InputError naming the line otherwise."""
+    for lineno, record in _jsonl_values(path):
+        if not isinstance(record, dict):
+            raise InputError(f"{path}: line {lineno} is not a JSON object")
+        yield lineno, record
+
+
+def write_csv(path: str | os.PathLike, frame, **options) -> None:
+    """A pandas frame without its index; ``options`` go to ``DataFrame.to_csv`` (sep, float_format)."""
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False, **options)

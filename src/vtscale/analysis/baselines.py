@@ -24,12 +24,12 @@ from pathlib import Path
 import pandas as pd
 
 from vtscale import prompts
-from vtscale.config import parse_json_arg
+from vtscale.config import config_section, parse_json_arg
 from vtscale.data.conversations import read_records
-from vtscale.errors import InputError
-from vtscale.eval.config import eval_config
+from vtscale.eval.config import EvalConfig
+from vtscale.eval.predictions import predictions_path, read_predictions
 from vtscale.eval.prompts import build_prompt
-from vtscale.eval.tsv import Benchmark, Row, predictions_in_row_order, read_benchmark
+from vtscale.eval.tsv import Benchmark, Row, read_benchmark
 from vtscale.eval.uncertainty import headline_score, standard_error
 from vtscale.io import atomic_path
 
@@ -81,16 +81,6 @@ def question_alone_answer(prompt: str, table: dict[str, Counter], fallback: str)
     return seen.most_common(1)[0][0]
 
 
-def read_predictions(path: Path, bench: Benchmark) -> list[str]:
-    if not path.is_file():
-        raise InputError(f"{path}: predictions file not found")
-    frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
-    for column in ("index", "prediction"):
-        if column not in frame.columns:
-            raise InputError(f"{path}: missing column {column!r}")
-    return predictions_in_row_order(path, list(frame["index"]), list(frame["prediction"]), bench)
-
-
 def baseline_row(bench: Benchmark, table: dict[str, Counter], model_preds: list[str]) -> dict:
     majority = majority_answer(bench.rows)
     alone = [question_alone_answer(build_prompt(row, bench.type), table, majority) for row in bench.rows]
@@ -114,14 +104,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    cfg = eval_config(parse_json_arg(args.cfg))
+    cfg = config_section(EvalConfig, parse_json_arg(args.cfg), "eval")
     table = training_answers(args.train, args.data_dir)
     rows = []
     for name in cfg.benchmarks:
         spec = cfg.benchmark(name)
         bench = read_benchmark(args.data_dir / spec.tsv, name, spec.type, spec.limit,
                                strict=cfg.strict)
-        preds = read_predictions(args.preds_dir / f"{name}.preds.tsv", bench)
+        preds = read_predictions(predictions_path(args.preds_dir, name), bench)
         rows.append(baseline_row(bench, table, preds))
         log.info("%s: %s", name, {k: v for k, v in rows[-1].items() if k != "benchmark"})
     with atomic_path(args.out) as tmp:

@@ -24,7 +24,7 @@ from PIL import Image
 from torch.utils.flop_counter import FlopCounterMode
 from tqdm import tqdm
 
-from vtscale.config import from_dict, grid_settings, m_for, parse_json_arg
+from vtscale.config import config_section, grid_settings, m_for, parse_json_arg
 from vtscale.errors import InputError
 from vtscale.io import atomic_path, write_text
 
@@ -57,16 +57,16 @@ class FlopCount:
 # ------------------------------------------------------------------ inputs
 def generation_batch(model, image: Image.Image, prompt: str, n: int, m: int) -> dict:
     """The single-turn batch ``VisionTokenModel.generate`` builds, without generating."""
-    from vtscale.model.chat import LLMRow, llm_row
+    from vtscale.model.chat import LLMRow
 
-    batch = model._fusion_batch([image], [[prompt]], n, m, True)
-    if model.llm_tokenizer is not None:
-        batch.update(model._pad_llm([llm_row(model.llm_tokenizer, [prompt], None, [n])], left=True))
-        return batch
+    builder = model.batch_builder
+    if builder.llm_tokenizer is not None:
+        return builder.generation_prompt([image], [prompt], n, m)
+    batch = builder.fusion_inputs([image], [[prompt]], n, m)
     # weightless paper LLM without its tokenizer offline: Llama-2 chat layout, prompt length
     # estimated with the CLIP BPE (plain English tokenizes to about the same count)
     row = LLMRow()
-    text = len(model.fusion_tokenizer.encode(prompt))
+    text = len(builder.fusion_tokenizer.encode(prompt))
     row.add_ids([1] * (LLAMA2_CHAT_WRAPPER_TOKENS // 2), labelled=False)
     row.add_fused(n, 0)
     row.add_ids([1] * (text + LLAMA2_CHAT_WRAPPER_TOKENS // 2), labelled=False)
@@ -92,7 +92,7 @@ def build_paper_meta_model(model_section: dict | None):
     counted and no mask check needs real data."""
     from vtscale.model.config import ModelConfig
     from vtscale.model.info import build_meta_model
-    model = build_meta_model(ModelConfig.from_dict(model_section))
+    model = build_meta_model(config_section(ModelConfig, {"model": model_section}, "model"))
     for part in (model.fusion, model.llm):
         part.set_attn_implementation("eager")
     return model.eval()
@@ -131,10 +131,10 @@ def _timed(fn, repeats: int) -> float:
 
 @torch.inference_mode()
 def measure_setting(model, image: Image.Image, prompt: str, n: int, m: int, repeats: int) -> dict:
+    from vtscale.model.causal_lm import pad_id
     batch = generation_batch(model, image, prompt, n, m)
     mask = batch["llm_mask"]
-    pad = model.llm_tokenizer.pad_token_id
-    pad = model.llm_tokenizer.eos_token_id if pad is None else pad
+    pad = pad_id(model.llm_tokenizer)
 
     def generate(tokens: int):
         embeds = model.llm_inputs(batch)
@@ -217,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", required=True, help="cost table in markdown")
     args = parser.parse_args(argv)
     payload = parse_json_arg(args.cfg)
-    cfg = from_dict(CostConfig, payload.get("cost"), where="cost")
+    cfg = config_section(CostConfig, payload, "cost")
     if not payload.get("grid"):
         raise InputError("--cfg: missing the 'grid' section")
 

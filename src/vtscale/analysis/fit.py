@@ -18,9 +18,9 @@ import pandas as pd
 from scipy.optimize import minimize
 
 from vtscale.analysis.scores import main_metric_rows, read_scores
-from vtscale.analysis.settings import AnalysisConfig, analysis_config
-from vtscale.config import ConfigError, parse_json_arg
-from vtscale.io import atomic_path
+from vtscale.analysis.settings import AnalysisConfig
+from vtscale.config import ConfigError, config_section, parse_json_arg
+from vtscale.io import atomic_path, write_csv
 
 log = logging.getLogger(__name__)
 
@@ -161,8 +161,7 @@ def parse_exclude(items: list[str]) -> dict[str, list[int]]:
 
 
 def write_fits(fits: pd.DataFrame, path: str | Path) -> None:
-    with atomic_path(path) as tmp:
-        fits.to_csv(tmp, index=False, float_format="%.10g")
+    write_csv(path, fits, float_format="%.10g")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -176,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="leave these n out of a benchmark's fit (adds to analysis.exclude)")
     args = parser.parse_args(argv)
 
-    cfg = analysis_config(parse_json_arg(args.cfg)) if args.cfg else AnalysisConfig()
+    cfg = config_section(AnalysisConfig, parse_json_arg(args.cfg) if args.cfg else None, "analysis")
     exclude = {k: list(v) for k, v in cfg.exclude.items()}
     for bench, ns in parse_exclude(args.exclude).items():
         exclude.setdefault(bench, []).extend(ns)

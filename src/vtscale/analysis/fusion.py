@@ -22,10 +22,10 @@ import pandas as pd  # noqa: E402
 from sklearn.cluster import KMeans  # noqa: E402
 
 from vtscale.analysis.scores import main_metric_rows, read_scores  # noqa: E402
-from vtscale.analysis.settings import analysis_config  # noqa: E402
-from vtscale.config import parse_json_arg  # noqa: E402
+from vtscale.analysis.settings import AnalysisConfig  # noqa: E402
+from vtscale.config import config_section, parse_json_arg  # noqa: E402
 from vtscale.errors import InputError  # noqa: E402
-from vtscale.io import atomic_path  # noqa: E402
+from vtscale.io import atomic_path, write_csv  # noqa: E402
 from vtscale.variants import EVAL_VARIANTS, NO_QUESTION, NO_QUESTION_FT, QUESTION  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -111,11 +111,6 @@ def _save(fig, path: Path) -> None:
     plt.close(fig)
 
 
-def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        frame.to_csv(tmp, index=False, float_format="%.8g")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="vtscale fusion-plots", description=__doc__.splitlines()[0])
     parser.add_argument("scores", help="tidy scores CSV")
@@ -123,12 +118,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cfg", help="JSON with 'analysis' and 'seed'")
     args = parser.parse_args(argv)
     payload = parse_json_arg(args.cfg) if args.cfg else {}
-    cfg, seed = analysis_config(payload), int(payload.get("seed", 0))
+    cfg, seed = config_section(AnalysisConfig, payload, "analysis"), int(payload.get("seed", 0))
     out, figures = Path(args.out_dir) / "fusion", Path(args.out_dir) / "figures"
 
     scores = read_scores(args.scores)
     deltas = compute_deltas(scores)
-    write_csv(deltas, out / "deltas.csv")
+    write_csv(out / "deltas.csv", deltas, float_format="%.8g")
     plot_delta_bars(deltas, "delta_ft", "P(question) − P(no question, fine-tuned)",
                     figures / "delta_no_question_ft.png")
     plot_delta_bars(deltas, "delta_noft", "P(question) − P(no question, not fine-tuned)",
@@ -138,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     if curves.empty:
         raise InputError(f"{args.scores}: no (variant, benchmark) curve covers every n; nothing to cluster")
     labels = cluster_curves(curves, cfg.kmeans_k, seed)
-    write_csv(curves.index.to_frame(index=False).assign(cluster=labels), out / "clusters.csv")
+    write_csv(out / "clusters.csv", curves.index.to_frame(index=False).assign(cluster=labels),
+              float_format="%.8g")
     plot_clusters(curves, labels, figures / "clusters.png")
     print(deltas.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     return 0

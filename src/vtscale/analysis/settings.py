@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Mapping
 
-from vtscale.config import ConfigError, from_dict
+from vtscale.config import ConfigError
 
 
 @dataclasses.dataclass
@@ -20,7 +19,3 @@ class AnalysisConfig:
         if self.kmeans_k < 1:
             raise ConfigError("config error: analysis.kmeans_k: must be >= 1")
 
-
-def analysis_config(payload: Mapping[str, Any] | None) -> AnalysisConfig:
-    """From the rule's ``--cfg`` JSON (``{"analysis": {...}, ...}``)."""
-    return from_dict(AnalysisConfig, (payload or {}).get("analysis"), where="analysis")

@@ -1,10 +1,10 @@
-"""The ``augment`` config section (defaults: DESIGN.md §4) and the ``--cfg`` argument."""
+"""The ``augment`` config section (defaults: the demo profile's) and the ``--cfg`` argument."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from vtscale.config import from_dict, parse_json_arg
+from vtscale.config import config_section, parse_json_arg
 
 
 @dataclass
@@ -12,7 +12,7 @@ class QAConfig:
     generator: str = "smollm2"          # model folder or hub id of an instruct LLM
     max_descriptions: int | None = None  # None: every description
     batch_size: int = 8
-    max_new_tokens: int = 160
+    max_new_tokens: int = 96            # yes/no lines ~15 tokens, MCQ blocks ~30
 
 
 @dataclass
@@ -41,4 +41,4 @@ class AugmentConfig:
 def parse_cfg(text: str) -> tuple[AugmentConfig, int]:
     """``--cfg`` is ``{"augment": {...}, "seed": N}`` (the rule's cfg_json)."""
     payload = parse_json_arg(text)
-    return from_dict(AugmentConfig, payload.get("augment"), where="augment"), int(payload.get("seed", 0))
+    return config_section(AugmentConfig, payload, "augment"), int(payload.get("seed", 0))

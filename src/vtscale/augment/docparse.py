@@ -18,10 +18,11 @@ from tqdm import tqdm
 from vtscale.augment.config import DocsConfig, parse_cfg
 from vtscale.augment.embedders import make_embedder, pair_similarity
 from vtscale.augment.filters import FILTERS, FilterThresholds, first_failure
+from vtscale.augment.outputs import add_output_options, write_outputs
 from vtscale.augment.page_parsers import make_parser
 from vtscale.augment.prompts import READ_PAGE_INSTRUCTION
 from vtscale.errors import InputError
-from vtscale.io import read_jsonl, write_json, write_throughput
+from vtscale.io import read_jsonl
 
 log = logging.getLogger(__name__)
 SKIP_REASONS = ("unreadable_image",)
@@ -30,10 +31,7 @@ HISTOGRAM_EDGES = np.round(np.linspace(-1.0, 1.0, 21), 2)
 
 
 def read_docs(path: Path) -> list[dict]:
-    try:
-        records = read_jsonl(path)
-    except ValueError as err:
-        raise InputError(str(err)) from None
+    records = read_jsonl(path)
     for lineno, record in enumerate(records, start=1):
         for key in ("id", "image", "text"):
             if not isinstance(record, dict) or key not in record:
@@ -132,9 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cfg", required=True, help="JSON with the augment section and seed")
     ap.add_argument("--docs", required=True, type=Path, help="docs.jsonl: id, image, text, kind")
     ap.add_argument("--image-root", required=True, type=Path, help="folder the image paths are relative to")
-    ap.add_argument("--out", required=True, type=Path)
-    ap.add_argument("--stats", required=True, type=Path)
-    ap.add_argument("--throughput", type=Path, default=None)
+    add_output_options(ap)
     args = ap.parse_args(argv)
 
     cfg, _ = parse_cfg(args.cfg)
@@ -142,11 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     parser, embedder = make_parser(cfg.docs.parser), make_embedder(cfg.docs.embedder)
     start = time.perf_counter()
     conversations, stats = run(cfg.docs, records, args.image_root, parser, embedder)
-    seconds = time.perf_counter() - start
-    write_json(args.out, conversations)
-    write_json(args.stats, stats)
+    write_outputs(args, conversations, stats, "pages", stats["pages"], time.perf_counter() - start)
     log.info("docs: %d pages, %d kept, rejected %s, skipped %s", stats["pages"], stats["kept"],
              stats["rejected"], stats["skipped"])
-    if args.throughput:
-        write_throughput(args.throughput, "pages", stats["pages"], seconds)
     return 0

@@ -11,7 +11,7 @@ from typing import Protocol
 
 import numpy as np
 
-from vtscale.augment.llm import ModelUnavailableError, access_hint
+from vtscale.hub import load_failure
 
 PAPER_EMBEDDER = "sentence-transformers/all-mpnet-base-v2"
 
@@ -27,7 +27,7 @@ class SentenceTransformerEmbedder:
         try:
             self.model = SentenceTransformer(source, device="cpu" if not _cuda() else None)
         except OSError as err:
-            raise ModelUnavailableError(f"{access_hint(source)} ({err})") from None
+            raise load_failure(source, "augment.docs.embedder", err) from None
         self.batch_size = batch_size
 
     def embed(self, texts: list[str]) -> np.ndarray:

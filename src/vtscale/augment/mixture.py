@@ -10,19 +10,15 @@ import random
 from pathlib import Path
 
 from vtscale.augment.config import parse_cfg
-from vtscale.data.loaders import check_llava_record
+from vtscale.data.conversations import read_llava, write_llava
 from vtscale.errors import InputError
-from vtscale.io import read_json_list, write_json
+from vtscale.io import write_json
 
 log = logging.getLogger(__name__)
 
 
 def load_source(name: str, path: Path) -> list[dict]:
-    records = read_json_list(path, "LLaVA records")
-    for index, record in enumerate(records):
-        rid = record.get("id", f"#{index}") if isinstance(record, dict) else f"#{index}"
-        check_llava_record(record, f"{path}: record {rid}")
-    return [{**record, "source": name} for record in records]
+    return [{**record, "source": name} for record in read_llava(path)]
 
 
 def parse_source(text: str) -> tuple[str, Path]:
@@ -63,8 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     if not merged:
         raise InputError("every --source is empty; nothing to train on")
     subset = stage3_subset(merged, cfg.mixture.stage3_fraction, seed)
-    write_json(args.out, merged)
-    write_json(args.stage3_out, subset)
+    write_llava(args.out, merged)
+    write_llava(args.stage3_out, subset)
     stats = {"total": len(merged), "per_source": per_source, "stage3": len(subset),
              "stage3_fraction": cfg.mixture.stage3_fraction, "seed": seed,
              "stage3_per_source": {n: sum(r["source"] == n for r in subset) for n in names}}

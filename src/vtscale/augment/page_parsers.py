@@ -12,7 +12,7 @@ from typing import Protocol
 import numpy as np
 from PIL import Image
 
-from vtscale.augment.llm import ModelUnavailableError, access_hint
+from vtscale.hub import load_failure
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ class NougatParser:
             self.processor = NougatProcessor.from_pretrained(model_id)
             self.model = VisionEncoderDecoderModel.from_pretrained(model_id).eval()
         except OSError as err:
-            raise ModelUnavailableError(f"{access_hint(model_id)} ({err})") from None
+            raise load_failure(model_id, "augment.docs.parser", err) from None
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
         self.model.to(self.device)
         self.batch_size = batch_size

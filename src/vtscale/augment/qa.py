@@ -19,38 +19,20 @@ from tqdm import tqdm
 from vtscale import prompts as surface
 from vtscale.augment import prompts
 from vtscale.augment.config import QAConfig, parse_cfg
-from vtscale.augment.llm import load_causal_lm
+from vtscale.augment.outputs import add_output_options, write_outputs
 from vtscale.augment.qa_parse import DROP_REASONS, ChoiceItem, parse_multiple_choice, parse_yes_no
-from vtscale.errors import InputError
-from vtscale.io import read_json_list, write_json, write_throughput
+from vtscale.data.descriptions import read_descriptions, with_text
+from vtscale.model.causal_lm import load_causal_lm, pad_id
 
 log = logging.getLogger(__name__)
 TASKS = ("yes_no", "multiple_choice")
 SKIP_REASONS = ("empty_description",)
 
 
-def read_descriptions(path: Path) -> list[dict]:
-    records = read_json_list(path, "description records")
-    for i, record in enumerate(records):
-        missing = [k for k in ("id", "image", "description") if not isinstance(record, dict) or k not in record]
-        if missing:
-            raise InputError(f"{path}: record {i} ({_record_id(record)}) lacks field {missing[0]!r}")
-    return records
-
-
-def _record_id(record) -> str:
-    return str(record.get("id", "?")) if isinstance(record, dict) else "?"
-
-
 def split_usable(records: list[dict], skipped: Counter) -> list[dict]:
     """Drop (and count) records whose description is empty."""
-    usable = []
-    for record in records:
-        if not str(record["description"] or "").strip():
-            log.warning("skipping description %s: empty description", record["id"])
-            skipped["empty_description"] += 1
-            continue
-        usable.append(record)
+    usable, empty = with_text(records)
+    skipped["empty_description"] += empty
     return usable
 
 
@@ -63,9 +45,9 @@ def generate(model, tokenizer, conversations: list[list[dict]], batch_size: int,
     outputs: list[str] = []
     for start in tqdm(range(0, len(texts), batch_size), desc="generate QA", unit="batch"):
         batch = tokenizer(texts[start:start + batch_size], return_tensors="pt", padding=True,
-                          add_special_tokens=False)
+                          padding_side="left", add_special_tokens=False)
         tokens = model.generate(**batch, do_sample=False, max_new_tokens=max_new_tokens,
-                                pad_token_id=tokenizer.pad_token_id)
+                                pad_token_id=pad_id(tokenizer))
         new_tokens = tokens[:, batch["input_ids"].shape[1]:]
         outputs += tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
     return outputs
@@ -142,21 +124,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cfg", required=True, help="JSON with the augment section and seed")
     parser.add_argument("--descriptions", required=True, type=Path)
     parser.add_argument("--generator", required=True, help="model folder or hub id")
-    parser.add_argument("--out", required=True, type=Path)
-    parser.add_argument("--stats", required=True, type=Path)
-    parser.add_argument("--throughput", type=Path, default=None)
+    add_output_options(parser)
     args = parser.parse_args(argv)
 
     cfg, seed = parse_cfg(args.cfg)
     records = read_descriptions(args.descriptions)
-    model, tokenizer = load_causal_lm(args.generator)
+    model, tokenizer = load_causal_lm(args.generator, "augment.qa.generator")
     start = time.perf_counter()
     conversations, stats = run(cfg.qa, records, model, tokenizer, seed)
-    seconds = time.perf_counter() - start
-    write_json(args.out, conversations)
-    write_json(args.stats, stats)
+    write_outputs(args, conversations, stats, "descriptions", stats["descriptions"],
+                  time.perf_counter() - start)
     log.info("QA: %d generated, %d kept (%.1f%%), dropped %s", stats["generated"], stats["kept"],
              stats["yield_percent"], stats["dropped"])
-    if args.throughput:
-        write_throughput(args.throughput, "descriptions", stats["descriptions"], seconds)
     return 0

@@ -1,4 +1,6 @@
-"""LLaVA-format conversation files (docs/formats.md) as a dataset of :class:`Sample`.
+"""LLaVA-format conversation files (``conversations.json``, the augmentation outputs and
+training mixtures; docs/formats.md): their validation, reading, writing, and the dataset
+of :class:`Sample` the stages train on.
 
 Every record is validated when the file is read, so a bad record fails the run
 before training starts; images are only opened in ``__getitem__``.
@@ -15,7 +17,7 @@ from torch.utils.data import Dataset
 
 from vtscale.data.sample import Sample, Turn
 from vtscale.errors import InputError
-from vtscale.io import read_json_list
+from vtscale.io import read_json_list, write_json
 
 IMAGE_MARKER = "<image>"
 SPEAKERS = ("human", "gpt")
@@ -33,38 +35,87 @@ def strip_image_marker(text: str) -> str:
     return text.replace(IMAGE_MARKER + "\n", "").replace(IMAGE_MARKER, "").strip()
 
 
-def parse_turns(conversation: list, where: str) -> list[Turn]:
-    """Pair alternating human/gpt messages into turns; ``where`` names file and record."""
+def record_where(path: Path, record, index: int) -> str:
+    """``<file>: record '<id>'`` (``'#<index>'`` without an id), for error messages."""
+    record_id = record.get("id", f"#{index}") if isinstance(record, dict) else f"#{index}"
+    return f"{path}: record {str(record_id)!r}"
+
+
+def check_turns(conversation, where: str) -> None:
+    """Non-empty human/gpt message pairs with text values; ``where`` names file and record."""
     if not isinstance(conversation, list) or not conversation:
         raise InputError(f"{where}: empty conversation")
     if len(conversation) % 2:
         raise InputError(f"{where}: odd number of messages ({len(conversation)}); "
                          "expected human/gpt pairs")
-    turns = []
     for i in range(0, len(conversation), 2):
         pair = conversation[i:i + 2]
         speakers = tuple(m.get("from") if isinstance(m, dict) else None for m in pair)
         if speakers != SPEAKERS:
             raise InputError(f"{where}: messages {i}-{i + 1} come from {speakers}, "
                              f"expected {SPEAKERS}")
-        question, answer = (m.get("value") for m in pair)
-        if not isinstance(question, str) or not isinstance(answer, str):
+        if not all(isinstance(m.get("value"), str) for m in pair):
             raise InputError(f"{where}: message {i} or {i + 1} has no text 'value'")
-        turns.append(Turn(question=strip_image_marker(question), answer=answer.strip()))
-    return turns
+
+
+def check_record(record, where: str) -> None:
+    """A LLaVA record as written: an object with an 'id' and a valid conversation."""
+    if not isinstance(record, dict) or "id" not in record:
+        raise InputError(f"{where}: not an object with an 'id'")
+    check_turns(record.get("conversations"), where)
+
+
+def parse_turns(conversation: list, where: str) -> list[Turn]:
+    """Pair alternating human/gpt messages into turns; ``where`` names file and record."""
+    check_turns(conversation, where)
+    return [Turn(question=strip_image_marker(conversation[i]["value"]),
+                 answer=conversation[i + 1]["value"].strip())
+            for i in range(0, len(conversation), 2)]
+
+
+def with_image_marker(messages: list[dict]) -> list[dict]:
+    """``<image>`` exactly once, at the start of the first human message."""
+    messages = [dict(m) for m in messages]
+    for message in messages:
+        message["value"] = message["value"].replace(IMAGE_MARKER, "").strip()
+    messages[0]["value"] = f"{IMAGE_MARKER}\n{messages[0]['value']}"
+    return messages
 
 
 def parse_record(raw: dict, index: int, path: Path, image_root: Path) -> Record:
     if not isinstance(raw, dict):
         raise InputError(f"{path}: record {index} is not an object")
-    record_id = str(raw.get("id", f"#{index}"))
-    where = f"{path}: record {record_id!r}"
+    where = record_where(path, raw, index)
     if not raw.get("image"):
         raise InputError(f"{where}: no 'image' field")
     image = image_root / raw["image"]
     if not image.is_file():
         raise InputError(f"{where}: image file {image} not found")
-    return Record(record_id, image, parse_turns(raw.get("conversations"), where))
+    return Record(str(raw.get("id", f"#{index}")), image, parse_turns(raw.get("conversations"), where))
+
+
+def read_llava(path: str | Path) -> list[dict]:
+    """The records of a LLaVA json as written, each checked by ``check_record``."""
+    path = Path(path)
+    records = read_json_list(path, "LLaVA records")
+    for index, record in enumerate(records):
+        check_record(record, record_where(path, record, index))
+    return records
+
+
+def read_turns(path: str | Path) -> list[tuple[str, list[Turn]]]:
+    """(image as written, turns) per record, for readers of the text alone: images unchecked."""
+    path = Path(path)
+    rows = []
+    for index, record in enumerate(read_json_list(path)):
+        conversation = record.get("conversations") if isinstance(record, dict) else None
+        turns = parse_turns(conversation, record_where(path, record, index))
+        rows.append((record.get("image", ""), turns))
+    return rows
+
+
+def write_llava(path: str | Path, records: list[dict], indent: int | None = 2) -> None:
+    write_json(path, records, indent=indent)
 
 
 def read_records(path: str | Path, image_root: str | Path,

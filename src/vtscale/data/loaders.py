@@ -4,82 +4,30 @@
 - LLaVA records ``{"id", "image", "conversations": [{"from": "human"|"gpt", "value"}]}``
   from LLaVA v1.5 mix665k, BAAI SVIT and mPLUG DocDownstream / DocStruct4M;
 - description records ``{"id", "image", "description"}`` from SVIT detail_description;
-- doc records ``{"id", "image", "text", "kind"}`` from DocStruct4M struct_aware_parse;
-- DPO records ``{"system", "question", "chosen", "rejected"}`` from Intel/orca_dpo_pairs.
+- doc records ``{"id", "image", "text", "kind"}`` from DocStruct4M struct_aware_parse.
 
-A malformed record raises InputError naming the file and the record.
+(Intel/orca_dpo_pairs needs no conversion: vtscale.data.dpo_pairs reads it as it is.)
+A malformed record raises InputError naming the file and the record; LLaVA records are
+checked by their format's owner, vtscale.data.conversations.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from pathlib import Path
 from typing import Iterator
 
+from vtscale.data.conversations import check_record, read_llava, with_image_marker
 from vtscale.errors import InputError
+from vtscale.io import iter_jsonl_objects, read_json_list
 
 log = logging.getLogger(__name__)
 
-IMAGE_TOKEN = "<image>"
-ROLES = ("human", "gpt")
 SVIT_ROLES = {"user": "human", "human": "human", "gpt": "gpt", "assistant": "gpt"}
 MPLUG_ROLES = {"user": "human", "assistant": "gpt"}
 SVIT_IMAGE_DIRS = ("vg/VG_100K", "vg/VG_100K_2")
-DPO_COLUMNS = ("system", "question", "chosen", "rejected")
 _MPLUG_IMAGE_TOKEN = re.compile(r"\n*<\|image\|>\n*")
-
-
-# ---------------------------------------------------------------- shared helpers
-def check_llava_record(record, where: str) -> None:
-    """Non-empty conversations alternating human/gpt with text values."""
-    if not isinstance(record, dict) or "id" not in record:
-        raise InputError(f"{where}: not an object with an 'id'")
-    turns = record.get("conversations")
-    if not isinstance(turns, list) or not turns:
-        raise InputError(f"{where}: empty or missing 'conversations'")
-    if len(turns) % 2:
-        raise InputError(f"{where}: odd number of turns ({len(turns)}); turns must pair human/gpt")
-    for i, turn in enumerate(turns):
-        if not isinstance(turn, dict) or turn.get("from") != ROLES[i % 2]:
-            got = turn.get("from") if isinstance(turn, dict) else type(turn).__name__
-            raise InputError(f"{where}: turn {i} is from {got!r}, expected {ROLES[i % 2]!r}")
-        if not isinstance(turn.get("value"), str):
-            raise InputError(f"{where}: turn {i} has no text 'value'")
-
-
-def _read_json_list(path: Path) -> list:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise InputError(f"{path}: not valid JSON ({err.msg} at line {err.lineno})") from None
-    if not isinstance(data, list):
-        raise InputError(f"{path}: expected a JSON list of records")
-    return data
-
-
-def _iter_jsonl(path: Path) -> Iterator[tuple[int, dict]]:
-    with open(path, encoding="utf-8") as handle:
-        for lineno, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise InputError(f"{path}: line {lineno} is not valid JSON ({err.msg})") from None
-            if not isinstance(record, dict):
-                raise InputError(f"{path}: line {lineno} is not a JSON object")
-            yield lineno, record
-
-
-def _with_image_token(turns: list[dict]) -> list[dict]:
-    """``<image>`` exactly once, at the start of the first human turn."""
-    turns = [dict(t) for t in turns]
-    for turn in turns:
-        turn["value"] = turn["value"].replace(IMAGE_TOKEN, "").strip()
-    turns[0]["value"] = f"{IMAGE_TOKEN}\n{turns[0]['value']}"
-    return turns
 
 
 # ---------------------------------------------------------------- LLaVA v1.5 mix665k
@@ -88,9 +36,7 @@ def load_llava(path: str | Path, keep_text_only: bool = False) -> list[dict]:
     are left out unless ``keep_text_only``: every stage here needs an image."""
     path = Path(path)
     records, text_only = [], 0
-    for index, record in enumerate(_read_json_list(path)):
-        where = f"{path}: record {record.get('id', f'#{index}') if isinstance(record, dict) else f'#{index}'}"
-        check_llava_record(record, where)
+    for record in read_llava(path):
         if "image" not in record and not keep_text_only:
             text_only += 1
             continue
@@ -128,7 +74,7 @@ def _svit_turns(conversation, where: str) -> list[dict]:
 
 
 def _svit_records(path: Path) -> Iterator[tuple[str, dict]]:
-    for index, record in enumerate(_read_json_list(path)):
+    for index, record in enumerate(read_json_list(path)):
         if not isinstance(record, dict) or "image_id" not in record:
             raise InputError(f"{path}: record #{index} lacks 'image_id'")
         yield f"{path}: record image_id={record['image_id']}", record
@@ -147,8 +93,8 @@ def load_svit_conversations(path: str | Path, image_root: str | Path | None = No
         image = svit_image_path(record["image_id"], image_root)
         for k, conversation in enumerate(conversations):
             llava = {"id": f"svit_{record['image_id']}_{k}", "image": image,
-                     "conversations": _with_image_token(_svit_turns(conversation, where))}
-            check_llava_record(llava, where)
+                     "conversations": with_image_marker(_svit_turns(conversation, where))}
+            check_record(llava, where)
             records.append(llava)
     return records
 
@@ -201,14 +147,14 @@ def load_mplug_conversations(path: str | Path) -> list[dict]:
     left out."""
     path = Path(path)
     records, multi = [], 0
-    for lineno, record in _iter_jsonl(path):
+    for lineno, record in iter_jsonl_objects(path):
         parts = _mplug_parts(path, lineno, record)
         if parts is None:
             multi += 1
             continue
         image, turns = parts
-        llava = {"id": f"{path.stem}_{lineno}", "image": image, "conversations": _with_image_token(turns)}
-        check_llava_record(llava, f"{path}: line {lineno}")
+        llava = {"id": f"{path.stem}_{lineno}", "image": image, "conversations": with_image_marker(turns)}
+        check_record(llava, f"{path}: line {lineno}")
         records.append(llava)
     if multi:
         log.info("%s: left out %d multi-image records", path, multi)
@@ -220,7 +166,7 @@ def load_mplug_docs(path: str | Path) -> list[dict]:
     assistant answer (the page's structured parse), the kind its task name."""
     path = Path(path)
     docs = []
-    for lineno, record in _iter_jsonl(path):
+    for lineno, record in iter_jsonl_objects(path):
         parts = _mplug_parts(path, lineno, record)
         if parts is None:
             continue
@@ -231,34 +177,3 @@ def load_mplug_docs(path: str | Path) -> list[dict]:
         docs.append({"id": f"{path.stem}_{lineno}", "image": image, "text": answers[0],
                      "kind": str(record.get("task_name") or path.stem)})
     return docs
-
-
-# ---------------------------------------------------------------- Intel/orca_dpo_pairs
-def _dpo_dataset(source: str):
-    from datasets import load_dataset
-
-    path = Path(source)
-    if path.exists():
-        suffix = path.suffix.lower()
-        builder = {".json": "json", ".jsonl": "json", ".parquet": "parquet"}.get(suffix)
-        if builder is None:
-            raise InputError(f"{path}: unsupported DPO file type {suffix!r} (json, jsonl, parquet)")
-        return load_dataset(builder, data_files=str(path), split="train")
-    return load_dataset(source, split="train")
-
-
-def load_dpo_pairs(source: str | Path, limit: int | None = None) -> list[dict]:
-    """orca_dpo_pairs rows (hub id, or a local json/jsonl/parquet file) as DPO records."""
-    dataset = _dpo_dataset(str(source))
-    missing = [c for c in DPO_COLUMNS if c not in dataset.column_names]
-    if missing:
-        raise InputError(f"{source}: missing column {missing[0]!r} (has {dataset.column_names})")
-    rows = []
-    for index, row in enumerate(dataset.select_columns(list(DPO_COLUMNS))):
-        if limit is not None and index >= limit:
-            break
-        bad = [c for c in DPO_COLUMNS if not isinstance(row[c], str) or (c != "system" and not row[c].strip())]
-        if bad:
-            raise InputError(f"{source}: row {index}: field {bad[0]!r} must be a non-empty string")
-        rows.append({c: row[c] for c in DPO_COLUMNS})
-    return rows

@@ -23,11 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from vtscale.config import ConfigError, from_dict, parse_json_arg
+from vtscale.config import ConfigError, config_section, parse_json_arg
 from vtscale.data import loaders
+from vtscale.data.conversations import write_llava
+from vtscale.data.descriptions import write_descriptions
 from vtscale.errors import InputError
 from vtscale.hub import require_dataset_file
-from vtscale.io import write_json, write_jsonl
+from vtscale.io import write_jsonl
 
 log = logging.getLogger(__name__)
 
@@ -55,18 +57,15 @@ class DatasetsConfig:
     images_root: str | None = None
     benchmarks_root: str | None = None
 
-
-def datasets_config(payload: dict) -> DatasetsConfig:
-    cfg = from_dict(DatasetsConfig, payload.get("datasets"), where="datasets")
-    for name in ("llava_mix665k", "svit", "docstruct4m", "docdownstream"):
-        entry = getattr(cfg, name)
-        if not entry.local and not entry.hub:
-            raise ConfigError(f"config error: datasets.{name}: set `hub` or `local`")
-        if not entry.files() or not all(isinstance(f, str) and f for f in entry.files()):
-            raise ConfigError(f"config error: datasets.{name}.file: one file name or a list of them")
-    if not cfg.svit.descriptions:
-        raise ConfigError("config error: datasets.svit.descriptions: name the detail-description file")
-    return cfg
+    def __post_init__(self) -> None:
+        for name in ("llava_mix665k", "svit", "docstruct4m", "docdownstream"):
+            entry = getattr(self, name)
+            if not entry.local and not entry.hub:
+                raise ConfigError(f"config error: datasets.{name}: set `hub` or `local`")
+            if not entry.files() or not all(isinstance(f, str) and f for f in entry.files()):
+                raise ConfigError(f"config error: datasets.{name}.file: one file name or a list of them")
+        if not self.svit.descriptions:
+            raise ConfigError("config error: datasets.svit.descriptions: name the detail-description file")
 
 
 def images_root(cfg: DatasetsConfig) -> Path:
@@ -157,8 +156,8 @@ def prepare(cfg: DatasetsConfig, out: Path) -> dict[str, int]:
         if not records:
             raise InputError(f"datasets: no {name} left: none of their images is under {root} "
                              "(datasets.images_root)")
-    write_json(out / "conversations.json", results["conversations"], indent=None)
-    write_json(out / "descriptions.json", results["descriptions"], indent=None)
+    write_llava(out / "conversations.json", results["conversations"], indent=None)
+    write_descriptions(out / "descriptions.json", results["descriptions"], indent=None)
     write_jsonl(out / "docs.jsonl", results["docs"])
     link(root, out / PAGES)
     counts = {name: len(records) for name, records in results.items()}
@@ -209,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     command = argv.pop(0) if argv and argv[0] in ("prepare-data", "link-benchmarks") else None
     if command == "prepare-data" or (command is None and "--cfg" in argv):
         args = parse_prepare(argv)
-        prepare(datasets_config(parse_json_arg(args.cfg)), args.out)
+        prepare(config_section(DatasetsConfig, parse_json_arg(args.cfg), "datasets"), args.out)
     else:
         args = parse_link(argv)
         link_benchmarks(lmudata_root(args.root), args.outputs)

@@ -1,12 +1,14 @@
-"""The ``eval`` config section as dataclasses."""
+"""The ``eval`` config section as dataclasses; its rules are checked when it is built."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
-from vtscale.config import ConfigError, from_dict
+from vtscale.config import ConfigError
+from vtscale.eval.tsv import TYPES
 from vtscale.variants import EVAL_VARIANTS
+
+BACKENDS = ("builtin", "vlmevalkit")
 
 
 @dataclass
@@ -21,23 +23,31 @@ class EvalConfig:
     backend: str = "builtin"       # builtin | vlmevalkit
     batch_size: int = 32
     variants: list = field(default_factory=lambda: list(EVAL_VARIANTS))
-    benchmarks: dict = field(default_factory=dict)
+    benchmarks: dict[str, BenchmarkConfig] = field(default_factory=dict)
     max_new_tokens: dict = field(default_factory=dict)  # type -> override
     strict: bool = False           # a bad benchmark row raises instead of being skipped
+    num_processes: int = 1         # GPUs per evaluate job (the workflow's launcher reads it)
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ConfigError(f"config error: eval.backend: {self.backend!r} is not builtin or vlmevalkit")
+        if self.num_processes > 1 and self.backend != "builtin":
+            raise ConfigError(f"config error: eval.num_processes: {self.num_processes} processes "
+                              "need eval.backend builtin")
+        unknown = [v for v in self.variants if v not in EVAL_VARIANTS]
+        if unknown:
+            raise ConfigError(f"config error: eval.variants: {unknown[0]!r} is not a known variant "
+                              f"({', '.join(EVAL_VARIANTS)})")
+        for name, bench in self.benchmarks.items():
+            _check_benchmark(name, bench)
 
     def benchmark(self, name: str) -> BenchmarkConfig:
-        return from_dict(BenchmarkConfig, self.benchmarks[name], where=f"eval.benchmarks.{name}")
+        return self.benchmarks[name]
 
 
-def eval_config(payload: dict[str, Any]) -> EvalConfig:
-    """Accept the rule's ``{"eval": {...}}`` payload or the bare section."""
-    section = payload.get("eval", payload) if isinstance(payload, dict) else None
-    if not isinstance(section, dict):
-        raise ConfigError("config error: --cfg must hold the eval section")
-    cfg = from_dict(EvalConfig, section, where="eval")
-    if cfg.backend not in ("builtin", "vlmevalkit"):
-        raise ConfigError(f"config error: eval.backend: {cfg.backend!r} is not builtin or vlmevalkit")
-    for name in cfg.benchmarks:
-        if not cfg.benchmark(name).tsv:
-            raise ConfigError(f"config error: eval.benchmarks.{name}.tsv is missing")
-    return cfg
+def _check_benchmark(name: str, bench: BenchmarkConfig) -> None:
+    if not bench.tsv:
+        raise ConfigError(f"config error: eval.benchmarks.{name}.tsv is missing")
+    if bench.type is not None and bench.type not in TYPES:
+        raise ConfigError(f"config error: eval.benchmarks.{name}.type: {bench.type!r} is not a known "
+                          f"type ({', '.join(TYPES)})")

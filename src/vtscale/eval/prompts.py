@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from vtscale import prompts
 from vtscale.eval.tsv import YES_NO_TYPES, Row
 
-# DESIGN.md §2 (the authors' adjust_kwargs): 32 for yes/no, MCQ and captions, 10 for
+# The authors' generation lengths (their adjust_kwargs): 32 for yes/no, MCQ and captions, 10 for
 # TextVQA, 100 for OCRVQA/ChartQA/DocVQA, 512 otherwise.
 MAX_NEW_TOKENS = {"yorn": 32, "pope": 32, "mme": 32, "hallusionbench": 32, "mcq": 32,
                   "caption": 32, "textvqa": 10, "ocrvqa": 100, "chartqa": 100, "docvqa": 100}

@@ -8,6 +8,9 @@ or ``torchrun --nproc-per-node K -m vtscale.cli eval ...``) split every benchmar
 rank r generates rows r, r+K, ... on its own device and caches them in
 ``<cache>/<Bench>/rank<r>/``; rank 0 waits for all, merges and writes the same files as
 one process would.
+
+The model folder must record the setting asked for (n, m, question; see
+``eval/setting_check.py``) unless ``--allow-other-setting`` is given.
 """
 
 from __future__ import annotations
@@ -20,17 +23,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-import pandas as pd
 import torch
 
-from vtscale.config import ConfigError, parse_json_arg
+from vtscale.config import ConfigError, config_section, parse_json_arg
 from vtscale.eval import metrics, prompts
 from vtscale.eval.cache import PredictionCache, inputs_fingerprint, model_fingerprint
-from vtscale.eval.config import EvalConfig, eval_config
+from vtscale.eval.config import EvalConfig
 from vtscale.eval.generate import generate_predictions
+from vtscale.eval.predictions import predictions_path, write_predictions
+from vtscale.eval.setting_check import ALLOW_FLAG, Request, check_model_setting
 from vtscale.eval.tsv import Benchmark, read_benchmark
 from vtscale.eval.uncertainty import standard_error
-from vtscale.io import atomic_path, read_json, write_json
+from vtscale.io import read_json, write_json
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +52,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--variant", required=True, help="variant name recorded in the scores")
     p.add_argument("--out-dir", required=True, type=Path)
     p.add_argument("--cache-dir", required=True, type=Path)
+    p.add_argument(ALLOW_FLAG, action="store_true",
+                   help="evaluate the model at another n, m or question setting than it records "
+                        "(vtscale/eval/setting_check.py)")
     return p.parse_args(argv)
 
 
@@ -140,9 +147,7 @@ def merged_predictions(job: BenchmarkJob, folder: Path) -> dict[str, str]:
 
 def write_outputs(bench: Benchmark, predictions: dict[str, str], args: argparse.Namespace) -> dict:
     preds = [predictions[row.index] for row in bench.rows]
-    frame = pd.DataFrame({"index": [r.index for r in bench.rows], "prediction": preds})
-    with atomic_path(args.out_dir / f"{bench.name}.preds.tsv") as tmp:
-        frame.to_csv(tmp, sep="\t", index=False)
+    write_predictions(predictions_path(args.out_dir, bench.name), [r.index for r in bench.rows], preds)
     scored = metrics.score(bench.type, bench.rows, preds)
     headline = metrics.headline_metric(list(scored)) if scored else None
     scores = {"variant": args.variant, "benchmark": bench.name, "type": bench.type,
@@ -179,18 +184,26 @@ def _read(name: str, cfg: EvalConfig, data_dir: Path) -> Benchmark:
     return read_benchmark(data_dir / b.tsv, name, b.type, b.limit, strict=cfg.strict)
 
 
+def check_backend(cfg: EvalConfig, shard: Shard) -> None:
+    if cfg.backend != "vlmevalkit":
+        return
+    if shard.world_size > 1:
+        raise ConfigError("config error: eval.num_processes: several processes need eval.backend builtin")
+    from vtscale.eval.vlmevalkit import require_vlmeval
+    try:
+        require_vlmeval()
+    except ImportError as err:
+        raise ConfigError(f"config error: eval.backend: {err}") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    cfg = eval_config(parse_json_arg(args.cfg))
+    cfg = config_section(EvalConfig, parse_json_arg(args.cfg), "eval")
     shard = current_shard()
+    check_backend(cfg, shard)
+    check_model_setting(args.model, Request(args.n, args.m, not args.no_question), args.allow_other_setting)
     if cfg.backend == "vlmevalkit":
-        if shard.world_size > 1:
-            raise ConfigError("config error: eval.num_processes: several processes need eval.backend builtin")
-        from vtscale.eval.vlmevalkit import require_vlmeval, run_vlmevalkit
-        try:
-            require_vlmeval()
-        except ImportError as err:
-            raise ConfigError(f"config error: eval.backend: {err}") from None
+        from vtscale.eval.vlmevalkit import run_vlmevalkit
         run_vlmevalkit(cfg, args)
     else:
         try:

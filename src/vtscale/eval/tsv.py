@@ -18,7 +18,7 @@ import json
 import logging
 import string
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,27 +107,6 @@ def rows_summary(scored: int, skipped: Iterable[SkippedRow] = ()) -> dict:
     n_skipped = sum(kinds.values())
     return {"read": scored + n_skipped, "scored": scored, "skipped": n_skipped,
             "skip_reasons": {kind: kinds[kind] for kind in SKIP_KINDS if kinds[kind]}}
-
-
-def predictions_in_row_order(path: Path, indices: Sequence[str], predictions: Sequence[str],
-                             bench: Benchmark) -> list[str]:
-    """The predictions read from ``path``, one per scored row of ``bench``, in its order.
-    InputError names ``path`` and the first index predicted twice, not predicted, or
-    predicted but not a row of the benchmark."""
-    by_index: dict[str, str] = {}
-    for index, prediction in zip(indices, predictions):
-        if index in by_index:
-            raise InputError(f"{path}: index {index} has more than one prediction")
-        by_index[index] = prediction
-    missing = next((row.index for row in bench.rows if row.index not in by_index), None)
-    if missing is not None:
-        raise InputError(f"{path}: no prediction for index {missing} of {bench.path}")
-    # Skipped rows are rows of the file: a backend that scores every row (VLMEvalKit) predicts them.
-    known = {row.index for row in bench.rows} | {row.index for row in bench.skipped}
-    extra = next((index for index in by_index if index not in known), None)
-    if extra is not None:
-        raise InputError(f"{path}: prediction for index {extra}, which is not a row of {bench.path}")
-    return [by_index[row.index] for row in bench.rows]
 
 
 def decode_image(b64: str) -> Image.Image:

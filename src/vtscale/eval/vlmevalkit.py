@@ -19,8 +19,9 @@ from PIL import Image
 from vtscale.errors import InputError
 from vtscale.eval import prompts
 from vtscale.eval.metrics import answer_spread
+from vtscale.eval.predictions import predictions_path, write_predictions
 from vtscale.eval.tsv import rows_summary
-from vtscale.io import atomic_path, write_json
+from vtscale.io import write_json
 from vtscale.variants import MODEL_OF, SEES_QUESTION
 
 log = logging.getLogger(__name__)
@@ -181,8 +182,7 @@ def run_vlmevalkit(cfg, args: argparse.Namespace) -> None:
         pred_file = get_pred_file_path(str(work_dir), name, bench)
         result = dataset.evaluate(pred_file, model="exact_matching")
         preds = load(pred_file)
-        with atomic_path(args.out_dir / f"{bench}.preds.tsv") as tmp:
-            preds[["index", "prediction"]].to_csv(tmp, sep="\t", index=False)
+        write_predictions(predictions_path(args.out_dir, bench), preds["index"], preds["prediction"])
         # VLMEvalKit scores every row it reads: none skipped.
         write_json(args.out_dir / f"{bench}.scores.json", {
             "variant": args.variant, "benchmark": bench, "type": dataset.TYPE, "n": args.n,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from vtscale.model.causal_lm import pad_id
+
 SLOT = "<|vtscale_fused_tokens|>"
 IGNORE = -100
 
@@ -54,7 +56,7 @@ def llm_row(tokenizer, questions: list[str], answers: list[str] | None,
     for the questions (single turn in practice); ``counts[k]`` fused slots before
     question k."""
     row = LLMRow()
-    slot_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    slot_id = pad_id(tokenizer)   # a placeholder: the fused tokens replace its embedding
     messages: list[dict] = []
     done = ""
     for k, question in enumerate(questions):

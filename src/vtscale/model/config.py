@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
-from vtscale.config import ConfigError, from_dict
+from vtscale.config import ConfigError
 
 
 @dataclass
@@ -67,11 +67,8 @@ class ModelConfig:
     fusion: FusionConfig = field(default_factory=FusionConfig)
     llm: LLMConfig = field(default_factory=LLMConfig)
 
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any] | None) -> "ModelConfig":
-        cfg = from_dict(cls, data, where="model")
-        cfg.validate()
-        return cfg
+    def __post_init__(self) -> None:
+        self.validate()
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -88,10 +85,9 @@ class ModelConfig:
             raise ConfigError(
                 f"config error: model.vision.view_size={v.view_size} is not a multiple of "
                 f"model.vision.patch_size={v.patch_size}")
-        if self.fusion_heads < 1 or v.width % self.fusion_heads:
-            raise ConfigError(
-                f"config error: model.fusion.heads={self.fusion_heads} does not divide "
-                f"model.vision.width={v.width}")
+        _check_heads("model.fusion.heads", self.fusion_heads, "model.vision.width", v.width)
+        _check_heads("model.vision.heads", v.heads, "model.vision.width", v.width)
+        _check_heads("model.llm.heads", self.llm.heads, "model.llm.hidden_size", self.llm.hidden_size)
 
     @property
     def fusion_heads(self) -> int:
@@ -103,6 +99,12 @@ class ModelConfig:
     def max_view_tokens(self) -> int:
         """View tokens of an image that uses every local view (1450 for the paper's HD-9)."""
         return (1 + self.hd_views) * self.vision.tokens_per_view
+
+
+def _check_heads(heads_key: str, heads: int, width_key: str, width: int) -> None:
+    """Attention splits a width into equal heads."""
+    if heads < 1 or width % heads:
+        raise ConfigError(f"config error: {heads_key}: {heads} does not divide {width_key} ({width})")
 
 
 def check_token_counts(n: int, m: int, max_tokens: int) -> None:

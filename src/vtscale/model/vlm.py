@@ -1,5 +1,5 @@
 """VisionTokenModel: CLIP views -> merged view tokens -> fusion Llama with learnable
-queries -> n fused tokens -> projection -> frozen causal LM (DESIGN.md §2, §3)."""
+queries -> n fused tokens -> projection -> frozen causal LM (docs/design.md §3)."""
 
 from __future__ import annotations
 
@@ -16,25 +16,20 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, LlamaConfig
 
-from vtscale.data.sample import Sample
+from vtscale.config import config_section
 from vtscale.errors import InputError
-from vtscale.hub import require_model
-from vtscale.io import atomic_dir, read_json, write_json
-from vtscale.model.chat import IGNORE, llm_row
-from vtscale.model.config import ModelConfig, check_token_counts
-from vtscale.model.fusion import FusionTokenizer, build_fusion, causal_mask_4d, fusion_row, pad_rows
-from vtscale.model.hd_views import hd_views
-from vtscale.model.losses import contrastive_objective
+from vtscale.io import atomic_dir, write_json
+from vtscale.model.batch import Batch, BatchBuilder, splice_fused, view_pixels
+from vtscale.model.causal_lm import load_causal_lm, pad_id
+from vtscale.model.config import ModelConfig
+from vtscale.model.folder import (CONFIG_FILE, FORMAT_VERSION, LLM_DIR, RECORD_KEY, WEIGHTS_FILE,
+                                  TrainedSetting, read_config)
+from vtscale.model.fusion import FusionTokenizer, build_fusion, causal_mask_4d
+from vtscale.model.losses import contrastive_objective, generation_objective, labelled_logits
 from vtscale.model.vision import (ViewMerger, build_clip, encode_text_eos, extend_text_context,
-                                  open_clip_config, patch_tokens, views_to_pixels)
+                                  open_clip_config, patch_tokens)
 
 log = logging.getLogger(__name__)
-
-CONFIG_FILE = "vtscale_model.json"
-WEIGHTS_FILE = "model.safetensors"
-LLM_DIR = "llm"
-FORMAT_VERSION = 1
-SHORT_ANSWER_TOKENS = 4     # a word, a number, Yes/No or an option letter, plus end of turn
 
 
 class VisionTokenModel(nn.Module):
@@ -117,114 +112,34 @@ class VisionTokenModel(nn.Module):
             param.requires_grad_(True)
         return [p for p in self.parameters() if p.requires_grad]
 
-    # ---------------------------------------------------------------- collation
-    def _views(self, samples_images: list[Image.Image]) -> tuple[torch.Tensor, list[int]]:
-        v = self.cfg.vision
-        per_image = [hd_views(img, v.view_size, self.cfg.hd_views) for img in samples_images]
-        pixels = views_to_pixels([view for views in per_image for view in views])
-        return pixels, [len(views) * v.tokens_per_view for views in per_image]
+    # ---------------------------------------------------------------- batches
+    @property
+    def batch_builder(self) -> BatchBuilder:
+        """Builds this model's batches (``model/batch.py``): ``.contrastive`` for stage 1,
+        ``.generation`` for stages 2-3, ``.generation_prompt`` for answering."""
+        return BatchBuilder(self.cfg, self.fusion_tokenizer, self.llm_tokenizer)
 
     @torch.no_grad()
     def frozen_patch_tokens(self, images: list[Image.Image]) -> list[torch.Tensor]:
         """Each image's vision-tower patch tokens, [views, patches, width], without
         gradients: what a frozen tower gives every time (stage 1's cache)."""
-        pixels, counts = self._views(images)
-        tokens = patch_tokens(self.clip.visual, pixels.to(self.device, self.projection.weight.dtype))
-        return list(tokens.split([count // self.cfg.vision.tokens_per_view for count in counts]))
+        views = view_pixels(images, self.cfg)
+        tokens = patch_tokens(self.clip.visual, views.pixels.to(self.device, self.projection.weight.dtype))
+        return list(tokens.split([count // self.cfg.vision.tokens_per_view for count in views.view_tokens]))
 
     @torch.no_grad()
     def frozen_answer_embeddings(self, answers: list[str]) -> torch.Tensor:
         """[len(answers), embed_dim] CLIP text features at EOS, without gradients: what a
         frozen text tower gives every time (stage 1's answer cache)."""
-        batch = self._answer_ids(answers)
+        batch = self.batch_builder.answers(answers)
         return encode_text_eos(self.clip, batch["answer_ids"].to(self.device), batch["answer_eos"].to(self.device))
-
-    def _answer_ids(self, answers: list[str]) -> dict[str, torch.Tensor]:
-        context = self.cfg.vision.text_context
-        encoded = [self.fusion_tokenizer.encode_answer(a, context) for a in answers]
-        ids = torch.zeros((len(encoded), max(map(len, encoded))), dtype=torch.long)
-        for i, a in enumerate(encoded):
-            ids[i, : len(a)] = torch.tensor(a)
-        return {"answer_ids": ids, "answer_eos": torch.tensor([len(a) - 1 for a in encoded], dtype=torch.long)}
-
-    def _fusion_batch(self, images: list[Image.Image], questions: list[list[str]],
-                      n: int, m: int, use_question: bool) -> dict[str, torch.Tensor]:
-        pixels, view_tokens = self._views(images)
-        batch = self._fusion_rows(view_tokens, questions, n, m, use_question)
-        batch["pixels"] = pixels
-        return batch
-
-    def _fusion_inputs(self, samples: list[Sample], questions: list[list[str]], n: int, m: int,
-                       use_question: bool, patches: list[torch.Tensor] | None) -> dict[str, torch.Tensor]:
-        """Fusion rows plus each sample's view pixels or, given ``patches`` (per sample,
-        its views' patch tokens from a frozen vision tower), those instead."""
-        if patches is None:
-            return self._fusion_batch([s.image for s in samples], questions, n, m, use_question)
-        per_view = self.cfg.vision.tokens_per_view
-        batch = self._fusion_rows([p.shape[0] * per_view for p in patches], questions, n, m, use_question)
-        batch["patches"] = torch.cat(patches)
-        return batch
-
-    def _fusion_rows(self, view_tokens: list[int], questions: list[list[str]],
-                     n: int, m: int, use_question: bool) -> dict[str, torch.Tensor]:
-        rows = [fusion_row(self.fusion_tokenizer, count, qs, n, m, use_question)
-                for count, qs in zip(view_tokens, questions)]
-        batch = pad_rows(rows)
-        positions = [(i, p) for i, row in enumerate(rows) for group in row.groups for p in group]
-        batch["fused_batch"] = torch.tensor([i for i, _ in positions], dtype=torch.long)
-        batch["fused_pos"] = torch.tensor([p for _, p in positions], dtype=torch.long)
-        return batch
-
-    def collate_contrastive(self, samples: list[Sample], n: int | None = None,
-                            patches: list[torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
-        """Stage-1 batch: each sample's first question with ``n`` fused tokens (default
-        the largest n, so every query embedding meets the identity loss) and its answer.
-        ``patches``: per sample, its views' patch tokens from the frozen vision tower
-        (``train.stage1_data.FrozenPatchCache``); the sample images are then not read."""
-        n = self.cfg.fusion.max_tokens if n is None else n
-        check_token_counts(n, n, self.cfg.fusion.max_tokens)
-        _check_turns(samples)
-        questions = [[s.turns[0].question] for s in samples]
-        batch = self._fusion_inputs(samples, questions, n, n, True, patches)
-        batch.update(self._answer_ids([s.turns[0].answer for s in samples]))
-        return batch
-
-    def collate_generation(self, samples: list[Sample], n: int, m: int, use_question: bool = True,
-                           patches: list[torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
-        """Stage-2/3 batch: multi-turn, n fused tokens before the first question and m
-        before each later one; labels only on answers and their end-of-turn tokens.
-        ``patches`` as in ``collate_contrastive``."""
-        check_token_counts(n, m, self.cfg.fusion.max_tokens)
-        _check_turns(samples)
-        questions = [[t.question for t in s.turns] for s in samples]
-        batch = self._fusion_inputs(samples, questions, n, m, use_question, patches)
-        rows = [llm_row(self.llm_tokenizer, qs, [t.answer for t in s.turns],
-                        [n] + [m] * (len(qs) - 1)) for s, qs in zip(samples, questions)]
-        batch.update(self._pad_llm(rows, left=False))
-        return batch
-
-    def _pad_llm(self, rows, left: bool) -> dict[str, torch.Tensor]:
-        length = max(len(r.ids) for r in rows)
-        pad_id = self.llm_tokenizer.pad_token_id
-        pad_id = self.llm_tokenizer.eos_token_id if pad_id is None else pad_id
-        out = {"llm_ids": torch.full((len(rows), length), pad_id, dtype=torch.long),
-               "llm_is_fused": torch.zeros((len(rows), length), dtype=torch.bool),
-               "llm_mask": torch.zeros((len(rows), length), dtype=torch.long),
-               "labels": torch.full((len(rows), length), IGNORE, dtype=torch.long)}
-        for i, row in enumerate(rows):
-            span = slice(length - len(row.ids), length) if left else slice(0, len(row.ids))
-            out["llm_ids"][i, span] = torch.tensor(row.ids)
-            out["llm_is_fused"][i, span] = torch.tensor(row.is_fused)
-            out["llm_mask"][i, span] = 1
-            out["labels"][i, span] = torch.tensor(row.labels)
-        return out
 
     # ---------------------------------------------------------------- forward
     def view_tokens(self, pixels: torch.Tensor) -> torch.Tensor:
         """[views, 3, H, W] -> [views, tokens_per_view, width]: all views at once."""
         return self.merger(patch_tokens(self.clip.visual, pixels))
 
-    def fuse(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    def fuse(self, batch: Batch) -> torch.Tensor:
         """Fusion outputs at every fused position, in (sample, group, position) order."""
         dtype = self.projection.weight.dtype
         if "patches" in batch:      # cached outputs of a frozen vision tower
@@ -241,41 +156,24 @@ class VisionTokenModel(nn.Module):
         hidden = self.fusion(inputs_embeds=embeds, attention_mask=mask, use_cache=False).last_hidden_state
         return hidden[batch["fused_batch"].to(self.device), batch["fused_pos"].to(self.device)]
 
-    def llm_inputs(self, batch: dict[str, torch.Tensor],
-                   fused: torch.Tensor | None = None) -> torch.Tensor:
-        """LLM input embeddings with the projected fused tokens spliced into their slots;
-        ``fused`` replaces the model's own projected tokens (diagnostics)."""
-        if fused is None:
-            fused = self.projection(self.fuse(batch))
-        embeds = self.llm.get_input_embeddings()(batch["llm_ids"].to(self.device))
-        slots = batch["llm_is_fused"].to(self.device).unsqueeze(-1)
-        return embeds.masked_scatter(slots, fused.to(embeds.dtype))
+    def token_embeddings(self, batch: Batch) -> torch.Tensor:
+        """The LLM's own input embeddings of ``llm_ids`` (fused slots hold a placeholder)."""
+        return self.llm.get_input_embeddings()(batch["llm_ids"].to(self.device))
 
-    def answer_logits(self, batch: dict[str, torch.Tensor],
-                      fused: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """LM logits and targets at the labelled (answer + EOS) tokens only, in row-major
-        order, plus the [B, L-1] mask of those positions; the LM head runs on them alone,
-        which keeps the vocab projection cheap. ``fused`` as in ``llm_inputs``."""
-        embeds = self.llm_inputs(batch, fused)
-        hidden = self.llm.get_decoder()(inputs_embeds=embeds, attention_mask=batch["llm_mask"].to(self.device),
-                                        use_cache=False).last_hidden_state
-        labels = batch["labels"].to(self.device)[:, 1:]
-        keep = labels != IGNORE
-        logits = self.llm.get_output_embeddings()(hidden[:, :-1][keep]).float()
-        return logits, labels[keep], keep
+    def llm_inputs(self, batch: Batch) -> torch.Tensor:
+        """LLM input embeddings with the projected fused tokens spliced into their slots."""
+        return splice_fused(self.token_embeddings(batch), batch, self.projection(self.fuse(batch)))
 
-    def generation_loss(self, batch: dict[str, torch.Tensor],
-                        fused: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    def answer_logits(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """LM logits and targets at the labelled (answer + EOS) tokens, and their mask
+        (``losses.labelled_logits``)."""
+        return labelled_logits(self.llm, self.llm_inputs(batch), batch)
+
+    def generation_loss(self, batch: Batch) -> dict[str, torch.Tensor]:
         """Next-token cross-entropy on the labelled (answer + EOS) tokens only."""
-        logits, targets, keep = self.answer_logits(batch, fused)
-        per_token = F.cross_entropy(logits, targets, reduction="none")
-        short = answer_lengths(keep)[keep] <= SHORT_ANSWER_TOKENS
-        # Logged apart (NaN when a batch has none): one-word answers are what the
-        # benchmarks ask for, and long captions and documents dominate the mean.
-        return {"loss": per_token.mean(), "loss_short": per_token[short].mean().detach(),
-                "loss_long": per_token[~short].mean().detach()}
+        return generation_objective(*self.answer_logits(batch))
 
-    def contrastive_loss(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    def contrastive_loss(self, batch: Batch) -> dict[str, torch.Tensor]:
         size = batch["fusion_ids"].shape[0]
         group = self.fuse(batch).view(size, -1, self.cfg.vision.width)
         z_q = F.normalize(self.query_head(group[:, -1]), dim=-1)
@@ -298,22 +196,20 @@ class VisionTokenModel(nn.Module):
             raise InputError(f"generate: {len(images)} images but {len(questions)} questions")
         if not images:
             return []
-        check_token_counts(n, m, self.cfg.fusion.max_tokens)
-        batch = self._fusion_batch(images, [[q] for q in questions], n, m, use_question)
-        rows = [llm_row(self.llm_tokenizer, [q], None, [n]) for q in questions]
-        batch.update(self._pad_llm(rows, left=True))
+        batch = self.batch_builder.generation_prompt(images, questions, n, m, use_question)
         tok = self.llm_tokenizer
-        pad_id = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
         out = self.llm.generate(inputs_embeds=self.llm_inputs(batch),
                                 attention_mask=batch["llm_mask"].to(self.device),
                                 max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
-                                pad_token_id=pad_id, eos_token_id=tok.eos_token_id)
+                                pad_token_id=pad_id(tok), eos_token_id=tok.eos_token_id)
         return [text.strip() for text in tok.batch_decode(out, skip_special_tokens=True)]
 
     # ---------------------------------------------------------------- saving
-    def save_pretrained(self, path: str | Path) -> None:
+    def save_pretrained(self, path: str | Path, trained_for: TrainedSetting | None = None) -> None:
         """Folder: config JSON, non-LLM weights, and the LLM itself when it came from a
-        local folder (demo) or only its hub id (paper: no 13 GB copy per checkpoint)."""
+        local folder (demo) or only its hub id (paper: no 13 GB copy per checkpoint).
+        ``trained_for``: the setting it was trained for, recorded in the config JSON
+        (``model/folder.py``); ``vtscale eval`` checks it."""
         embed_llm = Path(self.llm_source).exists()
         with atomic_dir(path) as tmp:
             state = {k: v.detach().contiguous().clone().cpu()
@@ -324,16 +220,14 @@ class VisionTokenModel(nn.Module):
                 self.llm_tokenizer.save_pretrained(tmp / LLM_DIR)
             write_json(tmp / CONFIG_FILE, {
                 "format": FORMAT_VERSION, "model": self.cfg.to_dict(), "open_clip": self.clip_cfg,
-                "llm": LLM_DIR if embed_llm else self.llm_source})
+                "llm": LLM_DIR if embed_llm else self.llm_source,
+                RECORD_KEY: trained_for.to_dict() if trained_for else None})
 
     @classmethod
     def from_pretrained(cls, path: str | Path) -> "VisionTokenModel":
         path = Path(path)
-        meta_path = path / CONFIG_FILE
-        if not meta_path.exists():
-            raise InputError(f"{meta_path}: missing (not a VisionTokenModel folder)")
-        meta = read_json(meta_path)
-        cfg = ModelConfig.from_dict(meta["model"])
+        meta = read_config(path)
+        cfg = config_section(ModelConfig, meta, "model")
         clip = open_clip.model.CLIP(**meta["open_clip"])
         llm_dir = path / meta["llm"] if meta["llm"] == LLM_DIR else meta["llm"]
         llm, tokenizer = load_llm(str(llm_dir))
@@ -343,17 +237,6 @@ class VisionTokenModel(nn.Module):
         if missing or unexpected:
             raise InputError(f"{path / WEIGHTS_FILE}: missing keys {missing[:3]}, unexpected {unexpected[:3]}")
         return model
-
-
-def answer_lengths(labelled: torch.Tensor) -> torch.Tensor:
-    """[B, L] bool (labelled positions) -> per position, the length of the labelled run
-    it belongs to (one answer and its end-of-turn tokens); 0 where unlabelled."""
-    flat = torch.cat([labelled, labelled.new_zeros(labelled.shape[0], 1)], dim=1).flatten()
-    starts = flat & ~torch.cat([flat.new_zeros(1), flat[:-1]])
-    run = torch.cumsum(starts.long(), 0) * flat
-    sizes = torch.bincount(run)
-    sizes[0] = 0
-    return sizes[run].view(labelled.shape[0], -1)[:, :-1]
 
 
 def match_embedding_scale(projection: nn.Linear, embeddings: torch.Tensor) -> None:
@@ -370,22 +253,8 @@ def match_embedding_scale(projection: nn.Linear, embeddings: torch.Tensor) -> No
         projection.weight.normal_(0.0, target / math.sqrt(projection.in_features))
 
 
-def _check_turns(samples: list[Sample]) -> None:
-    for sample in samples:
-        if not sample.turns:
-            raise InputError(f"sample {sample.id}: empty turns list (needs at least one question)")
-
-
 def load_llm(source: str) -> tuple[nn.Module, Any]:
-    source = require_model(source, "model.llm.source")
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(source)
-        llm = AutoModelForCausalLM.from_pretrained(source)
-    except OSError as err:
-        raise InputError(f"LLM {source}: cannot be loaded ({err})") from None
-    if tokenizer.chat_template is None:
-        raise InputError(f"LLM {source}: the tokenizer has no chat template")
-    return llm, tokenizer
+    return load_causal_lm(source, "model.llm.source")
 
 
 def llm_from_config(source: str, cfg: ModelConfig) -> tuple[nn.Module, Any]:

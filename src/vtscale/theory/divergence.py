@@ -23,12 +23,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
-from vtscale.config import from_dict, parse_json_arg
+from vtscale.config import config_section, parse_json_arg
+from vtscale.data.dpo_pairs import load_pairs
 from vtscale.errors import InputError
-from vtscale.io import atomic_path, write_json
+from vtscale.io import atomic_path, write_csv, write_json
+from vtscale.model.causal_lm import load_causal_lm, pad_id
 from vtscale.theory import stats
-from vtscale.theory.hidden import branch_hidden_states, load_causal_lm, load_pairs, tokenize_pairs
+from vtscale.theory.hidden import branch_hidden_states, tokenize_pairs
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +50,7 @@ class TheoryConfig:
 
 def theory_config(payload: dict | None) -> tuple[TheoryConfig, int]:
     payload = payload or {}
-    return from_dict(TheoryConfig, payload.get("theory"), where="theory"), int(payload.get("seed", 0))
+    return config_section(TheoryConfig, payload, "theory"), int(payload.get("seed", 0))
 
 
 def curves_table(agg: stats.Aggregate, beta: float) -> tuple[pd.DataFrame, stats.LambdaFit]:
@@ -98,15 +101,14 @@ def run_divergence(cfg: TheoryConfig, seed: int, source: str, pairs_source: str,
                    out_dir: str | Path) -> dict:
     started = time.perf_counter()
     pairs = load_pairs(pairs_source, cfg.max_pairs, seed)
-    model, tokenizer = load_causal_lm(source)
+    model, tokenizer = load_causal_lm(source, "theory.llms", dtype=torch.float32)
     tokenized = tokenize_pairs(tokenizer, pairs, cfg.max_tokens)
     if not tokenized:
         raise InputError(f"{pairs_source}: no pair has a non-empty chosen and rejected answer")
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     prefixes = [t.prefix for t in tokenized]
-    hidden_a = branch_hidden_states(model, pad_id, prefixes, [t.branch_a for t in tokenized],
+    hidden_a = branch_hidden_states(model, pad_id(tokenizer), prefixes, [t.branch_a for t in tokenized],
                                     cfg.batch_size, "branch A (chosen)")
-    hidden_b = branch_hidden_states(model, pad_id, prefixes, [t.branch_b for t in tokenized],
+    hidden_b = branch_hidden_states(model, pad_id(tokenizer), prefixes, [t.branch_b for t in tokenized],
                                     cfg.batch_size, "branch B (rejected)")
 
     rng = np.random.default_rng(seed)
@@ -120,8 +122,7 @@ def run_divergence(cfg: TheoryConfig, seed: int, source: str, pairs_source: str,
                         pairs_source, time.perf_counter() - started)
 
     out_dir = Path(out_dir)
-    with atomic_path(out_dir / "curves.csv") as tmp:
-        table.to_csv(tmp, index=False, float_format="%.8g")
+    write_csv(out_dir / "curves.csv", table, float_format="%.8g")
     with atomic_path(out_dir / "cosines.npz") as tmp:
         with open(tmp, "wb") as handle:
             np.savez_compressed(handle, **{k: np.concatenate(v) for k, v in samples.items()})

@@ -12,91 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import random
-from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm import tqdm
 
-from vtscale.errors import InputError
-from vtscale.hub import require_model
-from vtscale.io import read_jsonl
+from vtscale.data.dpo_pairs import DpoPair
 
 log = logging.getLogger(__name__)
-
-PAIR_FIELDS = ("system", "question", "chosen", "rejected")
-
-
-@dataclasses.dataclass
-class DpoPair:
-    system: str
-    question: str
-    chosen: str
-    rejected: str
-
-
-def load_pairs(source: str, max_pairs: int, seed: int) -> list[DpoPair]:
-    """A jsonl file of DPO pairs, or a hub dataset id (paper: Intel/orca_dpo_pairs)."""
-    path = Path(source)
-    if path.suffix == ".jsonl" or path.exists():
-        records = _read_pair_file(path)
-        where = [f"{path}:{i}" for i in range(1, len(records) + 1)]
-    else:
-        records = _load_hub_dataset(source)
-        where = [f"{source}[{i}]" for i in range(len(records))]
-    pairs = [_to_pair(r, w) for r, w in zip(records, where)]
-    if len(pairs) > max_pairs:
-        chosen = sorted(random.Random(seed).sample(range(len(pairs)), max_pairs))
-        pairs = [pairs[i] for i in chosen]
-    return pairs
-
-
-def _read_pair_file(path: Path) -> list[dict]:
-    if not path.is_file():
-        raise InputError(f"{path}: DPO pairs file not found")
-    try:
-        return read_jsonl(path)
-    except ValueError as err:
-        raise InputError(str(err)) from None
-
-
-def _load_hub_dataset(name: str) -> list[dict]:
-    import datasets
-    try:
-        return list(datasets.load_dataset(name, split="train"))
-    except Exception as err:   # offline, unknown id, ...: one line naming the source
-        raise InputError(f"{name}: cannot load DPO dataset ({type(err).__name__}: {err})") from None
-
-
-def _to_pair(record: object, where: str) -> DpoPair:
-    if not isinstance(record, dict):
-        raise InputError(f"{where}: expected an object with fields {', '.join(PAIR_FIELDS)}")
-    for field in PAIR_FIELDS:
-        value = record.get(field, "" if field == "system" else None)
-        if not isinstance(value, str):
-            raise InputError(f"{where}: field {field!r} missing or not a string")
-    return DpoPair(**{f: record.get(f) or "" for f in PAIR_FIELDS})
-
-
-def load_causal_lm(source: str):
-    """A causal LM + tokenizer from a local folder, a hub id, or a ``.gguf`` file."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    path = Path(source)
-    kwargs = {}
-    if path.suffix == ".gguf":
-        source, kwargs = str(path.parent), {"gguf_file": path.name}
-    else:
-        source = require_model(source, f"theory LLM {source}")
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
-        model = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32, **kwargs)
-    except (OSError, ValueError) as err:
-        raise InputError(f"--llm {source}: cannot load causal LM ({err})") from None
-    if tokenizer.chat_template is None:
-        raise InputError(f"--llm {source}: tokenizer has no chat template")
-    return model.eval(), tokenizer
 
 
 def prompt_ids(tokenizer, pair: DpoPair) -> list[int]:

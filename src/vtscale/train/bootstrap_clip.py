@@ -17,7 +17,6 @@ import logging
 import random
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Mapping
 
 import open_clip
 import torch
@@ -27,60 +26,34 @@ from PIL import Image
 from safetensors.torch import save_file
 from torch.utils.data import Dataset
 
-from vtscale.config import ConfigError, parse_json_arg
+from vtscale.config import ConfigError, config_section
+from vtscale.data import descriptions
 from vtscale.data.conversations import load_image
+from vtscale.data.scenes import read_scenes
 from vtscale.errors import InputError
-from vtscale.io import read_json_list, read_jsonl, write_json
-from vtscale.model.vision import patch_tokens, views_to_pixels
+from vtscale.io import write_json
+from vtscale.model.config import VisionConfig
+from vtscale.model.vision import (BOOTSTRAP_CONFIG, BOOTSTRAP_WEIGHTS, CLIP_TEXT_CONTEXT,
+                                  clip_config_from_sizes, patch_tokens, views_to_pixels)
 from vtscale.train.cell_labels import CellHeads, patch_labels, scene_items
 from vtscale.train.clip_regions import Box, ImageText, region_pairs
-from vtscale.train.config import TrainConfig
+from vtscale.train.config import BootstrapClipConfig
 from vtscale.train.loop import Task
-from vtscale.train.outputs import train_backbone
+from vtscale.train.outputs import backbone_config, backbone_parser, train_backbone
 
 log = logging.getLogger(__name__)
 
-TEXT_CONTEXT = 77           # CLIP's own; the model extends it (model.vision.text_context)
-VOCAB_SIZE = 49408          # open_clip's SimpleTokenizer
-CONFIG_FILE = "open_clip_config.json"
-WEIGHTS_FILE = "open_clip_model.safetensors"
-
-
-def clip_config(vision: Mapping[str, Any]) -> dict:
-    """open_clip CLIP kwargs from the config's model.vision; the text tower mirrors the ViT."""
-    try:
-        width, heads, layers = vision["width"], vision["heads"], vision["layers"]
-        return {
-            "embed_dim": width,
-            "vision_cfg": {"image_size": vision["view_size"], "patch_size": vision["patch_size"],
-                           "width": width, "layers": layers, "head_width": width // heads,
-                           "mlp_ratio": vision.get("mlp_ratio", 4.0)},
-            # Half the ViT's depth: the text tower only embeds descriptions and answers,
-            # and it is the costlier tower per step at demo sizes.
-            "text_cfg": {"context_length": TEXT_CONTEXT, "vocab_size": VOCAB_SIZE,
-                         "width": width, "heads": heads, "layers": max(1, layers // 2)},
-        }
-    except KeyError as err:
-        raise ConfigError(f"config error: model.vision.{err.args[0]} is required for bootstrap") from None
-
-
-def read_descriptions(path: str | Path, image_root: Path) -> list[ImageText]:
-    path = Path(path)
-    records = read_json_list(path, "descriptions")
+def description_pairs(path: str | Path, image_root: Path) -> list[ImageText]:
+    """(image, description) of every record with a description (empty ones skipped)."""
+    records, _ = descriptions.with_text(descriptions.read_descriptions(path))
     if not records:
         raise InputError(f"{path}: expected a non-empty JSON list of descriptions")
     pairs = []
-    for i, record in enumerate(records):
-        where = f"{path}: record {record.get('id', f'#{i}') if isinstance(record, dict) else f'#{i}'!r}"
-        if not isinstance(record, dict) or not record.get("image"):
-            raise InputError(f"{where}: no 'image' field")
-        text = record.get("description")
-        if not isinstance(text, str) or not text.strip():
-            raise InputError(f"{where}: empty or missing 'description'")
+    for record in records:
         image = image_root / record["image"]
         if not image.is_file():
-            raise InputError(f"{where}: image file {image} not found")
-        pairs.append(ImageText(image, text.strip()))
+            raise InputError(f"{path}: record {record['id']!r}: image file {image} not found")
+        pairs.append(ImageText(image, descriptions.description_text(record)))
     return pairs
 
 
@@ -96,7 +69,7 @@ class ImageTextPairs(Dataset):
         self.pairs = pairs
         self.view_size = view_size
         self.contents, self.grid = contents, grid
-        self.tokens = open_clip.tokenizer.SimpleTokenizer(context_length=TEXT_CONTEXT)(
+        self.tokens = open_clip.tokenizer.SimpleTokenizer(context_length=CLIP_TEXT_CONTEXT)(
             [pair.text for pair in pairs])
         self.pairs_of_image: dict[Path, list[int]] = defaultdict(list)
         for index, pair in enumerate(pairs):
@@ -144,7 +117,7 @@ class ClipWithCellHeads(torch.nn.Module):
 def scene_contents(scenes: str | Path, image_root: Path) -> dict[Path, tuple[list, int]]:
     """Image path -> (its shapes and words, image side) for every scene of a scenes.jsonl."""
     out = {}
-    for record in read_jsonl(scenes):
+    for record in read_scenes(scenes, boxes=True):
         image = image_root / record["image"]
         with Image.open(image) as img:
             out[image] = (scene_items(record), img.size[0])
@@ -171,29 +144,23 @@ def make_clip_loss(dense_weight: float = 0.0):
 
 
 def save_clip(model: torch.nn.Module, config: dict, folder: Path) -> None:
-    write_json(folder / CONFIG_FILE, config)
+    write_json(folder / BOOTSTRAP_CONFIG, config)
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-    save_file(state, str(folder / WEIGHTS_FILE))
+    save_file(state, str(folder / BOOTSTRAP_WEIGHTS))
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="vtscale bootstrap-clip", description=__doc__)
-    parser.add_argument("--cfg", required=True, help="JSON with bootstrap, model, seed")
-    parser.add_argument("--descriptions", required=True)
+    parser = backbone_parser("vtscale bootstrap-clip", __doc__)
     parser.add_argument("--scenes", help="scenes.jsonl: add (crop, region caption) pairs")
     parser.add_argument("--image-root", required=True)
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--ckpt-dir", required=True)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    cfg = parse_json_arg(args.cfg)
-    train_cfg = TrainConfig.from_sections((cfg.get("bootstrap") or {}).get("clip"), {},
-                                          cfg.get("seed", 0), "bootstrap.clip")
-    config = clip_config(cfg["model"]["vision"])
-    pairs = read_descriptions(args.descriptions, Path(args.image_root))
+    train_cfg, payload = backbone_config(BootstrapClipConfig, args.cfg, "clip")
+    config = clip_config_from_sizes(config_section(VisionConfig, payload, "model.vision"))
+    pairs = description_pairs(args.descriptions, Path(args.image_root))
     if args.scenes:
         pairs += region_pairs(args.scenes, Path(args.image_root), train_cfg.seed)
     if train_cfg.max_samples and train_cfg.max_samples < len(pairs):

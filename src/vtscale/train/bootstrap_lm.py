@@ -16,45 +16,31 @@ from typing import Any, Mapping
 
 import torch
 from torch.utils.data import Dataset
-from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+from transformers import LlamaConfig, LlamaForCausalLM
 
-from vtscale.config import ConfigError, parse_json_arg
-from vtscale.data.conversations import parse_turns
+from vtscale.config import ConfigError
+from vtscale.data.conversations import read_turns
+from vtscale.data.descriptions import description_text, read_descriptions, with_text
 from vtscale.errors import InputError
-from vtscale.io import read_json_list
-from vtscale.train.config import TrainConfig
+from vtscale.model.causal_lm import load_tokenizer
+from vtscale.model.chat_template import CHATML, END, START
+from vtscale.train.config import BootstrapLMConfig
 from vtscale.train.loop import Task
-from vtscale.train.outputs import train_backbone
+from vtscale.train.outputs import backbone_config, backbone_parser, train_backbone
 
 log = logging.getLogger(__name__)
 
 BLOCK_SIZE = 128
-# ChatML without a default system prompt: every token of the prompt costs training time.
-CHAT_TEMPLATE = (
-    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content']"
-    " + '<|im_end|>' + '\\n' }}{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
-)
-
-
-def load_tokenizer(folder: str | Path):
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(str(folder))
-    except (OSError, ValueError) as err:
-        raise InputError(f"{folder}: cannot load a tokenizer ({err})") from None
-    if not tokenizer.chat_template:
-        raise InputError(f"{folder}: the tokenizer has no chat template")
-    return tokenizer
 
 
 def world_tokenizer(base, texts: list[str], vocab_size: int):
     """``base``'s byte-level BPE retrained on the world's text, with a ChatML template."""
     tokenizer = base.train_new_from_iterator(texts, vocab_size=vocab_size)
-    tokenizer.chat_template = CHAT_TEMPLATE
-    for token in ("<|im_start|>", "<|im_end|>"):
+    tokenizer.chat_template = CHATML
+    for token in (START, END):
         if tokenizer.convert_tokens_to_ids(token) in (None, tokenizer.unk_token_id):
             raise InputError(f"tokenizer lacks the chat token {token}")
-    tokenizer.eos_token = tokenizer.pad_token = "<|im_end|>"
+    tokenizer.eos_token = tokenizer.pad_token = END
     return tokenizer
 
 
@@ -80,29 +66,10 @@ def llama_config(llm: Mapping[str, Any], tokenizer) -> LlamaConfig:
         raise ConfigError(f"config error: model.llm.{err.args[0]} is required for bootstrap") from None
 
 
-def _record_id(record: Any, index: int) -> str:
-    return record.get("id", f"#{index}") if isinstance(record, dict) else f"#{index}"
-
-
-def read_descriptions(path: str | Path) -> list[tuple[str, str]]:
-    """(image, description) per record; an empty description names its record."""
-    rows = []
-    for i, record in enumerate(read_json_list(path)):
-        text = record.get("description") if isinstance(record, dict) else None
-        if not isinstance(text, str) or not text.strip():
-            raise InputError(f"{path}: record {_record_id(record, i)!r}: empty or missing 'description'")
-        rows.append((record.get("image", ""), text.strip()))
-    return rows
-
-
-def read_conversations(path: str | Path) -> list[tuple[str, list]]:
-    """(image, turns) per LLaVA record, validated by parse_turns."""
-    rows = []
-    for i, record in enumerate(read_json_list(path)):
-        turns = parse_turns(record.get("conversations") if isinstance(record, dict) else None,
-                            f"{path}: record {_record_id(record, i)!r}")
-        rows.append((record.get("image", ""), turns))
-    return rows
+def description_texts(path: str | Path) -> list[tuple[str, str]]:
+    """(image, description) per record with a description."""
+    usable, _ = with_text(read_descriptions(path))
+    return [(record["image"], description_text(record)) for record in usable]
 
 
 def conversation_texts(conversations: list[tuple[str, list]], tokenizer,
@@ -155,26 +122,20 @@ def causal_lm_loss(model, batch) -> dict:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="vtscale bootstrap-lm", description=__doc__)
-    parser.add_argument("--cfg", required=True, help="JSON with bootstrap, model, seed")
-    parser.add_argument("--descriptions", required=True)
+    parser = backbone_parser("vtscale bootstrap-lm", __doc__)
     parser.add_argument("--conversations", required=True)
     parser.add_argument("--tokenizer", required=True,
                         help="folder with the SmolLM2 tokenizer (retrained on the world's text)")
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--ckpt-dir", required=True)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    cfg = parse_json_arg(args.cfg)
-    train_cfg = TrainConfig.from_sections((cfg.get("bootstrap") or {}).get("lm"), {},
-                                          cfg.get("seed", 0), "bootstrap.lm")
+    train_cfg, cfg = backbone_config(BootstrapLMConfig, args.cfg, "lm")
     vocab_size = cfg["model"]["llm"].get("vocab_size", 4096)
-    descriptions = read_descriptions(args.descriptions)
-    conversations = read_conversations(args.conversations)
-    tokenizer = world_tokenizer(load_tokenizer(args.tokenizer),
+    descriptions = description_texts(args.descriptions)
+    conversations = read_turns(args.conversations)
+    tokenizer = world_tokenizer(load_tokenizer(args.tokenizer, "--tokenizer"),
                                 raw_texts(descriptions, conversations), vocab_size)
     context = {image: text for image, text in descriptions if image}
     texts = ([text for _, text in descriptions] + conversation_texts(conversations, tokenizer)

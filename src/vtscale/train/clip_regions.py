@@ -10,13 +10,13 @@ star, the word "cat"``. The crops are the views the VLM sees (the whole image an
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
 
+from vtscale.data.scenes import iter_scenes
 from vtscale.errors import InputError
 
 Box = tuple[int, int, int, int]
@@ -57,40 +57,20 @@ def crop_boxes(width: int, height: int, rng: random.Random) -> list[Box]:
     return boxes
 
 
-def _check_record(record, where: str) -> None:
-    if not isinstance(record, dict) or not record.get("image"):
-        raise InputError(f"{where}: no 'image' field")
-    for field in ("objects", "words"):
-        items = record.get(field)
-        if not isinstance(items, list) or any(not isinstance(i, dict) or len(i.get("bbox", [])) != 4
-                                              for i in items):
-            raise InputError(f"{where}: '{field}' must be a list of items with a 4-number 'bbox'")
-
-
 def region_pairs(scenes: str | Path, image_root: Path, seed: int) -> list[ImageText]:
     """(crop, caption) pairs for every training scene of ``scenes`` (a scenes.jsonl)."""
-    scenes = Path(scenes)
     rng = random.Random(seed)
     pairs = []
-    with scenes.open() as lines:
-        for number, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            where = f"{scenes}: line {number}"
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise InputError(f"{where}: not JSON ({err.msg})") from None
-            _check_record(record, where)
-            if record.get("split") != "train":      # benchmark scenes stay unseen
-                continue
-            image = image_root / record["image"]
-            if not image.is_file():
-                raise InputError(f"{where}: image file {image} not found")
-            with Image.open(image) as img:
-                width, height = img.size
-            pairs += [ImageText(image, crop_caption(record, box), box)
-                      for box in crop_boxes(width, height, rng)]
+    for where, record in iter_scenes(scenes, boxes=True):
+        if record["split"] != "train":      # benchmark scenes stay unseen
+            continue
+        image = image_root / record["image"]
+        if not image.is_file():
+            raise InputError(f"{where}: image file {image} not found")
+        with Image.open(image) as img:
+            width, height = img.size
+        pairs += [ImageText(image, crop_caption(record, box), box)
+                  for box in crop_boxes(width, height, rng)]
     if not pairs:
         raise InputError(f"{scenes}: no scenes with split 'train'")
     return pairs

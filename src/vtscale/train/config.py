@@ -1,18 +1,19 @@
-"""Training settings of one run: a stage section of the config plus the shared keys."""
+"""Training settings: the ``train`` section (three stages plus shared keys) and the
+``bootstrap`` sections of the demo backbones, each the loop settings plus its own keys."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Any, Mapping
 
-from vtscale.config import ConfigError, from_dict
+from vtscale.config import ConfigError
 
-SHARED_KEYS = ("checkpoint_every", "precision")
+STAGES = ("stage1", "stage2", "stage3")
 
 
 @dataclass
-class TrainConfig:
+class LoopConfig:
+    """What the training loop (vtscale.train.loop) reads."""
     steps: int | None = None          # optimizer steps; exclusive with epochs
     epochs: float | None = None
     lr: float = 2e-5
@@ -20,15 +21,11 @@ class TrainConfig:
     batch_size: int = 8               # per process, per micro-batch
     grad_accum: int = 1
     max_samples: int | None = None
-    n: int | None = None              # stages 1-2: fused tokens trained (default max(grid.n))
-    m: int | None = None
     checkpoint_every: int = 50        # optimizer steps between resumable checkpoints
     precision: str = "fp32"           # fp32 | bf16 | fp16 (the latter two only on a GPU)
     seed: int = 0
     weight_decay: float = 0.0
     max_grad_norm: float = 1.0
-    cache_views: bool = False         # keep the ViT frozen, its outputs computed once per image
-    dense_weight: float = 0.0         # bootstrap.clip only: weight of the per-patch cell-label loss
 
     def __post_init__(self):
         if (self.steps is None) == (self.epochs is None):
@@ -40,10 +37,41 @@ class TrainConfig:
             return self.steps
         return max(1, math.ceil(self.epochs * steps_per_epoch))
 
-    @classmethod
-    def from_sections(cls, stage: Mapping[str, Any] | None, shared: Mapping[str, Any] | None,
-                      seed: int, where: str) -> "TrainConfig":
-        """``stage`` = e.g. train.stage2; ``shared`` = the train section (checkpoint_every, precision)."""
-        config = from_dict(cls, stage, where=where)
-        shared = {k: v for k, v in (shared or {}).items() if k in SHARED_KEYS}
-        return replace(config, **shared, seed=int(seed))
+
+@dataclass
+class TrainConfig(LoopConfig):
+    """One stage of ``train`` (train.stage1, .stage2, .stage3)."""
+    n: int | None = None              # stages 1-2: fused tokens trained (default max(grid.n))
+    m: int | None = None
+    cache_views: bool = False         # keep the ViT frozen, its outputs computed once per image
+
+
+@dataclass
+class TrainSection:
+    """The whole ``train`` section; launch.py reads num_processes and distributed."""
+    stage1: TrainConfig | None = None
+    stage2: TrainConfig | None = None
+    stage3: TrainConfig | None = None
+    checkpoint_every: int = 50
+    precision: str = "fp32"
+    num_processes: int = 1
+    distributed: str = "ddp"
+
+    def stage(self, key: str, seed: int) -> TrainConfig:
+        """``train.<key>`` with the shared checkpoint_every and precision and the run's seed."""
+        config = getattr(self, key)
+        if config is None:
+            raise ConfigError(f"config error: train.{key}: missing")
+        return replace(config, checkpoint_every=self.checkpoint_every, precision=self.precision,
+                       seed=int(seed))
+
+
+@dataclass
+class BootstrapClipConfig(LoopConfig):
+    """``bootstrap.clip`` (demo): the CLIP pretrained on the demo world."""
+    dense_weight: float = 0.0         # weight of the per-patch cell-label loss
+
+
+@dataclass
+class BootstrapLMConfig(LoopConfig):
+    """``bootstrap.lm`` (demo): the small Llama pretrained on the demo world's text."""

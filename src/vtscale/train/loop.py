@@ -30,12 +30,13 @@ from tqdm.auto import tqdm
 from transformers import get_cosine_schedule_with_warmup
 
 from vtscale.train.checkpoint import latest_checkpoint, load_checkpoint, read_state, save_checkpoint
-from vtscale.train.config import TrainConfig
+from vtscale.train.config import LoopConfig
 from vtscale.train.metrics import MetricsCSV, read_metrics
 
 log = logging.getLogger(__name__)
 
 LossFn = Callable[[nn.Module, Any], dict]
+StepHook = Callable[[int, dict], None]     # (optimizer step, its metrics row) -> None
 
 
 @dataclass
@@ -114,7 +115,7 @@ class LossModule(nn.Module):
         return self.loss(self.model, batch)
 
 
-def make_accelerator(cfg: TrainConfig) -> Accelerator:
+def make_accelerator(cfg: LoopConfig) -> Accelerator:
     mixed = cfg.precision if cfg.precision in ("bf16", "fp16") and torch.cuda.is_available() else "no"
     return Accelerator(
         mixed_precision=mixed,
@@ -138,9 +139,9 @@ def micro_batch_groups(n_batches: int, grad_accum: int, start_step: int) -> Iter
 
 
 class Trainer:
-    def __init__(self, task: Task, cfg: TrainConfig, ckpt_dir: str | Path,
-                 metrics_path: str | Path, desc: str = "train"):
-        self.task, self.cfg, self.desc = task, cfg, desc
+    def __init__(self, task: Task, cfg: LoopConfig, ckpt_dir: str | Path,
+                 metrics_path: str | Path, desc: str = "train", on_step: StepHook | None = None):
+        self.task, self.cfg, self.desc, self.on_step = task, cfg, desc, on_step
         self.ckpt_dir, self.metrics_path = Path(ckpt_dir), Path(metrics_path)
         set_seed(cfg.seed)
         self.accelerator = make_accelerator(cfg)
@@ -270,6 +271,8 @@ class Trainer:
                            tokens_per_s=row.pop("tokens") / seconds)
                 if metrics:
                     metrics.append(row)
+                if self.on_step:
+                    self.on_step(step, row)
                 progress.update(1)
                 progress.set_postfix(loss=f"{row['loss']:.4f}")
                 if step % self.cfg.checkpoint_every == 0 or step == self.total_steps:
@@ -304,10 +307,11 @@ def drain(batches: Iterator) -> None:
         pass
 
 
-def train(task: Task, cfg: TrainConfig, ckpt_dir: str | Path, metrics_path: str | Path,
-          desc: str = "train") -> tuple[nn.Module, TrainResult]:
-    """Train ``task`` (resuming from ``ckpt_dir``); return the unwrapped model and stats."""
-    trainer = Trainer(task, cfg, ckpt_dir, metrics_path, desc)
+def train(task: Task, cfg: LoopConfig, ckpt_dir: str | Path, metrics_path: str | Path,
+          desc: str = "train", on_step: StepHook | None = None) -> tuple[nn.Module, TrainResult]:
+    """Train ``task`` (resuming from ``ckpt_dir``); return the unwrapped model and stats.
+    ``on_step`` runs in every process after each optimizer step (e.g. a held-out check)."""
+    trainer = Trainer(task, cfg, ckpt_dir, metrics_path, desc, on_step)
     result = trainer.run()
     trainer.accelerator.wait_for_everyone()
     return trainer.unwrapped_model(), result

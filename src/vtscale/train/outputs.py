@@ -1,25 +1,30 @@
-"""What every training command writes besides the model: the run summary JSON."""
+"""What every training command writes besides the model (the run summary JSON), and
+what the two demo backbone commands (bootstrap-clip, bootstrap-lm) share."""
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import logging
 import platform
 import shutil
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 import torch
 from torch import nn
 
+from vtscale.config import config_section, parse_json_arg
 from vtscale.io import atomic_dir, write_json
-from vtscale.train.config import TrainConfig
+from vtscale.train.config import LoopConfig
 from vtscale.train.loop import Task, TrainResult, train
 
 log = logging.getLogger(__name__)
 
+Loop = TypeVar("Loop", bound=LoopConfig)
 
-def run_summary(name: str, result: TrainResult, cfg: TrainConfig, **extra: Any) -> dict:
+
+def run_summary(name: str, result: TrainResult, cfg: LoopConfig, **extra: Any) -> dict:
     summary = {"run": name, **dataclasses.asdict(result), "config": dataclasses.asdict(cfg),
                "device": torch.cuda.get_device_name() if torch.cuda.is_available() else platform.processor() or "cpu",
                "torch_threads": torch.get_num_threads(), **extra}
@@ -27,14 +32,14 @@ def run_summary(name: str, result: TrainResult, cfg: TrainConfig, **extra: Any) 
     return summary
 
 
-def write_summary(path: str | Path, name: str, result: TrainResult, cfg: TrainConfig,
+def write_summary(path: str | Path, name: str, result: TrainResult, cfg: LoopConfig,
                   **extra: Any) -> dict:
     summary = run_summary(name, result, cfg, **extra)
     write_json(path, summary)
     return summary
 
 
-def train_backbone(task: Task, cfg: TrainConfig, ckpt_dir: str | Path, out: str | Path, name: str,
+def train_backbone(task: Task, cfg: LoopConfig, ckpt_dir: str | Path, out: str | Path, name: str,
                    save: Callable[[nn.Module, Path], None], **extra: Any) -> TrainResult:
     """Train a demo backbone (resumable in ``ckpt_dir``) and write ``out`` whole: the
     model via ``save(model, folder)``, its loss curve (metrics.csv) and summary.json."""
@@ -48,3 +53,20 @@ def train_backbone(task: Task, cfg: TrainConfig, ckpt_dir: str | Path, out: str 
         log.info("%s loss %.4f -> %.4f in %.1f s", name, result.first_loss or float("nan"),
                  result.final_loss or float("nan"), result.wall_time_s)
     return result
+
+
+def backbone_parser(prog: str, description: str | None) -> argparse.ArgumentParser:
+    """The options both backbone commands take; each adds its own inputs."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("--cfg", required=True, help="JSON with bootstrap, model, seed")
+    parser.add_argument("--descriptions", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--ckpt-dir", required=True)
+    return parser
+
+
+def backbone_config(cls: type[Loop], cfg: str, backbone: str) -> tuple[Loop, dict[str, Any]]:
+    """``bootstrap.<backbone>`` of the ``--cfg`` JSON with the run's seed, and the whole payload."""
+    payload = parse_json_arg(cfg)
+    section = config_section(cls, payload, f"bootstrap.{backbone}")
+    return dataclasses.replace(section, seed=int(payload.get("seed", 0))), payload

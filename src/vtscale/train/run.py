@@ -1,10 +1,11 @@
-"""``vtscale train --stage {1,2,3}``: the paper's three training stages (DESIGN.md §3).
+"""``vtscale train --stage {1,2,3}``: the paper's three training stages (docs/design.md §3).
 
 1. contrastive, from the backbones (``--vision-init/--llm-init``), ``train.stage1``;
 2. generation at n = max(grid.n), m = min(grid.m_default, n), from ``--init``;
 3. generation at the given ``--n/--m`` (``--no-question`` drops the question) on the
    stage-3 subset, from ``--init``.
-All three run through the shared resumable loop; the LLM is always frozen.
+All three run through the shared resumable loop; the LLM is always frozen. The saved
+model records the setting it was trained for (n, m, stage-3 kind; model/folder.py).
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from typing import Any
 import torch
 from accelerate.utils import set_seed
 
-from vtscale.config import ConfigError, m_for, parse_json_arg
+from vtscale.config import ConfigError, config_section, m_for, parse_json_arg
 from vtscale.data.conversations import ConversationDataset, RecordDataset
-from vtscale.train.config import TrainConfig
+from vtscale.model.folder import TrainedSetting
+from vtscale.train.config import TrainConfig, TrainSection
 from vtscale.train.loop import Task, train
 from vtscale.train.metrics import summary_path_for
 from vtscale.train.outputs import write_summary
@@ -96,7 +98,7 @@ def build_model(args: argparse.Namespace, model_section: dict):
     from vtscale.model.config import ModelConfig
     from vtscale.model.vlm import VisionTokenModel
     if args.stage == 1:
-        return VisionTokenModel.from_config(ModelConfig.from_dict(model_section),
+        return VisionTokenModel.from_config(config_section(ModelConfig, {"model": model_section}, "model"),
                                             vision_init=args.vision_init, llm_init=args.llm_init)
     return VisionTokenModel.from_pretrained(args.init)
 
@@ -133,7 +135,7 @@ def make_task(stage: int, model, dataset, setting: Setting, cache_views: bool = 
         loss = contrastive
     else:
         if cache is None:
-            collate = partial(model.collate_generation, n=setting.n, m=setting.m,
+            collate = partial(model.batch_builder.generation, n=setting.n, m=setting.m,
                               use_question=setting.use_question)
         else:
             collate = CachedConversationCollate(model, setting.n, setting.m, setting.use_question, cache)
@@ -155,8 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     check_flags(args)
     cfg = parse_json_arg(args.cfg)
     stage_key = f"stage{args.stage}"
-    train_cfg = TrainConfig.from_sections(cfg["train"].get(stage_key), cfg["train"],
-                                          cfg.get("seed", 0), f"train.{stage_key}")
+    train_cfg = config_section(TrainSection, cfg, "train").stage(stage_key, cfg.get("seed", 0))
     setting = setting_for(args, cfg["grid"], train_cfg)
     dataset = load_dataset(args, train_cfg)
     set_seed(train_cfg.seed)
@@ -167,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
              sum(p.numel() for p in task.parameters) / 1e6)
     model, result = train(task, train_cfg, args.ckpt_dir, args.metrics, desc=f"stage {args.stage}")
     if result.is_main_process:
-        model.save_pretrained(args.out)
+        model.save_pretrained(args.out, trained_for=TrainedSetting.for_stage(
+            args.stage, setting.n, setting.m, setting.use_question))
         summary = Path(args.summary) if args.summary else summary_path_for(args.metrics)
         write_summary(summary, f"train_{stage_key}", result, train_cfg, stage=args.stage,
                       n=setting.n, m=setting.m, use_question=setting.use_question,

@@ -85,10 +85,10 @@ class QuestionCollate:
     def __call__(self, items: list[tuple[Record, int]]) -> dict[str, torch.Tensor]:
         if self.cache is None:
             samples = [Sample(r.id, load_image(r.image), [r.turns[k]]) for r, k in items]
-            return self.model.collate_contrastive(samples, self.n)
+            return self.model.batch_builder.contrastive(samples, self.n)
         samples = [Sample(r.id, None, [r.turns[k]]) for r, k in items]
         patches = self.cache([r.image for r, _ in items])
-        batch = self.model.collate_contrastive(samples, self.n, patches=patches)
+        batch = self.model.batch_builder.contrastive(samples, self.n, patches=patches)
         batch["answer_embeds"] = self.answers([s.turns[0].answer for s in samples])
         return batch
 
@@ -101,5 +101,5 @@ class CachedConversationCollate:
 
     def __call__(self, records: list[Record]) -> dict[str, torch.Tensor]:
         samples = [Sample(r.id, None, list(r.turns)) for r in records]
-        return self.model.collate_generation(samples, self.n, self.m, self.use_question,
-                                             patches=self.cache([r.image for r in records]))
+        return self.model.batch_builder.generation(samples, self.n, self.m, self.use_question,
+                                                   patches=self.cache([r.image for r in records]))

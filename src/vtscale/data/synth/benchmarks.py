@@ -15,6 +15,7 @@ import numpy as np
 from vtscale import prompts
 
 from . import facts
+from .config import ASPECTS
 from .language import captions
 from .scene import COLOR_NAMES, Scene, recolor
 from .vocab import article
@@ -83,7 +84,7 @@ def _fact(scene: Scene, aspects: tuple[str, ...], start: int, rng) -> facts.Fact
 
 
 def mme(scenes: list[Scene], images: Images, rng_for: RngFor,
-        world_aspects=facts.ASPECTS) -> list[dict]:
+        world_aspects=ASPECTS) -> list[dict]:
     """Two questions per image (one Yes, one No) on the same aspect, as MME pairs them;
     one category per aspect of the world."""
     aspects = tuple(MME_ASPECT[c] for c in MME_CATEGORIES if MME_ASPECT[c] in world_aspects)
@@ -147,7 +148,7 @@ def hallusion(pairs: list[tuple[Scene, Scene, int, str]], images: Images) -> lis
 
 
 def mcq(scenes: list[Scene], images: Images, rng_for: RngFor,
-        world_aspects=facts.ASPECTS) -> list[dict]:
+        world_aspects=ASPECTS) -> list[dict]:
     aspects = tuple(a for a in MCQ_ASPECTS if a in world_aspects)
     rows = []
     for i, scene in enumerate(scenes):

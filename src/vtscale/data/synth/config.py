@@ -23,13 +23,14 @@ class BenchSizes:
 
 @dataclass
 class WorldConfig:
-    image_size: int = 448
-    n_train_scenes: int = 2000
-    n_docs: int = 120
+    """Size defaults: the demo profile's; aspects and turns: the tiny profile's (it leaves them out)."""
+    image_size: int = 224
+    n_train_scenes: int = 4000
+    n_docs: int = 40
     n_dpo: int = 64
-    min_objects: int = 3
-    max_objects: int = 12
-    max_words: int = 3
+    min_objects: int = 2
+    max_objects: int = 6
+    max_words: int = 2
     aspects: list = field(default_factory=lambda: list(ASPECTS))  # asked in conversations, MME, MCQ
     turns: list = field(default_factory=lambda: [2, 5])            # min, max turns per conversation
     bench: BenchSizes = field(default_factory=BenchSizes)

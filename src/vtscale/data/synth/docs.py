@@ -1,7 +1,7 @@
 """Document pages: English-like paragraphs rendered on white pages, with the source text.
 
 Besides normal pages (about 60%), some pages are built to fail one of the paper's
-document filters (DESIGN.md section 4) so the augmentation stage shows each one:
+document filters (src/vtscale/augment/filters.py) so the augmentation stage shows each one:
 ``short`` (under 10 tokens), ``repeated`` (a phrase repeated to the end: tail
 repetition), ``offtopic`` (stored text unrelated to the page: embedding similarity)
 and ``partial`` (only the start of the stored text is on the page: length ratio).

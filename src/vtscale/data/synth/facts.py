@@ -15,7 +15,6 @@ import numpy as np
 
 from vtscale import prompts
 
-from .config import ASPECTS
 from .scene import COLOR_NAMES, KIND_NAMES, Scene
 from .vocab import REGION_PHRASES, REGIONS, WORDS, article, plural, region
 

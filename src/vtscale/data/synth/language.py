@@ -9,6 +9,7 @@ import numpy as np
 from vtscale import prompts
 
 from . import facts
+from .config import ASPECTS
 from .scene import Scene, SceneObject
 from .vocab import article, number_word, plural, region_phrase
 
@@ -119,7 +120,7 @@ def _formats(rng: np.random.Generator, n_turns: int) -> list[str]:
             return chosen
 
 
-def conversation(scene: Scene, rng: np.random.Generator, aspects=facts.ASPECTS,
+def conversation(scene: Scene, rng: np.random.Generator, aspects=ASPECTS,
                  turns_range=(2, 5)) -> list[dict]:
     """Question/answer turns (``turns_range``, inclusive) about ``aspects`` of the scene,
     mixing yes/no, multiple choice, short answer and caption."""

@@ -16,8 +16,12 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from vtscale.config import ConfigError, from_dict, parse_json_arg
-from vtscale.io import atomic_dir, atomic_path, write_json, write_jsonl
+from vtscale.config import ConfigError, config_section, parse_json_arg
+from vtscale.data.conversations import write_llava
+from vtscale.data.descriptions import write_descriptions
+from vtscale.data.dpo_pairs import write_pairs
+from vtscale.data.scenes import write_scenes
+from vtscale.io import atomic_dir, write_csv, write_jsonl
 
 from . import benchmarks, docs, dpo, language
 from .config import WorldConfig
@@ -80,7 +84,7 @@ def write_dpo(cfg: WorldConfig, seed: int, out: Path) -> None:
         rng = item_rng(seed, "dpo", i)
         scene = sample_scene(rng, cfg, f"dpo_{i:05d}", "dpo", word_origin=place)
         rows.append(dpo.make_pair(scene, i, rng))
-    write_jsonl(out / "dpo.jsonl", rows)
+    write_pairs(out / "dpo.jsonl", rows)
 
 
 def write_training_text(cfg: WorldConfig, train: list[Scene], seed: int, out: Path) -> None:
@@ -90,15 +94,14 @@ def write_training_text(cfg: WorldConfig, train: list[Scene], seed: int, out: Pa
                              "description": language.describe(scene, item_rng(seed, "describe", i))})
         turns = language.conversation(scene, item_rng(seed, "chat", i), cfg.aspects, cfg.turns)
         conversations.append({"id": scene.id, "image": scene.image, "conversations": turns})
-    write_json(out / "descriptions.json", descriptions)
-    write_json(out / "conversations.json", conversations)
+    write_descriptions(out / "descriptions.json", descriptions)
+    write_llava(out / "conversations.json", conversations)
 
 
 def write_tsv(path: Path, rows: list[dict]) -> None:
     frame = pd.DataFrame(rows)
     frame.insert(0, "index", range(len(frame)))
-    with atomic_path(path) as tmp:
-        frame.to_csv(tmp, sep="\t", index=False)
+    write_csv(path, frame, sep="\t")
 
 
 def write_benchmarks(cfg: WorldConfig, seed: int, out: Path, train, pool, pairs, b64) -> None:
@@ -126,7 +129,7 @@ def generate(cfg: WorldConfig, seed: int, out: Path) -> None:
     log.info("scenes: %d train, %d benchmark pool, %d hallusion figures",
              len(train), len(pool), 2 * len(pairs))
     b64 = write_images(train + held_out, out, cfg.image_size)
-    write_jsonl(out / "scenes.jsonl", [scene_record(s, cfg.image_size) for s in train + held_out])
+    write_scenes(out / "scenes.jsonl", [scene_record(s, cfg.image_size) for s in train + held_out])
     write_training_text(cfg, train, seed, out)
     log.info("documents: %s", dict(sorted(write_docs(cfg, seed, out).items())))
     write_dpo(cfg, seed, out)
@@ -140,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, type=Path, help="data directory to write")
     args = parser.parse_args(argv)
     payload = parse_json_arg(args.cfg)
-    cfg = from_dict(WorldConfig, payload.get("world"), where="world")
+    cfg = config_section(WorldConfig, payload, "world")
     seed = payload.get("seed", 0)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"config error: seed: expected a non-negative int, got {seed!r}")

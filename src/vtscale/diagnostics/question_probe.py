@@ -1,21 +1,24 @@
-"""``vtscale question-probe``: how fast does a model learn to condition on the question?
+"""``vtscale question-probe`` (diagnostic): how fast does a model learn to condition on
+the question?
 
-Fine-tunes a copy of a stage-1/2 model the way stage 2 trains (generation loss on the
-answer, LLM frozen; vision tower, merger, fusion and projection trained) on balanced
-yes/no questions about the demo world's training scenes, and tracks how often the first
-answer token is right on held-out (benchmark) scenes, against always giving the
-majority answer and against answering from the question alone (each question's most
-frequent answer on the training scenes): only accuracy above both uses the image.
-Three question families, each needing more of the question:
+Fine-tunes a copy of a stage-1/2/3 model with stage 2's task in the shared training loop
+(generation loss on the answer, LLM frozen; vision tower, merger, fusion and projection
+trained; AdamW, cosine schedule, clipping at 1) on balanced yes/no questions about the
+demo world's training scenes, and tracks how often the first answer token is right on
+held-out (benchmark) scenes, against always giving the majority answer and against
+answering from the question alone (each question's most frequent answer on the training
+scenes): only accuracy above both uses the image. Three question families over the demo
+world's vocabulary (src/vtscale/data/synth/vocab.py), each needing more of the question:
 
-- ``fixed``: "Is there a red shape in the image?" -- one question, a fixed read-out;
+- ``fixed``: "Is there a <first colour> shape in the image?" -- one question, a fixed read-out;
 - ``color``: "Is there a <colour> shape in the image?" -- the colour varies;
 - ``color_kind``: "Is there a <colour> <kind> in the image?" -- POPE's conjunction.
 
 With ``--no-question`` the fusion does not see the question (only the LLM does).
-Writes JSON ``{"task", "use_question", "n", "m", "steps", "batch_size", "lr", "held_out",
-"majority", "question_only", "curve": [{"step", "loss", "accuracy"}]}``; the model folder
-is left untouched.
+Writes ``--out`` (JSON ``{"task", "use_question", "n", "m", "steps", "batch_size", "lr",
+"held_out", "majority", "question_only", "curve": [{"step", "loss", "accuracy"}]}``) and,
+beside it, ``<out>.metrics.csv`` (the loop's per-step metrics); the model folder is left
+untouched.
 """
 
 from __future__ import annotations
@@ -23,24 +26,30 @@ from __future__ import annotations
 import argparse
 import logging
 import random
+import tempfile
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from PIL import Image
-from tqdm import tqdm
+from torch.utils.data import Dataset
 
 from vtscale import prompts
+from vtscale.data import scenes
 from vtscale.data.sample import Sample, Turn
 from vtscale.data.synth.vocab import COLORS, KINDS, article
+from vtscale.diagnostics.outputs import beside, write_result
 from vtscale.errors import InputError
-from vtscale.io import read_jsonl, write_json
+from vtscale.train.config import LoopConfig
+from vtscale.train.loop import train
+from vtscale.train.run import Setting, make_task
 
 log = logging.getLogger(__name__)
 
 TASKS = ("fixed", "color", "color_kind")
-FIXED_COLOR = "red"
+FIXED_COLOR = next(iter(COLORS))     # the fixed question asks about the vocabulary's first colour
+PROBE_STAGE = 2                      # trains what stage 2 trains, on stage 2's loss
 
 
 @dataclass
@@ -54,7 +63,7 @@ class ProbeConfig:
     eval_every: int = 50
     held_out: int = 160
     seed: int = 0
-    use_question: bool = True    # False: the fusion sees no question (the "no question" variant)
+    use_question: bool = True    # False: the fusion sees no question (as a without_question model trains)
 
 
 def _names(record: dict, task: str) -> set[str]:
@@ -99,16 +108,7 @@ def question_only_accuracy(train: list[dict], held: list[tuple[str, str]], task:
 
 def read_scenes(path: Path) -> tuple[list[dict], list[dict]]:
     """Training and held-out (benchmark) records of a scenes.jsonl."""
-    try:
-        records = read_jsonl(path)
-    except (OSError, ValueError) as err:
-        raise InputError(str(err)) from None
-    for number, record in enumerate(records, 1):
-        if not isinstance(record, dict) or not isinstance(record.get("objects"), list) \
-                or "image" not in record or "split" not in record:
-            raise InputError(f"{path}: record {number}: needs 'image', 'split' and an 'objects' list")
-        if any(not isinstance(o, dict) or not {"color", "kind"} <= o.keys() for o in record["objects"]):
-            raise InputError(f"{path}: record {number}: every object needs 'color' and 'kind'")
+    records = scenes.read_scenes(path)
     train = [r for r in records if r["split"] == "train"]
     held = [r for r in records if r["split"] != "train"]
     if not train or not held:
@@ -137,6 +137,24 @@ def to_sample(record: dict, question: tuple[str, str], images: SceneImages) -> S
     return Sample(record.get("id", record["image"]), images(record), [Turn(prompts.yes_no(text), answer)])
 
 
+class ProbeQuestions(Dataset):
+    """``size`` (training scene, question) samples drawn up front from the seed, so one
+    epoch of the shared loop is the whole probe."""
+
+    def __init__(self, train: list[dict], task: str, size: int, images: SceneImages, seed: int):
+        rng = random.Random(seed)
+        records = [rng.choice(train) for _ in range(size)]
+        self.items = [(record, make_question(record, task, rng)) for record in records]
+        self.images = images
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> Sample:
+        record, question = self.items[index]
+        return to_sample(record, question, self.images)
+
+
 @torch.no_grad()
 def first_token_accuracy(model, samples: list[Sample], n: int, m: int, use_question: bool = True,
                          batch_size: int = 32) -> float:
@@ -144,7 +162,7 @@ def first_token_accuracy(model, samples: list[Sample], n: int, m: int, use_quest
     was_training, correct = model.training, 0
     model.eval()
     for start in range(0, len(samples), batch_size):
-        batch = model.collate_generation(samples[start:start + batch_size], n, m, use_question)
+        batch = model.batch_builder.generation(samples[start:start + batch_size], n, m, use_question)
         logits, targets, keep = model.answer_logits(batch)
         # row-major order: each row's first labelled token follows the previous rows' tokens
         first = torch.cumsum(keep.sum(dim=1), 0) - keep.sum(dim=1)
@@ -153,39 +171,37 @@ def first_token_accuracy(model, samples: list[Sample], n: int, m: int, use_quest
     return correct / len(samples)
 
 
-def train_step(model, samples: list[Sample], cfg: ProbeConfig, params, optimizer) -> float:
-    batch = model.collate_generation(samples, cfg.n, cfg.m, cfg.use_question)
-    loss = model.generation_loss(batch)["loss"]
-    optimizer.zero_grad()
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(params, 1.0)
-    optimizer.step()
-    return loss.item()
+def probe_loop_config(cfg: ProbeConfig) -> LoopConfig:
+    """One epoch of ``steps`` batches, no weight decay, a checkpoint only at the end."""
+    return LoopConfig(steps=cfg.steps, lr=cfg.lr, batch_size=cfg.batch_size, seed=cfg.seed,
+                      checkpoint_every=cfg.steps, weight_decay=0.0, max_grad_norm=1.0)
 
 
-def run_probe(model, train: list[dict], held: list[dict], images: SceneImages, cfg: ProbeConfig) -> dict:
-    rng, held_rng = random.Random(cfg.seed), random.Random(cfg.seed + 1)
+def run_probe(model, train_records: list[dict], held: list[dict], images: SceneImages,
+              cfg: ProbeConfig, metrics_path: Path) -> dict:
+    held_rng = random.Random(cfg.seed + 1)
     held_questions = [make_question(r, cfg.task, held_rng) for r in held[:cfg.held_out]]
     held_samples = [to_sample(r, q, images) for r, q in zip(held, held_questions)]
     majority = Counter(a for _, a in held_questions).most_common(1)[0][1] / len(held_questions)
-    question_only = question_only_accuracy(train, held_questions, cfg.task, cfg.seed)
+    question_only = question_only_accuracy(train_records, held_questions, cfg.task, cfg.seed)
 
     def accuracy() -> float:
         return first_token_accuracy(model, held_samples, cfg.n, cfg.m, cfg.use_question)
 
-    params = model.trainable_parameters(2)
-    optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=0.0)
     curve = [{"step": 0, "loss": None, "accuracy": accuracy()}]
-    model.train()
-    for step in tqdm(range(1, cfg.steps + 1), desc=f"probe {cfg.task}"):
-        records = rng.sample(train, min(cfg.batch_size, len(train)))
-        samples = [to_sample(r, make_question(r, cfg.task, rng), images) for r in records]
-        loss = train_step(model, samples, cfg, params, optimizer)
-        if step % cfg.eval_every == 0 or step == cfg.steps:
-            curve.append({"step": step, "loss": loss, "accuracy": accuracy()})
-            log.info("probe %s step %d: loss %.4f, held-out accuracy %.3f (majority %.3f, "
-                     "question alone %.3f)", cfg.task, step, loss, curve[-1]["accuracy"], majority,
-                     question_only)
+
+    def after_step(step: int, row: dict) -> None:
+        if step % cfg.eval_every and step != cfg.steps:
+            return
+        curve.append({"step": step, "loss": row["loss"], "accuracy": accuracy()})
+        log.info("probe %s step %d: loss %.4f, held-out accuracy %.3f (majority %.3f, "
+                 "question alone %.3f)", cfg.task, step, row["loss"], curve[-1]["accuracy"],
+                 majority, question_only)
+
+    dataset = ProbeQuestions(train_records, cfg.task, cfg.steps * cfg.batch_size, images, cfg.seed)
+    task = make_task(PROBE_STAGE, model, dataset, Setting(cfg.n, cfg.m, cfg.use_question))
+    with tempfile.TemporaryDirectory(prefix="question_probe_ckpt_") as ckpt_dir:
+        train(task, probe_loop_config(cfg), ckpt_dir, metrics_path, f"probe {cfg.task}", after_step)
     return {"task": cfg.task, "use_question": cfg.use_question, "n": cfg.n, "m": cfg.m,
             "steps": cfg.steps, "batch_size": cfg.batch_size, "lr": cfg.lr,
             "held_out": len(held_samples), "majority": majority, "question_only": question_only,
@@ -198,9 +214,11 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, ProbeConfig]
     parser.add_argument("--model", required=True, help="a stage-1/2/3 model folder (read only)")
     parser.add_argument("--scenes", required=True, help="the demo world's scenes.jsonl")
     parser.add_argument("--image-root", required=True, help="folder the scenes' image paths are relative to")
-    parser.add_argument("--out", required=True, help="JSON to write")
+    parser.add_argument("--out", required=True,
+                        help="result JSON to write (the per-step metrics go beside it)")
     defaults = ProbeConfig()
-    parser.add_argument("--task", choices=TASKS, default=defaults.task)
+    parser.add_argument("--task", choices=TASKS, default=defaults.task,
+                        help="question family (see above)")
     for name in ("steps", "batch_size", "n", "m", "eval_every", "held_out", "seed"):
         parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name))
     parser.add_argument("--lr", type=float, default=defaults.lr)
@@ -214,9 +232,10 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, ProbeConfig]
 def main(argv: list[str] | None = None) -> int:
     from vtscale.model.vlm import VisionTokenModel
     args, cfg = parse_args(argv)
-    torch.manual_seed(cfg.seed)
-    train, held = read_scenes(Path(args.scenes))
+    out = Path(args.out)
+    train_records, held = read_scenes(Path(args.scenes))
     model = VisionTokenModel.from_pretrained(args.model)
-    result = run_probe(model, train, held, SceneImages(Path(args.image_root)), cfg)
-    write_json(args.out, result)
+    result = run_probe(model, train_records, held, SceneImages(Path(args.image_root)), cfg,
+                       beside(out, ".metrics.csv"))
+    write_result(out, result)
     return 0
