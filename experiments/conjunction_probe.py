@@ -59,7 +59,7 @@ class WorldBatches:
                     [load_image(f"{data}/{r['image']}").resize((vision.view_size,) * 2) for r in rs[i:i + 200]]))
                     for i in range(0, len(rs), 200)])
             self.train_tokens, self.held_tokens = tokens(self.train), tokens(self.held)
-        self.grid, self.width = vision.grid, vision.width
+        self.grid, self.width = vision.patches_per_side, vision.width
 
     def batch(self, b, rng, held=False):
         records, tokens = (self.held, self.held_tokens) if held else (self.train, self.train_tokens)

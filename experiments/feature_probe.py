@@ -40,9 +40,9 @@ def data(clip, vision, records, root, cells):
             for i in range(0, len(records), 200)])
     size = load_image(f"{root}/{records[0]['image']}").size[0]
     if not cells:
-        y = torch.stack([patch_labels(scene_items(r), (0, 0, size, size), vision.grid) for r in records])
+        y = torch.stack([patch_labels(scene_items(r), (0, 0, size, size), vision.patches_per_side) for r in records])
         return x, y
-    g = vision.grid
+    g = vision.patches_per_side
     x = x.view(-1, g, g, x.shape[-1]).permute(0, 3, 1, 2)
     x = torch.cat([x[:, :, i::2, j::2] for i in (0, 1) for j in (0, 1)], 1).flatten(2).transpose(1, 2)
     return x, torch.stack([cell_labels(r, size) for r in records])

@@ -65,7 +65,7 @@ def test_every_final_artifact_exists(tiny_run):
     workdir, config, _ = tiny_run
     results = workdir / config["results_dir"]
     for path in ["report/index.html", "cost/cost.csv", "figures/scaling.png",
-                 "figures/theory_psi.png", "fusion/deltas.csv", "augment/qa_stats.json",
+                 "figures/theory_psi.png", "question_fusion/deltas.csv", "augment/qa_stats.json",
                  "augment/doc_stats.json", "data/mixture_stats.json", "baselines.csv",
                  "metrics/theory.json", "metrics/question/DemoPOPE.json", "plots/scaling/DemoPOPE.csv"]:
         assert (results / path).stat().st_size > 0, path

@@ -4,7 +4,7 @@ import re
 
 import pandas as pd
 
-from vtscale.analysis import fit, fusion, report
+from vtscale.analysis import fit, question_fusion, report
 
 FLAT = 21.5   # DemoMCQ answers the same whatever n: a flat series
 
@@ -36,7 +36,7 @@ def fake_results(root):
                    "question_alone": 700.0, "se": 20.0}]).to_csv(root / "baselines.csv", index=False)
     fit.main([str(root / "scores.csv"), "--out", str(root / "fits.csv"),
               "--figure", str(root / "figures" / "scaling.png"), "--baselines", str(root / "baselines.csv")])
-    fusion.main([str(root / "scores.csv"), "--out-dir", str(root),
+    question_fusion.main([str(root / "scores.csv"), "--out-dir", str(root),
                  "--cfg", '{"analysis": {"kmeans_k": 2}}'])
     (root / "theory" / "smollm2").mkdir(parents=True)
     (root / "theory" / "smollm2" / "summary.json").write_text(json.dumps(

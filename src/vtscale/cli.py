@@ -33,7 +33,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "baselines": ("vtscale.analysis.baselines", "majority and question-alone baselines per benchmark"),
     "fit": ("vtscale.analysis.fit", "fit P = C n^-alpha per benchmark"),
     "headline": ("vtscale.analysis.headline", "headline numbers and plot data for the report and DVC"),
-    "fusion-plots": ("vtscale.analysis.fusion", "question-fusion deltas and curve clusters"),
+    "question-fusion": ("vtscale.analysis.question_fusion", "question-fusion deltas and curve clusters"),
     "divergence": ("vtscale.theory.divergence", "divergence analysis on LLM hidden states"),
     "cost": ("vtscale.analysis.cost", "FLOPs and latency table"),
     "report": ("vtscale.analysis.report", "HTML report of every figure and table"),

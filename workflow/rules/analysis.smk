@@ -59,20 +59,20 @@ rule baselines:
         " --preds-dir {RESULTS}/eval/question/n{N_MAX}_m{M_AT_N_MAX} --out {output} --log {log}"
 
 
-rule fusion_plots:
+rule question_fusion:
     input:
         f"{RESULTS}/scores.csv",
     output:
-        deltas=f"{RESULTS}/fusion/deltas.csv",
+        deltas=f"{RESULTS}/question_fusion/deltas.csv",
         delta_ft=f"{RESULTS}/figures/delta_no_question_ft.png",
         delta_noft=f"{RESULTS}/figures/delta_no_question.png",
         clusters=f"{RESULTS}/figures/clusters.png",
     params:
         cfg=cfg_json("analysis", "seed"),
     log:
-        f"{LOGS}/fusion_plots.log",
+        f"{LOGS}/question_fusion.log",
     shell:
-        "vtscale fusion-plots {input} --out-dir {RESULTS} --cfg {params.cfg} --log {log}"
+        "vtscale question-fusion {input} --out-dir {RESULTS} --cfg {params.cfg} --log {log}"
 
 
 def theory_llm_input(wildcards):
@@ -144,7 +144,7 @@ rule report:
         scores=f"{RESULTS}/scores.csv",
         fits=f"{RESULTS}/fits.csv",
         scaling=f"{RESULTS}/figures/scaling.png",
-        deltas=f"{RESULTS}/fusion/deltas.csv",
+        deltas=f"{RESULTS}/question_fusion/deltas.csv",
         clusters=f"{RESULTS}/figures/clusters.png",
         theory=rules.theory_figures.output,
         cost=f"{RESULTS}/cost/cost.csv",

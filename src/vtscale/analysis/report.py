@@ -159,7 +159,7 @@ def findings_section(results: Path) -> str:
     reading = reading_benchmarks({doc["benchmark"]: doc.get("type") for doc in _score_documents(results)})
     scores = _scores(results)
     findings = [image_use(scores, _csv(results / "baselines.csv"))]
-    findings += check_all(_csv(results / "fits.csv"), _csv(results / "fusion" / "deltas.csv"), reading)
+    findings += check_all(_csv(results / "fits.csv"), _csv(results / "question_fusion" / "deltas.csv"), reading)
     verdict = {True: "holds", False: "does not hold", None: "undecided"}
     items = "".join(f"<li><b>{html.escape(f.claim)}: {verdict[f.holds]}.</b> "
                     f"{html.escape(f.evidence)}</li>" for f in findings)
@@ -273,7 +273,7 @@ def tables_details(results: Path) -> str:
 def fusion_section(results: Path) -> str:
     parts = ["<h2>Question fusion</h2>"]
     parts += [_figure(results / "figures" / name, caption) for name, caption in FUSION_FIGURES]
-    deltas = _csv(results / "fusion" / "deltas.csv")
+    deltas = _csv(results / "question_fusion" / "deltas.csv")
     if deltas is not None:
         parts.append(_details("deltas.csv", _table(deltas)))
     return "".join(parts)

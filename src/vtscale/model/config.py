@@ -27,14 +27,14 @@ class VisionConfig:
     text_context: int = 512            # CLIP text context, extended from 77 for stage 1 answers
 
     @property
-    def grid(self) -> int:
+    def patches_per_side(self) -> int:
         """Patches per side of one view (24 for ViT-L/14 at 336 px)."""
         return self.view_size // self.patch_size
 
     @property
     def merged_grid(self) -> int:
         """Side of the grid after the stride-2 merge conv (kernel 3, padding 1)."""
-        return (self.grid - 1) // 2 + 1
+        return (self.patches_per_side - 1) // 2 + 1
 
     @property
     def tokens_per_view(self) -> int:

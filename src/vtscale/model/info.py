@@ -51,7 +51,7 @@ def parameter_counts(model: VisionTokenModel) -> dict[str, int]:
 def token_counts(cfg: ModelConfig) -> dict[str, int]:
     v = cfg.vision
     return {
-        "patch_tokens_per_view": v.grid ** 2,
+        "patch_tokens_per_view": v.patches_per_side ** 2,
         "tokens_per_view": v.tokens_per_view,
         "max_views": 1 + cfg.hd_views,
         "max_view_tokens": cfg.max_view_tokens,

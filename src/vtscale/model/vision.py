@@ -138,9 +138,9 @@ class ViewMerger(nn.Module):
     """Fresh final LayerNorm, per-view 3x3 stride-2 conv with a nearest-downsampled
     residual, and one learnable newline token appended to each view."""
 
-    def __init__(self, width: int, grid: int):
+    def __init__(self, width: int, patches_per_side: int):
         super().__init__()
-        self.grid = grid
+        self.patches_per_side = patches_per_side
         self.norm = nn.LayerNorm(width)
         self.conv = nn.Conv2d(width, width, kernel_size=3, stride=2, padding=1, bias=False)
         self.newline = nn.Parameter(torch.randn(width) * width ** -0.5)
@@ -148,7 +148,7 @@ class ViewMerger(nn.Module):
     def forward(self, patches: torch.Tensor) -> torch.Tensor:
         """[views, grid², d] patch tokens (CLS already dropped) -> [views, merged² + 1, d]."""
         views, _, width = patches.shape
-        x = self.norm(patches).transpose(1, 2).reshape(views, width, self.grid, self.grid)
+        x = self.norm(patches).transpose(1, 2).reshape(views, width, self.patches_per_side, self.patches_per_side)
         merged = self.conv(x)
         merged = merged + F.interpolate(x, size=merged.shape[-2:], mode="nearest")
         tokens = merged.flatten(2).transpose(1, 2)

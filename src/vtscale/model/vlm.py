@@ -43,7 +43,7 @@ class VisionTokenModel(nn.Module):
         embed_dim = clip_cfg["embed_dim"]
         self.clip = clip
         extend_text_context(self.clip, cfg.vision.text_context)
-        self.merger = ViewMerger(width, cfg.vision.grid)
+        self.merger = ViewMerger(width, cfg.vision.patches_per_side)
         self.fusion_tokenizer = FusionTokenizer(cfg.fusion.max_tokens - 1)
         self.fusion = build_fusion(cfg, self.fusion_tokenizer.vocab_size)
         if cfg.fusion.gradient_checkpointing:

@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from vtscale.analysis import fusion
+from vtscale.analysis import question_fusion as fusion
 
 ROWS = """variant,benchmark,metric,n,m,score
 question,POPE,Overall,1,1,80
@@ -52,11 +52,11 @@ def test_cli_writes_deltas_and_figures(tmp_path):
     rc = fusion.main([str(scores), "--out-dir", str(tmp_path),
                       "--cfg", '{"analysis": {"exclude": {}, "kmeans_k": 2}, "seed": 0}'])
     assert rc == 0
-    deltas = pd.read_csv(tmp_path / "fusion" / "deltas.csv")
+    deltas = pd.read_csv(tmp_path / "question_fusion" / "deltas.csv")
     assert {"delta_ft", "delta_noft"} <= set(deltas.columns)
     for name in ("delta_no_question_ft", "delta_no_question", "clusters"):
         assert (tmp_path / "figures" / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
-    clusters = pd.read_csv(tmp_path / "fusion" / "clusters.csv")
+    clusters = pd.read_csv(tmp_path / "question_fusion" / "clusters.csv")
     assert clusters["cluster"].nunique() == 2
 
 

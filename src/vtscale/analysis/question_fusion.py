@@ -1,7 +1,7 @@
 """Question fusion: score gains from fusing the question (paper Figs 12–13, 18–19).
 
 ΔP_ft = P_question − P_no_question_ft and ΔP_noft = P_question − P_no_question per
-(benchmark, metric, n), written to RESULTS/fusion/deltas.csv and drawn as bars
+(benchmark, metric, n), written to RESULTS/question_fusion/deltas.csv and drawn as bars
 (green: the question helps, orange: it hurts). The headline-metric curves of every
 (variant, benchmark) are min–max normalised and grouped with KMeans.
 """
@@ -112,14 +112,14 @@ def _save(fig, path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="vtscale fusion-plots", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="vtscale question-fusion", description=__doc__.splitlines()[0])
     parser.add_argument("scores", help="tidy scores CSV")
     parser.add_argument("--out-dir", required=True, help="results folder (writes fusion/ and figures/)")
     parser.add_argument("--cfg", help="JSON with 'analysis' and 'seed'")
     args = parser.parse_args(argv)
     payload = parse_json_arg(args.cfg) if args.cfg else {}
     cfg, seed = config_section(AnalysisConfig, payload, "analysis"), int(payload.get("seed", 0))
-    out, figures = Path(args.out_dir) / "fusion", Path(args.out_dir) / "figures"
+    out, figures = Path(args.out_dir) / "question_fusion", Path(args.out_dir) / "figures"
 
     scores = read_scores(args.scores)
     deltas = compute_deltas(scores)
