@@ -124,6 +124,7 @@ def test_headline_table_has_one_row_per_benchmark_and_variant(tmp_path):
     assert pope["C"] == "62" and pope["α"] == "-0.0484"   # 60·n^0.05 + 2 at n = 1, 2, 4
     assert pope["score at smallest n"] == "n=1: 62 ± 1.5"
     assert pope["score at largest n"] == "n=4: 66.31 ± 1.5"
+    assert report._with_se(16.67, 3.6e-15) == "16.67 ± 0"
     flat = [r for r in table if r["benchmark"] == "DemoMCQ"]
     assert len(flat) == 3 and all(r["α"] == "flat" and r["R²"] == "–" for r in flat)
 

@@ -174,7 +174,9 @@ def scaling_section(results: Path) -> str:
 
 
 def _with_se(score: float, se: float) -> str:
-    return f"{score:.4g}" + (f" ± {se:.2g}" if math.isfinite(se) else "")
+    if not math.isfinite(se):
+        return f"{score:.4g}"
+    return f"{score:.4g} ± {0.0 if abs(se) < 1e-9 else se:.2g}"   # a bootstrap of equal draws: ~1e-15
 
 
 def format_fit_values(frame: pd.DataFrame) -> pd.DataFrame:
