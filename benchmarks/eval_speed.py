@@ -4,7 +4,7 @@
         [--model results/demo/models/stage3/with_question_n4_m2] [--n 4 --m 2] [--limit 64]
 
 Without --model a tiny random VisionTokenModel is built in code (offline). Writes
-results/benchmarks/eval_speed.json: both times, their ratio and whether the predictions
+results/demo/benchmarks/eval_speed.json: both times, their ratio and whether the predictions
 are identical.
 """
 
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--limit", type=int, default=None)
     p.add_argument("--repeat", type=int, default=1, help="tile a small TSV's rows this many times")
     p.add_argument("--max-new-tokens", type=int, default=None)
-    p.add_argument("--out", type=Path, default=Path("results/benchmarks/eval_speed.json"))
+    p.add_argument("--out", type=Path, default=Path("results/demo/benchmarks/eval_speed.json"))
     args = p.parse_args(argv)
     setup_logging()
     torch.manual_seed(0)

@@ -1,7 +1,7 @@
 """Steps a from-scratch causal fusion needs for "is there a <colour> <kind>?".
 
     C=4 K=4 OCC=0.3 python experiments/conjunction_probe.py WIDTH LAYERS LR STEPS
-    python experiments/conjunction_probe.py WIDTH LAYERS LR STEPS --features results/models/bootstrap_clip
+    python experiments/conjunction_probe.py WIDTH LAYERS LR STEPS --features results/demo/models/bootstrap_clip
 
 Ideal features (default): one token per grid cell, colour and kind one-hot plus noise,
 C colours, K kinds, a share OCC of the 16 cells occupied. With --features: the frozen

@@ -1,6 +1,6 @@
 """What a bootstrap ViT's patch tokens say, linearly, about colour, kind and word.
 
-    python experiments/feature_probe.py results/models/bootstrap_clip [--cells]
+    python experiments/feature_probe.py results/demo/models/bootstrap_clip [--cells]
 
 Frozen patch tokens of 2,000 training scenes (training) and 300 benchmark scenes
 (scoring). Per field, a class-balanced linear probe on standardised tokens (Adam, full

@@ -1,6 +1,6 @@
 """Does a stage-1 model's fused EOS embedding pick the right answer on benchmark rows?
 
-    python experiments/stage1_pick.py results/models/stage1 N
+    python experiments/stage1_pick.py results/demo/models/stage1 N
 
 For POPE and MME the candidates are the text embeddings of "Yes" and "No"; for OCR-VQA
 the demo world's words. N: the fused tokens stage 1 trained (train.stage1.n).
