@@ -29,6 +29,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "train": ("vtscale.train.run", "train stage 1, 2 or 3"),
     "model-info": ("vtscale.model.info", "parameter counts and token counts of a model config"),
     "eval": ("vtscale.eval.run", "evaluate one (variant, n, m) checkpoint on one benchmark"),
+    "score": ("vtscale.eval.score", "score a VLMEvalKit-format predictions TSV (no model)"),
     "collect-scores": ("vtscale.eval.collect", "gather score JSONs into the tidy scores.csv"),
     "baselines": ("vtscale.analysis.baselines", "majority and question-alone baselines per benchmark"),
     "fit": ("vtscale.analysis.fit", "fit P = C n^-alpha per benchmark"),

@@ -29,6 +29,7 @@ from vtscale.data.conversations import read_records
 from vtscale.eval.config import EvalConfig
 from vtscale.eval.predictions import predictions_path, read_predictions
 from vtscale.eval.prompts import build_prompt
+from vtscale.eval.rules import LATEST
 from vtscale.eval.tsv import Benchmark, Row, read_benchmark
 from vtscale.eval.uncertainty import headline_score, standard_error
 from vtscale.io import atomic_path
@@ -81,13 +82,14 @@ def question_alone_answer(prompt: str, table: dict[str, Counter], fallback: str)
     return seen.most_common(1)[0][0]
 
 
-def baseline_row(bench: Benchmark, table: dict[str, Counter], model_preds: list[str]) -> dict:
+def baseline_row(bench: Benchmark, table: dict[str, Counter], model_preds: list[str],
+                 rules: str = LATEST) -> dict:
     majority = majority_answer(bench.rows)
     alone = [question_alone_answer(build_prompt(row, bench.type), table, majority) for row in bench.rows]
-    metric, majority_score = headline_score(bench, [majority] * len(bench.rows))
+    metric, majority_score = headline_score(bench, [majority] * len(bench.rows), rules)
     return {"benchmark": bench.name, "metric": metric, "rows": len(bench.rows),
-            "majority": majority_score, "question_alone": headline_score(bench, alone)[1],
-            "se": standard_error(bench, model_preds)}
+            "majority": majority_score, "question_alone": headline_score(bench, alone, rules)[1],
+            "se": standard_error(bench, model_preds, rules=rules)}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -112,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         bench = read_benchmark(args.data_dir / spec.tsv, name, spec.type, spec.limit,
                                strict=cfg.strict)
         preds = read_predictions(predictions_path(args.preds_dir, name), bench)
-        rows.append(baseline_row(bench, table, preds))
+        rows.append(baseline_row(bench, table, preds, cfg.rules))
         log.info("%s: %s", name, {k: v for k, v in rows[-1].items() if k != "benchmark"})
     with atomic_path(args.out) as tmp:
         pd.DataFrame(rows, columns=COLUMNS).to_csv(tmp, index=False, float_format="%.4f")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from vtscale.config import ConfigError
+from vtscale.eval.rules import LATEST, RULE_SETS
 from vtscale.eval.tsv import TYPES
 from vtscale.variants import EVAL_VARIANTS
 
@@ -27,6 +28,7 @@ class EvalConfig:
     max_new_tokens: dict = field(default_factory=dict)  # type -> override
     strict: bool = False           # a bad benchmark row raises instead of being skipped
     num_processes: int = 1         # GPUs per evaluate job (the workflow's launcher reads it)
+    rules: str = LATEST            # scoring rule set, one of vtscale.eval.rules.RULE_SETS
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -34,6 +36,8 @@ class EvalConfig:
         if self.num_processes > 1 and self.backend != "builtin":
             raise ConfigError(f"config error: eval.num_processes: {self.num_processes} processes "
                               "need eval.backend builtin")
+        if self.rules not in RULE_SETS:
+            raise ConfigError(f"config error: eval.rules: {self.rules!r} is not one of {', '.join(RULE_SETS)}")
         unknown = [v for v in self.variants if v not in EVAL_VARIANTS]
         if unknown:
             raise ConfigError(f"config error: eval.variants: {unknown[0]!r} is not a known variant "

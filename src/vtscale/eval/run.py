@@ -26,14 +26,15 @@ from pathlib import Path
 import torch
 
 from vtscale.config import ConfigError, config_section, parse_json_arg
-from vtscale.eval import metrics, prompts
+from vtscale.eval import prompts
 from vtscale.eval.cache import PredictionCache, inputs_fingerprint, model_fingerprint
 from vtscale.eval.config import EvalConfig
 from vtscale.eval.generate import generate_predictions
 from vtscale.eval.predictions import predictions_path, write_predictions
+from vtscale.eval.rules import LATEST
+from vtscale.eval.scoring import score_benchmark
 from vtscale.eval.setting_check import ALLOW_FLAG, Request, check_model_setting
 from vtscale.eval.tsv import Benchmark, read_benchmark
-from vtscale.eval.uncertainty import standard_error
 from vtscale.io import read_json, write_json
 
 log = logging.getLogger(__name__)
@@ -145,15 +146,12 @@ def merged_predictions(job: BenchmarkJob, folder: Path) -> dict[str, str]:
     return preds
 
 
-def write_outputs(bench: Benchmark, predictions: dict[str, str], args: argparse.Namespace) -> dict:
+def write_outputs(bench: Benchmark, predictions: dict[str, str], args: argparse.Namespace,
+                  rules: str = LATEST) -> dict:
     preds = [predictions[row.index] for row in bench.rows]
     write_predictions(predictions_path(args.out_dir, bench.name), [r.index for r in bench.rows], preds)
-    scored = metrics.score(bench.type, bench.rows, preds)
-    headline = metrics.headline_metric(list(scored)) if scored else None
     scores = {"variant": args.variant, "benchmark": bench.name, "type": bench.type,
-              "n": args.n, "m": args.m, "metrics": scored, "answers": metrics.answer_spread(preds),
-              "se": {headline: standard_error(bench, preds)} if headline else {},
-              "rows": bench.rows_summary(), "skipped": bench.skipped_list()}
+              "n": args.n, "m": args.m, **score_benchmark(bench, preds, rules)}
     write_json(args.out_dir / f"{bench.name}.scores.json", scores)
     log.info("%s: %s", bench.name, {k: round(v, 2) for k, v in list(scores["metrics"].items())[:6]})
     return scores
@@ -176,7 +174,7 @@ def run_builtin(cfg: EvalConfig, args: argparse.Namespace, shard: Shard = Shard(
             if shard.rank != 0:
                 continue
             predictions = merged_predictions(job, args.cache_dir / job.bench.name)
-        write_outputs(job.bench, predictions, args)
+        write_outputs(job.bench, predictions, args, cfg.rules)
 
 
 def _read(name: str, cfg: EvalConfig, data_dir: Path) -> Benchmark:

@@ -4,7 +4,8 @@ A TSV has ``index``, ``image`` (base64, or for space another row's index, as VLM
 allows), ``question`` and ``answer``, plus type-specific columns. Structural problems
 (a missing column) raise :class:`InputError`; a bad row (undecodable image, an empty field,
 an answer the type cannot score) is skipped, counted by kind and reported with its index,
-or, with ``strict``, raises :class:`InputError` naming the row and the field.
+or, with ``strict``, raises :class:`InputError` naming the row and the field. Scoring alone
+(``vtscale score``) reads without images: the column is then optional and never decoded.
 """
 
 from __future__ import annotations
@@ -126,26 +127,33 @@ def detect_type(columns: list[str]) -> str:
     return "textvqa"
 
 
+def required_columns(type_: str, with_images: bool = True) -> tuple[str, ...]:
+    return REQUIRED[type_] if with_images else tuple(c for c in REQUIRED[type_] if c != "image")
+
+
 def read_benchmark(path: str | Path, name: str, type_: str | None = None,
-                   limit: int | None = None, strict: bool = False) -> Benchmark:
+                   limit: int | None = None, strict: bool = False,
+                   with_images: bool = True) -> Benchmark:
     """Rows of the TSV (the first ``limit`` only, when given). A bad row is skipped, or with
-    ``strict`` (eval.strict) raises InputError naming the file, the row index and the field."""
+    ``strict`` (eval.strict) raises InputError naming the file, the row index and the field.
+    Without images, rows carry no image data, only the key that groups rows of one image."""
     path = Path(path)
-    frame = _read_frame(path)
+    frame = read_frame(path)
     type_ = type_ or detect_type(list(frame.columns))
     if type_ not in TYPES:
         raise InputError(f"{path}: unknown benchmark type {type_!r} (one of {', '.join(TYPES)})")
-    for column in REQUIRED[type_]:
+    required = required_columns(type_, with_images)
+    for column in required:
         if column not in frame.columns:
             raise InputError(f"{path}: missing required column {column!r} for type {type_}")
     if type_ == "hallusionbench":
         _add_hallusion_ids(frame, path)
     if limit:
         frame = frame.iloc[:limit]
-    images = _resolve_image_references(frame)
+    images = _resolve_image_references(frame) if with_images else _unread_images(frame)
     rows, skipped = [], []
     for record in frame.to_dict("records"):
-        outcome = _make_row(record, images, type_)
+        outcome = _make_row(record, images, type_, required, with_images)
         if isinstance(outcome, Row):
             rows.append(outcome)
             continue
@@ -158,11 +166,14 @@ def read_benchmark(path: str | Path, name: str, type_: str | None = None,
     return Benchmark(name=name, type=type_, path=path, rows=rows, skipped=skipped)
 
 
-def _read_frame(path: Path) -> pd.DataFrame:
+def read_frame(path: Path) -> pd.DataFrame:
+    """The TSV as strings, empty fields as ""."""
     if not path.exists():
         raise InputError(f"{path}: benchmark TSV not found")
     try:
         frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path}: empty file (no header row)") from None
     except pd.errors.ParserError as err:
         raise InputError(f"{path}: not a readable TSV ({' '.join(str(err).split())})") from None
     # A row with fewer fields than the header gets NaN even with keep_default_na=False:
@@ -197,15 +208,26 @@ def _resolve_image_references(frame: pd.DataFrame) -> dict[str, tuple[str | None
     return resolved
 
 
-def _make_row(record: dict, images: dict, type_: str) -> Row | SkippedRow:
+def _unread_images(frame: pd.DataFrame) -> dict[str, tuple[str, str]]:
+    """index -> ("", image key) without decoding: rows sharing an image share the key;
+    a row without a usable image field is its own image."""
+    indices = frame["index"].astype(str)
+    if "image" not in frame.columns:
+        return {index: ("", index) for index in indices}
+    return {index: ("", key if b64 is not None else index)
+            for index, (b64, key) in _resolve_image_references(frame).items()}
+
+
+def _make_row(record: dict, images: dict, type_: str, required: tuple[str, ...],
+              with_images: bool = True) -> Row | SkippedRow:
     index = str(record["index"])
-    empty = _first_empty_field(record, type_)
+    empty = _first_empty_field(record, required)
     if empty:
         return SkippedRow(index, empty, SKIP_MISSING_FIELD, f"missing field {empty!r}")
     b64, key = images[index]
     if b64 is None:
         return SkippedRow(index, "image", SKIP_IMAGE_REFERENCE, key)
-    fault = _image_fault(b64)
+    fault = _image_fault(b64) if with_images else None
     if fault:
         return SkippedRow(index, "image", SKIP_UNDECODABLE_IMAGE, fault)
     answers, reason = _parse_answers(record["answer"], type_)
@@ -224,9 +246,9 @@ def _make_row(record: dict, images: dict, type_: str) -> Row | SkippedRow:
     )
 
 
-def _first_empty_field(record: dict, type_: str) -> str | None:
+def _first_empty_field(record: dict, required: tuple[str, ...]) -> str | None:
     """The first required field that is empty or blank (or absent from a short row)."""
-    return next((column for column in REQUIRED[type_] if not record[column].strip()), None)
+    return next((column for column in required if not record[column].strip()), None)
 
 
 def _image_fault(b64: str) -> str | None:

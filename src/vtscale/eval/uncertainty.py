@@ -17,6 +17,7 @@ import numpy as np
 
 from vtscale.eval import metrics
 from vtscale.eval.metrics.caption import cider_per_image
+from vtscale.eval.rules import LATEST
 from vtscale.eval.tsv import Benchmark, Row
 
 # Types whose headline metric is a plain percentage of right rows.
@@ -24,26 +25,27 @@ BINOMIAL_TYPES = ("mcq", "ocrvqa", "yorn", "textvqa", "chartqa", "docvqa")
 BOOTSTRAP_DRAWS = 200
 
 
-def headline_score(bench: Benchmark, predictions: list[str]) -> tuple[str, float]:
-    scores = metrics.score(bench.type, bench.rows, predictions)
+def headline_score(bench: Benchmark, predictions: list[str], rules: str = LATEST) -> tuple[str, float]:
+    scores = metrics.score(bench.type, bench.rows, predictions, rules)
     name = metrics.headline_metric(list(scores))
     return name, scores[name]
 
 
-def standard_error(bench: Benchmark, predictions: list[str], seed: int = 0) -> float:
+def standard_error(bench: Benchmark, predictions: list[str], seed: int = 0,
+                   rules: str = LATEST) -> float:
     if not bench.rows:
         return math.nan
     if bench.type in BINOMIAL_TYPES:
-        p = min(max(headline_score(bench, predictions)[1] / 100.0, 0.0), 1.0)
+        p = min(max(headline_score(bench, predictions, rules)[1] / 100.0, 0.0), 1.0)
         return 100.0 * math.sqrt(p * (1 - p) / len(bench.rows))
     if bench.type == "caption":
         per_image = 100.0 * np.asarray(cider_per_image(bench.rows, predictions))
         return float(per_image.std(ddof=1) / math.sqrt(len(per_image))) if len(per_image) > 1 else math.nan
-    return _bootstrap(bench, predictions, seed)
+    return _bootstrap(bench, predictions, seed, rules)
 
 
-def _bootstrap(bench: Benchmark, predictions: list[str], seed: int) -> float:
-    name = headline_score(bench, predictions)[0]
+def _bootstrap(bench: Benchmark, predictions: list[str], seed: int, rules: str) -> float:
+    name = headline_score(bench, predictions, rules)[0]
     clusters = defaultdict(list)
     for i, row in enumerate(bench.rows):
         clusters[row.extra.get("set_id") or row.image_key or row.index].append(i)
@@ -56,7 +58,7 @@ def _bootstrap(bench: Benchmark, predictions: list[str], seed: int) -> float:
             for i in groups[g]:
                 rows.append(_relabel(bench.rows[i], copy))
                 preds.append(predictions[i])
-        draws.append(metrics.score(bench.type, rows, preds).get(name, float("nan")))
+        draws.append(metrics.score(bench.type, rows, preds, rules).get(name, float("nan")))
     return float(np.nanstd(draws, ddof=1))
 
 

@@ -1,4 +1,5 @@
-"""Rule-based scorers, one per dataset type: ``score(rows, predictions) -> {metric: value}``."""
+"""Rule-based scorers, one per dataset type: ``score(rows, predictions, rules) -> {metric:
+value}``, ``rules`` one of ``vtscale.eval.rules.RULE_SETS``."""
 
 from collections import Counter
 
@@ -7,6 +8,7 @@ from vtscale.eval.metrics.mcq import mcq_scores
 from vtscale.eval.metrics.vqa import (chartqa_scores, docvqa_scores, ocrbench_scores,
                                       ocrvqa_scores, textvqa_scores)
 from vtscale.eval.metrics.yorn import hallusion_scores, mme_scores, pope_scores, yorn_scores
+from vtscale.eval.rules import LATEST
 
 SCORERS = {
     "yorn": yorn_scores, "pope": pope_scores, "mme": mme_scores,
@@ -16,8 +18,8 @@ SCORERS = {
 }
 
 
-def score(type_: str, rows, predictions) -> dict[str, float]:
-    return SCORERS[type_](rows, predictions)
+def score(type_: str, rows, predictions, rules: str = LATEST) -> dict[str, float]:
+    return SCORERS[type_](rows, predictions, rules=rules)
 
 
 # The headline metric of each benchmark type, most preferred first (first one present wins).

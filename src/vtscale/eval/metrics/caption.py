@@ -10,6 +10,7 @@ from pycocoevalcap.bleu.bleu import Bleu
 from pycocoevalcap.cider.cider import Cider
 from pycocoevalcap.rouge.rouge import Rouge
 
+from vtscale.eval.rules import LATEST
 from vtscale.eval.tsv import Row
 
 
@@ -26,7 +27,8 @@ def cider_per_image(rows: Sequence[Row], preds: Sequence[str]) -> list[float]:
     return [float(v) for v in per_image]
 
 
-def caption_scores(rows: Sequence[Row], preds: Sequence[str]) -> dict[str, float]:
+def caption_scores(rows: Sequence[Row], preds: Sequence[str], rules: str = LATEST) -> dict[str, float]:
+    """BLEU-1..4, ROUGE-L and CIDEr (x100); the same under every rule set."""
     if not rows:
         return {}
     references, candidates = _coco_inputs(rows, preds)

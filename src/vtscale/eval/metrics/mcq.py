@@ -1,4 +1,5 @@
-"""Multiple choice: VLMEvalKit's exact-matching option extraction (no judge LLM)."""
+"""Multiple choice: VLMEvalKit's exact-matching option extraction (no judge LLM), as of
+each rule set."""
 
 from __future__ import annotations
 
@@ -7,12 +8,22 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from vtscale.eval.rules import LATEST, PINNED
 from vtscale.eval.tsv import Row
 
 _SEPARATORS = ".()[],:;!*#{}"
 _ANSWER_IS = re.compile(r"(?i)(?:correct\s+)?answer\s+is\s+\**([ABCD])\**")
 REFUSALS = ("Sorry, I can't help with images of people yet.", "I can't process this file.",
             "I'm sorry, but without the image provided", "Cannot determine the answer")
+# 0ff0c3e's answer for a refusal or a standalone "Z": never an option, so scored wrong.
+NO_OPTION = "Z"
+
+
+def _tokens(prediction: str) -> list[str]:
+    text = prediction
+    for ch in _SEPARATORS:
+        text = text.replace(ch, " ")
+    return text.split()
 
 
 def infer_option_letter(prediction: str, options: Mapping[str, str]) -> str | None:
@@ -20,10 +31,7 @@ def infer_option_letter(prediction: str, options: Mapping[str, str]) -> str | No
     else an "answer is X" phrase."""
     if any(r in prediction for r in REFUSALS):
         return None
-    text = prediction
-    for ch in _SEPARATORS:
-        text = text.replace(ch, " ")
-    tokens = text.split()
+    tokens = _tokens(prediction)
     letters = [c for c in options if c in tokens]
     if len(letters) == 1 and tokens.index(letters[0]) > len(tokens) - 5:
         return letters[0]
@@ -38,17 +46,43 @@ def infer_option_text(prediction: str, options: Mapping[str, str]) -> str | None
     lowered = prediction.lower()
     if len(lowered) > 2 * sum(len(str(v)) for v in options.values()):
         return None
+    return _unique_option_text(lowered, options)
+
+
+def _unique_option_text(lowered: str, options: Mapping[str, str]) -> str | None:
     found = [k for k, v in options.items() if str(v).lower() in lowered]
     return found[0] if len(found) == 1 else None
 
 
-def infer_option(prediction: str, options: Mapping[str, str]) -> str | None:
+def pinned_option_letter(prediction: str, options: Mapping[str, str]) -> str | None:
+    """0ff0c3e's ``can_infer_option``: a refusal is "Z"; one option letter standing as its
+    own token anywhere is the answer; with none, a standalone "Z" is "Z"."""
+    if any(r in prediction for r in REFUSALS):
+        return NO_OPTION
+    tokens = _tokens(prediction)
+    letters = [c for c in options if c in tokens]
+    if len(letters) == 1:
+        return letters[0]
+    if not letters and NO_OPTION in tokens:
+        return NO_OPTION
+    return None
+
+
+def pinned_option(prediction: str, options: Mapping[str, str]) -> str | None:
+    """0ff0c3e's ``can_infer``: the letter rule, else the one option whose text occurs in
+    the prediction, however long."""
+    return pinned_option_letter(prediction, options) or _unique_option_text(prediction.lower(), options)
+
+
+def infer_option(prediction: str, options: Mapping[str, str], rules: str = LATEST) -> str | None:
     prediction = str(prediction)
+    if rules == PINNED:
+        return pinned_option(prediction, options)
     return infer_option_letter(prediction, options) or infer_option_text(prediction, options)
 
 
-def mcq_scores(rows: Sequence[Row], preds: Sequence[str]) -> dict[str, float]:
-    hits = [infer_option(p, r.options) == r.answer for r, p in zip(rows, preds)]
+def mcq_scores(rows: Sequence[Row], preds: Sequence[str], rules: str = LATEST) -> dict[str, float]:
+    hits = [infer_option(p, r.options, rules) == r.answer for r, p in zip(rows, preds)]
     metrics = {"Overall": float(np.mean(hits) * 100) if hits else 0.0}
     for attr in ("category", "l2_category"):
         for split in sorted({getattr(r, attr) for r in rows} - {None}):

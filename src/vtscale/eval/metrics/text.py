@@ -6,9 +6,14 @@ from __future__ import annotations
 import itertools
 import re
 
+from vtscale.eval.rules import LATEST, PINNED
+
 PUNCTUATION = ";/[]\"{}()=+\\_-><@`,?!"
 _DIGIT_COMMA_DIGIT = re.compile(r"(\d)(,)(\d)")
 _BARE_PERIOD = re.compile(r"(?<!\d)\.(?!\d)")
+# At 0ff0c3e a number's trailing period ("5.") was dropped too: only decimal points survive.
+_PERIOD_NOT_BEFORE_DIGIT = re.compile(r"\.(?!\d)")
+PERIOD_RULES = {LATEST: _BARE_PERIOD, PINNED: _PERIOD_NOT_BEFORE_DIGIT}
 ARTICLES = {"a", "an", "the"}
 NUMBER_WORDS = {"none": "0", "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4",
                 "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9", "ten": "10"}
@@ -39,15 +44,16 @@ def _contraction_map() -> dict[str, str]:
 CONTRACTIONS = _contraction_map()
 
 
-def strip_punctuation(text: str) -> str:
+def strip_punctuation(text: str, rules: str = LATEST) -> str:
     """Drop punctuation glued to a space (or any, if the text has 1,000-style numbers),
-    turn other punctuation into spaces, drop periods that are not decimal points."""
+    turn other punctuation into spaces, drop periods that are not decimal points (under
+    ``rules``' reading of that)."""
     out = text
     has_number_comma = _DIGIT_COMMA_DIGIT.search(text) is not None
     for p in PUNCTUATION:
         glued = (p + " " in text) or (" " + p in text) or has_number_comma
         out = out.replace(p, "" if glued else " ")
-    return _BARE_PERIOD.sub("", out)
+    return PERIOD_RULES[rules].sub("", out)
 
 
 def normalize_digits_articles(text: str) -> str:
@@ -56,6 +62,6 @@ def normalize_digits_articles(text: str) -> str:
     return " ".join(words)
 
 
-def normalize_vqa_answer(text: str) -> str:
+def normalize_vqa_answer(text: str, rules: str = LATEST) -> str:
     text = text.replace("\n", " ").replace("\t", " ").strip()
-    return normalize_digits_articles(strip_punctuation(text))
+    return normalize_digits_articles(strip_punctuation(text, rules))

@@ -1,25 +1,28 @@
 """Open-answer VQA metrics: VQA accuracy (TextVQA), relaxed accuracy (ChartQA), exact match
-(OCRVQA), ANLS (DocVQA) and OCRBench hit counts."""
+(OCRVQA), ANLS (DocVQA) and OCRBench hit counts. Only VQA accuracy and relaxed accuracy
+differ between the rule sets; the others take ``rules`` for a common signature."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from functools import partial
 
 import numpy as np
 from nltk.metrics.distance import edit_distance
 
 from vtscale.eval.metrics.text import normalize_vqa_answer
+from vtscale.eval.rules import LATEST, PINNED
 from vtscale.eval.tsv import Row
 
 ANLS_THRESHOLD = 0.5
 HMER = "Handwritten Mathematical Expression Recognition"
 
 
-def vqa_accuracy(prediction: str, answers: Sequence[str]) -> float:
+def vqa_accuracy(prediction: str, answers: Sequence[str], rules: str = LATEST) -> float:
     """Mean over references of min(1, #other references equal to the prediction / 3)."""
-    pred = normalize_vqa_answer(prediction)
-    gts = [normalize_vqa_answer(a) for a in answers]
+    pred = normalize_vqa_answer(prediction, rules)
+    gts = [normalize_vqa_answer(a, rules) for a in answers]
     scores = [min(1.0, sum(g == pred for j, g in enumerate(gts) if j != i) / 3)
               for i in range(len(gts))]
     return float(np.mean(scores))
@@ -32,18 +35,27 @@ def _to_float(text: str) -> float | None:
         return None
 
 
-def relaxed_correct(prediction: str, target: str, tolerance: float = 0.05) -> bool:
-    """Numbers within 5% of a non-zero target; anything else (a zero target too) exact,
-    case-insensitive."""
+def relaxed_correct(prediction: str, target: str, tolerance: float = 0.05,
+                    rules: str = LATEST) -> bool:
+    """Numbers within 5% of a non-zero target (under 0ff0c3e: of a non-zero prediction);
+    anything else exact, case-insensitive."""
     prediction = prediction.strip()
-    pred_value, target_value = _to_float(prediction), _to_float(target)
-    if pred_value is not None and target_value:
-        return abs(pred_value - target_value) / abs(target_value) <= tolerance
-    return prediction.lower() == target.lower()
+    if rules == PINNED:  # 0ff0c3e passed the two the other way round
+        return _relaxed_to_reference(target, prediction, tolerance)
+    return _relaxed_to_reference(prediction, target, tolerance)
 
 
-def relaxed_accuracy(prediction: str, answers: Sequence[str]) -> float:
-    return float(max(relaxed_correct(prediction, a) for a in answers))
+def _relaxed_to_reference(value: str, reference: str, tolerance: float) -> bool:
+    """Within ``tolerance`` of ``reference``, relative to it; exact if either is no number
+    or the reference is zero."""
+    number, reference_number = _to_float(value), _to_float(reference)
+    if number is not None and reference_number:
+        return abs(number - reference_number) / abs(reference_number) <= tolerance
+    return value.lower() == reference.lower()
+
+
+def relaxed_accuracy(prediction: str, answers: Sequence[str], rules: str = LATEST) -> float:
+    return float(max(relaxed_correct(prediction, a, rules=rules) for a in answers))
 
 
 def exact_match(prediction: str, answers: Sequence[str]) -> float:
@@ -70,19 +82,19 @@ def _per_category(rows: Sequence[Row], preds: Sequence[str],
     return metrics
 
 
-def textvqa_scores(rows, preds):
-    return _per_category(rows, preds, vqa_accuracy)
+def textvqa_scores(rows, preds, rules: str = LATEST):
+    return _per_category(rows, preds, partial(vqa_accuracy, rules=rules))
 
 
-def chartqa_scores(rows, preds):
-    return _per_category(rows, preds, relaxed_accuracy)
+def chartqa_scores(rows, preds, rules: str = LATEST):
+    return _per_category(rows, preds, partial(relaxed_accuracy, rules=rules))
 
 
-def ocrvqa_scores(rows, preds):
+def ocrvqa_scores(rows, preds, rules: str = LATEST):
     return _per_category(rows, preds, exact_match)
 
 
-def docvqa_scores(rows, preds):
+def docvqa_scores(rows, preds, rules: str = LATEST):
     return _per_category(rows, preds, anls)
 
 
@@ -99,7 +111,7 @@ def ocrbench_hit(prediction: str, answers: Sequence[str], category: str | None) 
     return False
 
 
-def ocrbench_scores(rows: Sequence[Row], preds: Sequence[str]) -> dict[str, float]:
+def ocrbench_scores(rows: Sequence[Row], preds: Sequence[str], rules: str = LATEST) -> dict[str, float]:
     """Hit counts per category; Overall is the total count (OCRBench's "Final Score")."""
     counts: dict[str, int] = defaultdict(int)
     total = 0

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from vtscale.eval.metrics.text import strip_punctuation
+from vtscale.eval.rules import LATEST
 from vtscale.eval.tsv import HALLUSION_IDS, Row
 
 log = logging.getLogger(__name__)
@@ -20,16 +21,16 @@ MME_COGNITION = ("code_reasoning", "commonsense_reasoning", "numerical_calculati
                  "text_translation")
 
 
-def extract_yes_no(prediction: str) -> str:
+def extract_yes_no(prediction: str, rules: str = LATEST) -> str:
     """'Yes' if the words contain yes and not no, 'No' for the reverse, else 'Unknown'."""
-    words = strip_punctuation(str(prediction).lower()).split()
+    words = strip_punctuation(str(prediction).lower(), rules).split()
     if ("yes" in words) != ("no" in words):
         return "Yes" if "yes" in words else "No"
     return "Unknown"
 
 
-def correct(rows: Sequence[Row], preds: Sequence[str]) -> list[bool]:
-    return [extract_yes_no(p) == r.answer for r, p in zip(rows, preds)]
+def correct(rows: Sequence[Row], preds: Sequence[str], rules: str = LATEST) -> list[bool]:
+    return [extract_yes_no(p, rules) == r.answer for r, p in zip(rows, preds)]
 
 
 def _pct(values) -> float:
@@ -45,9 +46,9 @@ def _by(rows: Sequence[Row], key: Callable[[Row], str | None]) -> dict[str, list
     return dict(sorted(groups.items()))
 
 
-def yorn_scores(rows: Sequence[Row], preds: Sequence[str]) -> dict[str, float]:
+def yorn_scores(rows: Sequence[Row], preds: Sequence[str], rules: str = LATEST) -> dict[str, float]:
     """Accuracy overall and per category / l2-category (VLMEvalKit's default rating)."""
-    hits = correct(rows, preds)
+    hits = correct(rows, preds, rules)
     metrics = {"Overall": _pct(hits)}
     for key in (lambda r: r.category, lambda r: r.l2_category):
         for split, idx in _by(rows, key).items():
@@ -65,13 +66,13 @@ def _f1_precision_recall(answers: list[str], extracted: list[str]) -> tuple[floa
     return f1, precision, recall
 
 
-def pope_scores(rows: Sequence[Row], preds: Sequence[str]) -> dict[str, float]:
+def pope_scores(rows: Sequence[Row], preds: Sequence[str], rules: str = LATEST) -> dict[str, float]:
     """F1 (Yes positive) as Overall, with acc, precision, recall. A question listed in
     several comma-separated categories counts once per category, overall too (VLMEvalKit)."""
     items = []  # (category, answer, extracted)
     for row, pred in zip(rows, preds):
         for cat in (row.category or "").split(",") if row.category else [None]:
-            items.append((cat, row.answer, extract_yes_no(pred)))
+            items.append((cat, row.answer, extract_yes_no(pred, rules)))
     metrics = _pope_block(items, "")
     for cat in sorted({c for c, _, _ in items if c}):
         metrics.update(_pope_block([it for it in items if it[0] == cat], f"{cat}/"))
@@ -86,10 +87,10 @@ def _pope_block(items, prefix: str) -> dict[str, float]:
             f"{prefix}precision": precision * 100, f"{prefix}recall": recall * 100}
 
 
-def mme_scores(rows: Sequence[Row], preds: Sequence[str]) -> dict[str, float]:
+def mme_scores(rows: Sequence[Row], preds: Sequence[str], rules: str = LATEST) -> dict[str, float]:
     """Per category acc and acc+ (every question of an image right), score = acc + acc+;
     perception and cognition sums (by l2-category if given, else the official lists)."""
-    hits = correct(rows, preds)
+    hits = correct(rows, preds, rules)
     metrics: dict[str, float] = {}
     sums = {"perception": 0.0, "cognition": 0.0}
     for cat, idx in _by(rows, lambda r: r.category or "all").items():
@@ -132,10 +133,10 @@ def _hallusion_block(rows, hits, prefix: str) -> dict[str, float]:
             f"{prefix}Overall": (a + f + q) / 3}
 
 
-def hallusion_scores(rows: Sequence[Row], preds: Sequence[str]) -> dict[str, float]:
+def hallusion_scores(rows: Sequence[Row], preds: Sequence[str], rules: str = LATEST) -> dict[str, float]:
     """aAcc, fAcc (figure groups all right), qAcc (question groups all right), Overall = mean;
     also per category and l2-category."""
-    hits = correct(rows, preds)
+    hits = correct(rows, preds, rules)
     metrics = _hallusion_block(rows, hits, "")
     for key in (lambda r: r.category, lambda r: r.l2_category):
         for split, idx in _by(rows, key).items():

@@ -1,0 +1,70 @@
+"""``vtscale score``: score a VLMEvalKit-format predictions TSV, no model needed.
+
+PREDICTIONS.tsv holds the benchmark's columns (index, question, answer, A-D where present,
+category, l2-category; the image column optional) plus ``prediction``. SCORES.json has the
+scores keys ``vtscale eval`` writes (``metrics``, ``answers``, ``se``, ``rows``, ``skipped``)
+with ``benchmark`` (the file's stem), ``type`` and ``rules``; --rows writes each scored row's
+``index``, ``score`` (hit 0/1 or fractional score) and ``extracted`` answer. A bad row is
+skipped and counted as in ``vtscale eval``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+from vtscale.errors import InputError
+from vtscale.eval.metrics.per_row import RowScore, row_scores
+from vtscale.eval.predictions import predictions_in_row_order
+from vtscale.eval.rules import LATEST, RULE_SETS
+from vtscale.eval.scoring import score_benchmark
+from vtscale.eval.tsv import TYPES, Benchmark, read_benchmark, read_frame
+from vtscale.io import write_csv, write_json
+
+PREDICTION = "prediction"
+ROW_COLUMNS = ("index", "score", "extracted")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="vtscale score", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("predictions", type=Path, help="VLMEvalKit-format TSV with a prediction column")
+    p.add_argument("--type", required=True, help=f"benchmark type: {', '.join(TYPES)}")
+    p.add_argument("--out", required=True, type=Path, help="scores JSON to write")
+    p.add_argument("--rows", type=Path, help="per-row TSV to write: index, score, extracted")
+    p.add_argument("--rules", choices=RULE_SETS, default=LATEST, help=f"scoring rule set (default {LATEST})")
+    return p.parse_args(argv)
+
+
+def read_scored(path: Path, type_: str) -> tuple[Benchmark, list[str]]:
+    """The benchmark rows of the file and their predictions, in row order."""
+    bench = read_benchmark(path, path.stem, type_, with_images=False)
+    frame = read_frame(path)
+    if PREDICTION not in frame.columns:
+        raise InputError(f"{path}: missing required column {PREDICTION!r}")
+    if frame.empty:
+        raise InputError(f"{path}: no rows under the header")
+    return bench, predictions_in_row_order(path, list(frame["index"]), list(frame[PREDICTION]), bench)
+
+
+def format_score(value: float) -> str:
+    """A hit as 0 or 1, a fractional score in full."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def write_rows(path: Path, scores: list[RowScore]) -> None:
+    frame = pd.DataFrame([(s.index, format_score(s.score), s.extracted) for s in scores], columns=ROW_COLUMNS)
+    write_csv(path, frame, sep="\t")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    bench, preds = read_scored(args.predictions, args.type)
+    scores = {"benchmark": bench.name, "type": bench.type, "rules": args.rules,
+              **score_benchmark(bench, preds, args.rules)}
+    write_json(args.out, scores)
+    if args.rows:
+        write_rows(args.rows, row_scores(bench.type, bench.rows, preds, args.rules))
+    return 0
