@@ -177,6 +177,27 @@ def test_prompts_per_type(type_, question, expected):
     assert prompts.build_prompt(Row("0", "", question, ["x"]), type_) == expected
 
 
+@pytest.mark.parametrize("type_,question", [
+    ("pope", "Is there a cat in the image?"),
+    ("hallusionbench", "Is the left line longer?"),
+    ("mme", "Is there a cat? Please answer yes or no."),
+])
+def test_pinned_rules_send_yes_no_questions_bare(type_, question):
+    """VLMEvalKit 0ff0c3e sends a yes/no benchmark's question as the TSV holds it."""
+    from vtscale.eval.rules import PINNED
+    from vtscale.eval.tsv import Row
+    assert prompts.build_prompt(Row("0", "", question, ["Yes"]), type_, PINNED) == question
+
+
+def test_pinned_rules_keep_the_other_prompts():
+    from vtscale.eval.rules import LATEST, PINNED
+    from vtscale.eval.tsv import Row
+    mcq = Row("0", "", "What colour?", ["A"], options={"A": "red", "B": "blue"}, hint="Look left")
+    for type_, row in [("mcq", mcq), ("textvqa", Row("0", "", "What is written?", ["x"])),
+                       ("ocrbench", Row("0", "", "What is written?", ["x"]))]:
+        assert prompts.build_prompt(row, type_, PINNED) == prompts.build_prompt(row, type_, LATEST)
+
+
 def test_max_new_tokens_per_type_and_override():
     assert [prompts.max_new_tokens(t) for t in ("pope", "mcq", "caption", "textvqa", "ocrvqa", "chartqa", "ocrbench")] \
         == [32, 32, 32, 10, 100, 100, 512]

@@ -85,7 +85,8 @@ def question_alone_answer(prompt: str, table: dict[str, Counter], fallback: str)
 def baseline_row(bench: Benchmark, table: dict[str, Counter], model_preds: list[str],
                  rules: str = LATEST) -> dict:
     majority = majority_answer(bench.rows)
-    alone = [question_alone_answer(build_prompt(row, bench.type), table, majority) for row in bench.rows]
+    alone = [question_alone_answer(build_prompt(row, bench.type, rules), table, majority)
+             for row in bench.rows]
     metric, majority_score = headline_score(bench, [majority] * len(bench.rows), rules)
     return {"benchmark": bench.name, "metric": metric, "rows": len(bench.rows),
             "majority": majority_score, "question_alone": headline_score(bench, alone, rules)[1],

@@ -1,11 +1,17 @@
 """Benchmark prompts and generation lengths per dataset type, as VLMEvalKit builds them
-for a model without custom prompts (the paper's model has none)."""
+for a model without custom prompts (the paper's model has none).
+
+Under the rule set ``vlmevalkit-0ff0c3e`` a yes/no question goes out bare, as that
+commit's ``ImageBaseDataset.build_prompt`` sends it; under ``vlmevalkit-latest`` (the demo)
+it carries the answer-form suffix the demo's training conversations use. MCQ, short-answer
+VQA, OCRBench and caption prompts are the same under both (docs/design.md §5)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 from vtscale import prompts
+from vtscale.eval.rules import LATEST, PINNED
 from vtscale.eval.tsv import YES_NO_TYPES, Row
 
 # The authors' generation lengths (their adjust_kwargs): 32 for yes/no, MCQ and captions, 10 for
@@ -16,7 +22,9 @@ DEFAULT_MAX_NEW_TOKENS = 512
 SHORT_ANSWER_TYPES = ("textvqa", "ocrvqa", "chartqa", "docvqa")
 
 
-def build_prompt(row: Row, type_: str) -> str:
+def build_prompt(row: Row, type_: str, rules: str = LATEST) -> str:
+    if type_ in YES_NO_TYPES and rules == PINNED:
+        return row.question
     if type_ in YES_NO_TYPES:
         # MME's questions already carry the suffix; adding it only when absent keeps
         # POPE/HallusionBench prompts in the form the model was trained on.

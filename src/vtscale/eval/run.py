@@ -108,7 +108,7 @@ class BenchmarkJob:
 
 
 def benchmark_job(bench: Benchmark, cfg: EvalConfig, args: argparse.Namespace, model_id: str) -> BenchmarkJob:
-    texts = [prompts.build_prompt(row, bench.type) for row in bench.rows]
+    texts = [prompts.build_prompt(row, bench.type, cfg.rules) for row in bench.rows]
     max_new = prompts.max_new_tokens(bench.type, cfg.max_new_tokens)
     fingerprint = inputs_fingerprint(model=model_id, prompts=texts, n=args.n, m=args.m,
                                      use_question=not args.no_question, max_new_tokens=max_new)
