@@ -19,13 +19,15 @@ def naive_statistics(h_a, h_b):
         out["psi_eq"].append(np.mean([cos(h_a[i], h_b[i]) for i in range(n)]))
         off = [(i, j) for i in range(n) for j in range(n) if i != j]
         if not off:
-            out["psi_cross_ab"].append(np.nan)
-            out["psi_cross_aa"].append(np.nan)
+            for name in ("psi_cross_ab", "psi_cross_aa", "psi_aa", "psi_bb"):
+                out[name].append(np.nan)
             continue
         out["psi_cross_ab"].append(np.mean([cos(h_a[i], h_b[j]) for i, j in off]))
         aa = np.mean([cos(h_a[i], h_a[j]) for i, j in off])
         bb = np.mean([cos(h_b[i], h_b[j]) for i, j in off])
         out["psi_cross_aa"].append(0.5 * (aa + bb))
+        out["psi_aa"].append(aa)
+        out["psi_bb"].append(bb)
     return {k: np.array(v) for k, v in out.items()}
 
 
@@ -137,6 +139,8 @@ def test_divergence_end_to_end_and_figures(tiny_llm, tmp_path):
     assert summary["pairs_used"] == 4 and np.isfinite(summary["lambda"])
     assert curves["n"].tolist() == list(range(1, len(curves) + 1)) and len(curves) <= 12
     assert (curves["pairs"].diff().dropna() <= 0).all()
+    both = curves[["psi_aa", "psi_bb"]].mean(axis=1)        # Fig 3 needs each branch's own
+    np.testing.assert_allclose(curves["psi_cross_aa"].iloc[1:], both.iloc[1:], rtol=1e-6)
     finite_nb = curves.loc[curves["n"] > 1, "n_b"].replace([np.inf, -np.inf], np.nan).dropna()
     assert summary["n_b_median"] == pytest.approx(finite_nb.median())
     assert ((curves["psi_eq"] >= 0) & (curves["psi_eq"] <= 1)).all()

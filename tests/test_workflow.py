@@ -27,7 +27,7 @@ def test_paper_plan_lists_every_job(repo_root, venv_env, tmp_path):
     n_settings = len(config["grid"]["n"])
     assert counts["train_stage3"] == 2 * n_settings == 20
     assert counts["evaluate"] == len(config["eval"]["variants"]) * n_settings == 30
-    assert counts["divergence"] == len(config["theory"]["llms"]) == 7
+    assert counts["divergence"] == len(config["theory"]["llms"]) == 8   # the paper's seven LLMs and Qwen2.5-14B-Instruct
     assert "bootstrap_clip" not in counts and "synth_world" not in counts
     assert counts["total"] == sum(v for k, v in counts.items() if k != "total")
 

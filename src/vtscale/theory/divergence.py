@@ -65,6 +65,7 @@ def curves_table(agg: stats.Aggregate, beta: float) -> tuple[pd.DataFrame, stats
         "psi_eq": m["psi_eq"], "psi_eq_std": agg.std["psi_eq"],
         "psi_cross_ab": m["psi_cross_ab"], "psi_cross_ab_std": agg.std["psi_cross_ab"],
         "psi_cross_aa": m["psi_cross_aa"], "psi_cross_aa_std": agg.std["psi_cross_aa"],
+        "psi_aa": m["psi_aa"], "psi_bb": m["psi_bb"],
         "upsilon": ups, "n_b": n_b, "alpha": stats.alpha_of_n(n, n_b, beta),
         "lambda_sqrt_upsilon": lam.lam * np.sqrt(ups),
     })

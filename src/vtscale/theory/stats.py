@@ -21,7 +21,7 @@ import warnings
 import numpy as np
 from scipy.optimize import least_squares
 
-STAT_NAMES = ("D", "psi_eq", "psi_cross_ab", "psi_cross_aa")
+STAT_NAMES = ("D", "psi_eq", "psi_cross_ab", "psi_cross_aa", "psi_aa", "psi_bb")
 
 
 def _unit_rows(h: np.ndarray) -> np.ndarray:
@@ -52,11 +52,14 @@ def pair_statistics(h_a: np.ndarray, h_b: np.ndarray) -> dict[str, np.ndarray]:
     cos_ab = np.clip(a @ b.T, 0.0, None)
     cos_aa = np.clip(a @ a.T, 0.0, None)
     cos_bb = np.clip(b @ b.T, 0.0, None)
+    psi_aa, psi_bb = _off_diagonal_means(cos_aa), _off_diagonal_means(cos_bb)
     return {
         "D": np.linalg.norm(np.cumsum(h_a - h_b, axis=0), axis=1),
         "psi_eq": np.cumsum(np.diagonal(cos_ab)) / n,
         "psi_cross_ab": _off_diagonal_means(cos_ab),
-        "psi_cross_aa": 0.5 * (_off_diagonal_means(cos_aa) + _off_diagonal_means(cos_bb)),
+        "psi_cross_aa": 0.5 * (psi_aa + psi_bb),
+        "psi_aa": psi_aa,      # within branch A (chosen), and within branch B: paper Fig 3
+        "psi_bb": psi_bb,
     }
 
 
