@@ -139,10 +139,10 @@ def _plot_baselines(ax, baselines: pd.DataFrame | None, bench: str, metric: str)
     if baselines is None:
         return
     row = baselines[(baselines["benchmark"] == bench) & (baselines["metric"] == metric)]
+    if row.empty:
+        return
     for column, style in (("majority", ":"), ("question_alone", "--")):
-        if not row.empty:
-            ax.axhline(float(row[column].iloc[0]), color="grey", ls=style, lw=1,
-                       label=column.replace("_", " "))
+        ax.axhline(float(row[column].iloc[0]), color="grey", ls=style, lw=1, label=column.replace("_", " "))
 
 
 def parse_exclude(items: list[str]) -> dict[str, list[int]]:

@@ -34,7 +34,7 @@ from vtscale.analysis.findings import (check_all, image_use, reading_benchmarks,
                                        versus_baselines)
 from vtscale.analysis.fit import is_flat  # noqa: E402
 from vtscale.analysis.headline import headline_table  # noqa: E402
-from vtscale.analysis.rule_times import rule_times  # noqa: E402
+from vtscale.analysis.rule_times import job_times, rule_times  # noqa: E402
 from vtscale.analysis.scores import main_metric_rows, read_scores  # noqa: E402
 from vtscale.errors import InputError  # noqa: E402
 from vtscale.io import write_text  # noqa: E402
@@ -341,16 +341,7 @@ def training_section(results: Path) -> str:
 
 
 def runtimes_details(results: Path) -> str:
-    rows = []
-    for path in sorted((results / "benchmarks").rglob("*.tsv")):
-        try:
-            frame = pd.read_csv(path, sep="\t")
-        except (pd.errors.ParserError, pd.errors.EmptyDataError):
-            continue
-        if "s" in frame.columns and not frame.empty:
-            rows.append({"job": str(path.relative_to(results / "benchmarks").with_suffix("")),
-                         "seconds": float(frame["s"].iloc[-1]),
-                         "max RSS MB": float(frame["max_rss"].iloc[-1]) if "max_rss" in frame else None})
+    rows = job_times(results / "benchmarks")
     if not rows:
         return _missing("benchmarks/*.tsv")
     return _details(f"Run time of every job ({len(rows)} jobs, Snakemake benchmark files)",

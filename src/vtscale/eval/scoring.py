@@ -12,7 +12,9 @@ def score_benchmark(bench: Benchmark, preds: list[str], rules: str) -> dict:
     """``metrics``, ``answers``, ``se``, ``rows`` and ``skipped`` of the predictions, one per
     scored row of ``bench`` in its order, under the rule set ``rules``."""
     scored = metrics.score(bench.type, bench.rows, preds, rules)
-    headline = metrics.headline_metric(list(scored)) if scored else None
-    return {"metrics": scored, "answers": metrics.answer_spread(preds),
-            "se": {headline: standard_error(bench, preds, rules=rules)} if headline else {},
+    se = {}
+    if scored:
+        name = metrics.headline_metric(list(scored))
+        se[name] = standard_error(bench, preds, rules=rules, headline=(name, scored[name]))
+    return {"metrics": scored, "answers": metrics.answer_spread(preds), "se": se,
             "rows": bench.rows_summary(), "skipped": bench.skipped_list()}

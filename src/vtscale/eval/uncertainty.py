@@ -31,21 +31,22 @@ def headline_score(bench: Benchmark, predictions: list[str], rules: str = LATEST
     return name, scores[name]
 
 
-def standard_error(bench: Benchmark, predictions: list[str], seed: int = 0,
-                   rules: str = LATEST) -> float:
+def standard_error(bench: Benchmark, predictions: list[str], seed: int = 0, rules: str = LATEST,
+                   headline: tuple[str, float] | None = None) -> float:
+    """``headline``: the (metric, score) of these predictions when the caller has it."""
     if not bench.rows:
         return math.nan
-    if bench.type in BINOMIAL_TYPES:
-        p = min(max(headline_score(bench, predictions, rules)[1] / 100.0, 0.0), 1.0)
-        return 100.0 * math.sqrt(p * (1 - p) / len(bench.rows))
     if bench.type == "caption":
         per_image = 100.0 * np.asarray(cider_per_image(bench.rows, predictions))
         return float(per_image.std(ddof=1) / math.sqrt(len(per_image))) if len(per_image) > 1 else math.nan
-    return _bootstrap(bench, predictions, seed, rules)
+    name, value = headline or headline_score(bench, predictions, rules)
+    if bench.type in BINOMIAL_TYPES:
+        p = min(max(value / 100.0, 0.0), 1.0)
+        return 100.0 * math.sqrt(p * (1 - p) / len(bench.rows))
+    return _bootstrap(bench, predictions, seed, rules, name)
 
 
-def _bootstrap(bench: Benchmark, predictions: list[str], seed: int, rules: str) -> float:
-    name = headline_score(bench, predictions, rules)[0]
+def _bootstrap(bench: Benchmark, predictions: list[str], seed: int, rules: str, name: str) -> float:
     clusters = defaultdict(list)
     for i, row in enumerate(bench.rows):
         clusters[row.extra.get("set_id") or row.image_key or row.index].append(i)
