@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -299,3 +300,14 @@ def test_llm_inputs_put_the_projected_tokens_in_the_fused_slots(model):
         tokens = model.token_embeddings(batch)
     slots = batch["llm_is_fused"]
     assert torch.equal(embeds[slots], fused) and torch.equal(embeds[~slots], tokens[~slots])
+
+
+def test_batches_follow_the_configured_chat_format(model):
+    llm = dataclasses.replace(model.cfg.llm, chat_format="llama-2-vision")
+    builder = dataclasses.replace(model.batch_builder, cfg=dataclasses.replace(model.cfg, llm=llm))
+    tok = model.llm_tokenizer
+    train = builder.generation(samples(1, turns=2), n=4, m=2)
+    prompt = builder.generation_prompt([image(0)], ["is the square red?"], n=4, m=2)
+    assert tok.decode(train["llm_ids"][0]).count("[/INST]") == 2
+    assert tok.decode(prompt["llm_ids"][0]).endswith("[/INST]")
+    assert "<|im_start|>" not in tok.decode(train["llm_ids"][0])

@@ -150,7 +150,7 @@ class BatchBuilder:
         check_turns(samples)
         questions = [[t.question for t in s.turns] for s in samples]
         batch = self._fusion_side(samples, questions, n, m, use_question, patches)
-        rows = [llm_row(self.llm_tokenizer, qs, [t.answer for t in s.turns], [n] + [m] * (len(qs) - 1))
+        rows = [self._llm_row(qs, [t.answer for t in s.turns], [n] + [m] * (len(qs) - 1))
                 for s, qs in zip(samples, questions)]
         batch.update(pad_llm_rows(rows, pad_id(self.llm_tokenizer), left=False))
         return batch
@@ -160,9 +160,13 @@ class BatchBuilder:
         """Single-turn prompts to answer, left-padded for batched greedy generation."""
         check_token_counts(n, m, self.cfg.fusion.max_tokens)
         batch = self.fusion_inputs(images, [[q] for q in questions], n, m, use_question)
-        rows = [llm_row(self.llm_tokenizer, [q], None, [n]) for q in questions]
+        rows = [self._llm_row([q], None, [n]) for q in questions]
         batch.update(pad_llm_rows(rows, pad_id(self.llm_tokenizer), left=True))
         return batch
+
+    def _llm_row(self, questions: list[str], answers: list[str] | None, counts: list[int]) -> LLMRow:
+        llm = self.cfg.llm
+        return llm_row(self.llm_tokenizer, questions, answers, counts, llm.chat_format, llm.system_message)
 
     def _fusion_side(self, samples: list[Sample], questions: list[list[str]], n: int, m: int,
                      use_question: bool, patches: list[torch.Tensor] | None) -> Batch:

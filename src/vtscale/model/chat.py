@@ -1,7 +1,9 @@
-"""LLM inputs: the tokenizer's own chat template with fused-token slots.
+"""LLM inputs: a conversation as token ids with fused-token slots.
 
-Each user message is rendered as ``<slot>question``; the rendered conversation is
-split at the slots and at each assistant answer, so the fused tokens land right
+Two formats (``model.llm.chat_format``). ``tokenizer``: the tokenizer's own chat
+template; each user message is rendered as ``<slot>question`` and the rendered
+conversation is split at the slots and at each assistant answer. ``llama-2-vision``:
+the authors' format, built piece by piece. Either way the fused tokens land right
 before each question and only the answer and its end-of-turn token are labelled.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from vtscale.model.causal_lm import pad_id
+from vtscale.model.chat_template import LLAMA2_VISION, LLAMA2_VISION_SYSTEM, llama2_vision_system_piece
 
 SLOT = "<|vtscale_fused_tokens|>"
 IGNORE = -100
@@ -50,11 +53,21 @@ def _new_part(full: str, done: str, what: str) -> str:
     return full[len(done):]
 
 
-def llm_row(tokenizer, questions: list[str], answers: list[str] | None,
-            counts: list[int]) -> LLMRow:
+def llm_row(tokenizer, questions: list[str], answers: list[str] | None, counts: list[int],
+            chat_format: str = "tokenizer", system_message: str | None = None) -> LLMRow:
     """Token row for one conversation. ``answers=None`` builds a generation prompt
     for the questions (single turn in practice); ``counts[k]`` fused slots before
-    question k."""
+    question k. ``system_message`` (llama-2-vision only): None for the format's own,
+    "" for none."""
+    if chat_format == LLAMA2_VISION:
+        system = LLAMA2_VISION_SYSTEM if system_message is None else system_message
+        return llama2_vision_row(tokenizer, questions, answers, counts, system)
+    return template_row(tokenizer, questions, answers, counts)
+
+
+def template_row(tokenizer, questions: list[str], answers: list[str] | None,
+                 counts: list[int]) -> LLMRow:
+    """``llm_row`` with the tokenizer's own chat template."""
     row = LLMRow()
     slot_id = pad_id(tokenizer)   # a placeholder: the fused tokens replace its embedding
     messages: list[dict] = []
@@ -87,3 +100,25 @@ def _add_answer(row: LLMRow, tokenizer, text: str) -> None:
         return
     row.add_text(tokenizer, text[: cut + len(eos)], labelled=True)
     row.add_text(tokenizer, text[cut + len(eos):])
+
+
+def llama2_vision_row(tokenizer, questions: list[str], answers: list[str] | None,
+                      counts: list[int], system: str) -> LLMRow:
+    """``llm_row`` in the authors' llama-2-vision format, one piece tokenized at a time:
+    ``<s>`` ``[INST] <<SYS>>...<</SYS>>\\n\\n`` slots ``Q1`` ``[/INST]`` ``A1 </s>``
+    ``<s>[INST]`` slots ``Q2`` ``[/INST]`` ``A2 </s>`` ... (with no system message the
+    first question's piece is ``[INST] Q1``, its slots before it)."""
+    row = LLMRow()
+    slot_id = pad_id(tokenizer)
+    row.add_text(tokenizer, "<s>")
+    for k, question in enumerate(questions):
+        if k == 0 and not system:
+            question = "[INST] " + question
+        else:
+            row.add_text(tokenizer, llama2_vision_system_piece(system) if k == 0 else "<s>[INST]")
+        row.add_fused(counts[k], slot_id)
+        row.add_text(tokenizer, question)
+        row.add_text(tokenizer, "[/INST]")
+        if answers is not None:
+            row.add_text(tokenizer, f"{answers[k]} </s>", labelled=True)
+    return row

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vtscale.config import ConfigError
+from vtscale.model.chat_template import CHAT_FORMATS
 
 
 @dataclass
@@ -58,6 +59,13 @@ class LLMConfig:
     heads: int = 32
     intermediate_size: int = 11008
     vocab_size: int = 32000            # only used when the LLM is built from sizes (meta device)
+    chat_format: str = "tokenizer"     # "tokenizer" (its own chat template) | "llama-2-vision" (the authors')
+    system_message: str | None = None  # llama-2-vision: None = the format's own, "" = none
+
+    def __post_init__(self) -> None:
+        if self.chat_format not in CHAT_FORMATS:
+            raise ConfigError(f"config error: model.llm.chat_format={self.chat_format!r}: "
+                              f"expected one of {', '.join(CHAT_FORMATS)}")
 
 
 @dataclass
