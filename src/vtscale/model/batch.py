@@ -41,7 +41,7 @@ class ViewPixels:
 def view_pixels(images: list[Image.Image], cfg: ModelConfig) -> ViewPixels:
     """Every image's HD views (global view first) as one pixel tensor."""
     v = cfg.vision
-    per_image = [hd_views(image, v.view_size, cfg.hd_views) for image in images]
+    per_image = [hd_views(image, v.view_size, cfg.hd_views, cfg.view_rule) for image in images]
     pixels = views_to_pixels([view for views in per_image for view in views])
     return ViewPixels(pixels, [len(views) * v.tokens_per_view for views in per_image])
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from vtscale.config import ConfigError
 from vtscale.model.chat_template import CHAT_FORMATS
+from vtscale.model.hd_views import VIEW_RULES
 
 
 @dataclass
@@ -72,6 +73,7 @@ class LLMConfig:
 class ModelConfig:
     vision: VisionConfig = field(default_factory=VisionConfig)
     hd_views: int = 9                  # local views; 0 = the global view alone
+    view_rule: str = "vtscale"         # "vtscale" | "authors": padding and filters (model/hd_views.py)
     fusion: FusionConfig = field(default_factory=FusionConfig)
     llm: LLMConfig = field(default_factory=LLMConfig)
 
@@ -83,6 +85,9 @@ class ModelConfig:
 
     def validate(self) -> None:
         v = self.vision
+        if self.view_rule not in VIEW_RULES:
+            raise ConfigError(f"config error: model.view_rule={self.view_rule!r}: "
+                              f"expected one of {', '.join(VIEW_RULES)}")
         if self.hd_views < 0:
             raise ConfigError(f"config error: model.hd_views={self.hd_views}: must be at least 0")
         for key, value in (("model.fusion.max_tokens", self.fusion.max_tokens),

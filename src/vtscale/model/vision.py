@@ -166,8 +166,16 @@ _MEAN = np.asarray(OPENAI_DATASET_MEAN, dtype=np.float32)
 _STD = np.asarray(OPENAI_DATASET_STD, dtype=np.float32)
 
 
-def views_to_pixels(views: list[Image.Image]) -> torch.Tensor:
-    """RGB views (all the same size) -> normalised [views, 3, H, W] float tensor."""
-    arrays = np.stack([np.asarray(v.convert("RGB"), dtype=np.float32) / 255.0 for v in views])
+def views_to_pixels(views: list[Image.Image | torch.Tensor]) -> torch.Tensor:
+    """RGB views (all the same size; PIL, or [3, H, W] tensors in [0, 1]) -> normalised
+    [views, 3, H, W] float tensor."""
+    arrays = np.stack([_view_array(v) for v in views])
     arrays = (arrays - _MEAN) / _STD
     return torch.from_numpy(arrays).permute(0, 3, 1, 2).contiguous()
+
+
+def _view_array(view: Image.Image | torch.Tensor) -> np.ndarray:
+    """[H, W, 3] float32 in [0, 1] (a tensor view may overshoot it: bicubic, unclamped)."""
+    if isinstance(view, torch.Tensor):
+        return view.permute(1, 2, 0).numpy().astype(np.float32)
+    return np.asarray(view.convert("RGB"), dtype=np.float32) / 255.0
