@@ -31,14 +31,30 @@ def test_recovers_known_c_and_alpha_noise_free():
         assert row.n_points == len(GRID)
 
 
-def test_noisy_fit_has_r2_below_one_and_exclusion_drops_points():
-    frame = tidy_scores({("q", "B", "acc"): (50.0, -0.1)})
-    frame.loc[frame["n"] == 1, "score"] = 5.0          # outlier at n = 1
-    full = fit.fit_all(frame).iloc[0]
-    assert full.r2 < 0.99
-    cleaned = fit.fit_all(frame, exclude={"B": [1]}).iloc[0]
-    assert cleaned.n_points == len(GRID) - 1
-    assert cleaned.alpha == pytest.approx(-0.1, abs=1e-6)
+def test_excluded_n_give_a_second_fit_beside_the_plain_one():
+    frame = tidy_scores({("q", "B", "acc"): (50.0, -0.1), ("q", "Other", "acc"): (50.0, -0.1)})
+    frame.loc[(frame["n"] == 1) & (frame["benchmark"] == "B"), "score"] = 5.0   # outlier at n = 1
+    fits = fit.fit_all(frame, exclude={"B": [1, 3]}).set_index("benchmark")
+    plain = fit.fit_all(frame).set_index("benchmark")
+    assert fits.loc["B", "r2"] < 0.99 and fits.loc["B", "alpha"] == plain.loc["B", "alpha"]
+    assert fits.loc["B", "excluded_n"] == "1"                 # 3 is not on the grid
+    assert fits.loc["B", "n_points_excl"] == len(GRID) - 1
+    assert fits.loc["B", "alpha_excl"] == pytest.approx(-0.1, abs=1e-6)
+    assert fits.loc["Other", "excluded_n"] == "" and np.isnan(fits.loc["Other", "alpha_excl"])
+
+
+def test_fits_csv_round_trip_keeps_excluded_n_as_text(tmp_path):
+    frame = tidy_scores({("q", "RealWorldQA", "Overall"): (50.0, -0.1), ("q", "B", "acc"): (50.0, -0.1)})
+    path = tmp_path / "fits.csv"
+    fit.write_fits(fit.fit_all(frame, exclude={"RealWorldQA": [384, 512]}), path)
+    back = fit.read_fits(path).set_index("benchmark")
+    assert back.loc["RealWorldQA", "excluded_n"] == "384,512" and back.loc["B", "excluded_n"] == ""
+
+
+def test_paper_profile_refits_realworldqa_without_its_two_anomalous_n(repo_root):
+    import yaml
+    paper = yaml.safe_load((repo_root / "config/paper.yaml").read_text())
+    assert paper["analysis"]["exclude"] == {"RealWorldQA": [384, 512]}
 
 
 def test_flat_series_has_zero_alpha_and_undefined_r2():
@@ -72,7 +88,9 @@ def test_cli_prints_table_and_writes_csv_and_figure(tmp_path, capsys):
     assert "alpha" in printed and "no_question" in printed
     fits = pd.read_csv(out)
     assert list(fits.columns) == fit.FIT_COLUMNS
-    assert (fits["n_points"] == len(GRID) - 2).all()
+    assert (fits["n_points"] == len(GRID)).all()
+    mme = fits[fits["benchmark"] == "MME"]
+    assert (mme["n_points_excl"] == len(GRID) - 2).all() and (mme["excluded_n"] == "1,768").all()
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -28,11 +28,11 @@ def scores_table(benchmarks, grid=GRID, slope=0.05):
     return pd.DataFrame(rows)
 
 
-def write_inputs(root, benchmarks, slope=0.05):
+def write_inputs(root, benchmarks, slope=0.05, exclude=None):
     root.mkdir(parents=True, exist_ok=True)
     scores = scores_table(benchmarks, slope=slope)
     scores.to_csv(root / "scores.csv", index=False)
-    fit.write_fits(fit.fit_all(scores), root / "fits.csv")
+    fit.write_fits(fit.fit_all(scores, exclude), root / "fits.csv")
     theory = root / "theory" / "smollm2"
     theory.mkdir(parents=True, exist_ok=True)
     (theory / "summary.json").write_text(json.dumps({"lambda": 61.78381927, "n_b_median": 14.0351}))
@@ -58,6 +58,14 @@ def test_headline_table_takes_fit_and_end_points_of_the_headline_metric():
     assert pope["se_n_max"] == pytest.approx(1.25 + 0.001 * GRID[-1])
     mcq = table[table["benchmark"] == "DemoMCQ"]
     assert (mcq["alpha"] == 0.0).all() and mcq["r2"].isna().all()   # flat: no slope, no R²
+
+
+def test_a_benchmark_fitted_again_without_some_n_reports_both_fits(tmp_path):
+    write_inputs(tmp_path, ["DemoPOPE", "DemoMCQ"], exclude={"DemoPOPE": [GRID[-1]]})
+    run_headline(tmp_path)
+    pope = json.loads((tmp_path / "metrics" / "question" / "DemoPOPE.json").read_text())
+    assert pope["alpha"] == pytest.approx(-0.05) and pope["alpha_excl"] == pytest.approx(-0.05)
+    assert "alpha_excl" not in json.loads((tmp_path / "metrics" / "question" / "DemoMCQ.json").read_text())
 
 
 def test_cli_writes_one_metrics_file_per_variant_and_benchmark_and_the_plot_data(tmp_path):

@@ -168,3 +168,21 @@ def test_report_of_empty_folder_marks_everything_missing(tmp_path):
     page = out.read_text()
     assert "scores.csv: not available" in page and "benchmarks/*.tsv: not available" in page
     assert page.count("undecided") == 4 and "baselines.csv: not available" in page
+
+
+def test_a_second_fit_without_excluded_n_gets_its_own_column(tmp_path):
+    results = tmp_path / "results"
+    fake_results(results)
+    fit.main([str(results / "scores.csv"), "--out", str(results / "fits.csv"), "--exclude", "DemoPOPE:4"])
+    out = results / "report" / "index.html"
+    assert report.main(["--results", str(results), "--out", str(out), "--profile", "paper"]) == 0
+    table = records(section(out.read_text(), "Headline numbers"))
+    pope = next(r for r in table if r["benchmark"] == "DemoPOPE" and r["variant"] == "question")
+    mcq = next(r for r in table if r["benchmark"] == "DemoMCQ")
+    assert pope["α, R² without excluded n"].endswith("(without n=4)")
+    assert mcq["α, R² without excluded n"] == ""
+
+
+def test_without_exclusions_the_fit_table_has_no_second_fit_columns(tmp_path):
+    page = render(tmp_path)
+    assert "α, R² without" not in page and "alpha_excl" not in page

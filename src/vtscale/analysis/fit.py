@@ -3,6 +3,10 @@
 The fit minimises mean_i (log P_i − (log C − α log n_i))² with BFGS from (0, 0), as the
 paper does; negative α means the score grows with the number of vision tokens n.
 ``r2`` is the coefficient of determination of that regression in log space.
+
+Every series gets the plain fit over all its n. Where ``analysis.exclude`` leaves some
+n of a benchmark out (the paper's Fig. 11 drops RealWorldQA's two anomalous n), a
+second fit without them sits beside it in the ``*_excl`` columns.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from vtscale.io import atomic_path, write_csv
 
 log = logging.getLogger(__name__)
 
-FIT_COLUMNS = ["variant", "benchmark", "metric", "C", "alpha", "r2", "n_points"]
+FIT_COLUMNS = ["variant", "benchmark", "metric", "C", "alpha", "r2", "n_points",
+               "excluded_n", "C_excl", "alpha_excl", "r2_excl", "n_points_excl"]
 # A flat series fits α of about 1e-14 of either sign from float noise: that is no slope.
 FLAT_ALPHA = 1e-9
 
@@ -66,31 +71,43 @@ def fit_power_law(n: np.ndarray, score: np.ndarray) -> PowerLawFit:
     return PowerLawFit(C=float(np.exp(log_c)), alpha=float(alpha), r2=r2, n_points=len(log_p))
 
 
-def apply_exclusions(frame: pd.DataFrame, exclude: dict) -> pd.DataFrame:
-    """Drop the (benchmark, n) points the config leaves out of the fit."""
-    drop = np.zeros(len(frame), dtype=bool)
-    for bench, ns in exclude.items():
-        drop |= (frame["benchmark"] == bench).to_numpy() & frame["n"].isin(ns).to_numpy()
-    return frame[~drop]
+def fit_series(points: pd.DataFrame, name: str) -> PowerLawFit | None:
+    """The fit of one series' (n, score) points; None (with a warning) if unusable."""
+    if (points["score"] <= 0).any():
+        log.warning("skipping %s: non-positive scores at n=%s", name,
+                    points.loc[points["score"] <= 0, "n"].tolist())
+        return None
+    if len(points) < 2:
+        log.warning("skipping %s: needs at least 2 values of n, has %d", name, len(points))
+        return None
+    return fit_power_law(points["n"].to_numpy(), points["score"].to_numpy())
+
+
+def excluded_fit(points: pd.DataFrame, left_out: list[int], name: str) -> dict:
+    """The ``*_excl`` columns: the fit without the ``left_out`` n (NaN where none applies)."""
+    dropped = sorted(set(points["n"]) & set(left_out))
+    fit = fit_series(points[~points["n"].isin(dropped)], f"{name} without n={dropped}") if dropped else None
+    if fit is None:
+        return {"excluded_n": "", "C_excl": math.nan, "alpha_excl": math.nan,
+                "r2_excl": math.nan, "n_points_excl": math.nan}
+    return {"excluded_n": ",".join(map(str, dropped)), "C_excl": fit.C, "alpha_excl": fit.alpha,
+            "r2_excl": fit.r2, "n_points_excl": fit.n_points}
 
 
 def fit_all(frame: pd.DataFrame, exclude: dict | None = None) -> pd.DataFrame:
-    """One fit per (variant, benchmark, metric); unusable groups are skipped with a warning."""
-    frame = apply_exclusions(frame, exclude or {})
+    """One fit per (variant, benchmark, metric), plus the fit without the n that
+    ``exclude`` ({benchmark: [n, ...]}) leaves out; unusable groups are skipped with a
+    warning."""
+    exclude = exclude or {}
     rows = []
     for (variant, bench, metric), group in frame.groupby(["variant", "benchmark", "metric"], sort=True):
         name = f"{variant}/{bench}/{metric}"
-        group = group.groupby("n", as_index=False)["score"].mean()   # repeated n: one point each
-        if (group["score"] <= 0).any():
-            log.warning("skipping %s: non-positive scores at n=%s", name,
-                        group.loc[group["score"] <= 0, "n"].tolist())
+        points = group.groupby("n", as_index=False)["score"].mean()   # repeated n: one point each
+        fit = fit_series(points, name)
+        if fit is None:
             continue
-        if len(group) < 2:
-            log.warning("skipping %s: needs at least 2 values of n, has %d", name, len(group))
-            continue
-        fit = fit_power_law(group["n"].to_numpy(), group["score"].to_numpy())
         rows.append({"variant": variant, "benchmark": bench, "metric": metric,
-                     **dataclasses.asdict(fit)})
+                     **dataclasses.asdict(fit), **excluded_fit(points, exclude.get(bench, []), name)})
     return pd.DataFrame(rows, columns=FIT_COLUMNS)
 
 
@@ -129,10 +146,14 @@ def _plot_variant(ax, group: pd.DataFrame, fit, variant: str, color: str) -> Non
     points = group.groupby("n", as_index=False)[["score", "se"]].mean()
     ax.errorbar(points["n"], points["score"], yerr=points["se"].fillna(0.0), fmt="o", ms=4,
                 capsize=2, color=color, label=variant)
-    if fit is not None:
-        grid = np.geomspace(points["n"].min(), points["n"].max(), 100)
-        label = "flat" if is_flat(fit.alpha) else f"α={fit.alpha:.3g}"
-        ax.plot(grid, fit.C * grid ** (-fit.alpha), "-", color=color, lw=1, label=label)
+    if fit is None:
+        return
+    grid = np.geomspace(points["n"].min(), points["n"].max(), 100)
+    label = "flat" if is_flat(fit.alpha) else f"α={fit.alpha:.3g}"
+    ax.plot(grid, fit.C * grid ** (-fit.alpha), "-", color=color, lw=1, label=label)
+    if isinstance(fit.excluded_n, str) and fit.excluded_n:
+        ax.plot(grid, fit.C_excl * grid ** (-fit.alpha_excl), "--", color=color, lw=1,
+                label=f"α={fit.alpha_excl:.3g} without n={fit.excluded_n}")
 
 
 def _plot_baselines(ax, baselines: pd.DataFrame | None, bench: str, metric: str) -> None:
@@ -164,6 +185,13 @@ def write_fits(fits: pd.DataFrame, path: str | Path) -> None:
     write_csv(path, fits, float_format="%.10g")
 
 
+def read_fits(path: str | Path) -> pd.DataFrame:
+    """fits.csv as ``write_fits`` wrote it (``excluded_n`` stays text, "" where none)."""
+    fits = pd.read_csv(path, dtype={"excluded_n": str})
+    fits["excluded_n"] = fits["excluded_n"].fillna("")
+    return fits
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="vtscale fit", description=__doc__.splitlines()[0])
     parser.add_argument("scores", help="tidy scores CSV (variant, benchmark, metric, n, [m,] score)")
@@ -172,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baselines", help="baselines.csv, drawn in the figure")
     parser.add_argument("--cfg", help="JSON with an 'analysis' section")
     parser.add_argument("--exclude", nargs="*", default=[], metavar="BENCH:n1,n2",
-                        help="leave these n out of a benchmark's fit (adds to analysis.exclude)")
+                        help="fit a benchmark again without these n (adds to analysis.exclude)")
     args = parser.parse_args(argv)
 
     cfg = config_section(AnalysisConfig, parse_json_arg(args.cfg) if args.cfg else None, "analysis")
@@ -185,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     write_fits(fits, args.out)
     if args.figure:
         baselines = pd.read_csv(args.baselines) if args.baselines else None
-        plot_scaling(scores, fits, args.figure, baselines)   # excluded points still shown
+        plot_scaling(scores, fits, args.figure, baselines)
     with pd.option_context("display.width", 160, "display.max_rows", None):
         print("P(n) = C * n^-alpha  (r2 in log space)")
         print(fits.to_string(index=False, float_format=lambda v: f"{v:.6g}"))

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from vtscale.analysis.fit import is_flat
+from vtscale.analysis.fit import is_flat, read_fits
 from vtscale.analysis.scores import main_metric_rows, read_scores
 from vtscale.errors import InputError
 from vtscale.io import atomic_path, write_json
@@ -29,7 +29,7 @@ from vtscale.io import atomic_path, write_json
 log = logging.getLogger(__name__)
 
 COLUMNS = ["variant", "benchmark", "metric", "C", "alpha", "r2", "n_min", "score_n_min",
-           "se_n_min", "n_max", "score_n_max", "se_n_max"]
+           "se_n_min", "n_max", "score_n_max", "se_n_max", "excluded_n", "alpha_excl", "r2_excl"]
 DIVERGENCE_CURVES = ["D_mean", "lambda_sqrt_upsilon"]
 PSI_CURVES = ["psi_eq", "psi_cross_ab", "psi_cross_aa"]
 
@@ -49,14 +49,22 @@ def headline_table(scores: pd.DataFrame, fits: pd.DataFrame) -> pd.DataFrame:
         n_min, n_max = int(group["n"].min()), int(group["n"].max())
         score_min, se_min = _score_at(group, n_min)
         score_max, se_max = _score_at(group, n_max)
-        alpha = fit.alpha if fit is not None else math.nan
-        rows.append({"variant": variant, "benchmark": bench, "metric": metric,
-                     "C": fit.C if fit is not None else math.nan,
-                     "alpha": 0.0 if is_flat(alpha) else alpha,
-                     "r2": fit.r2 if fit is not None else math.nan,
+        rows.append({"variant": variant, "benchmark": bench, "metric": metric, **_fit_values(fit),
                      "n_min": n_min, "score_n_min": score_min, "se_n_min": se_min,
                      "n_max": n_max, "score_n_max": score_max, "se_n_max": se_max})
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _fit_values(fit) -> dict:
+    """C, α (0 for a flat series), R², and the fit without excluded n where there is one."""
+    if fit is None:
+        return {"C": math.nan, "alpha": math.nan, "r2": math.nan, "excluded_n": "",
+                "alpha_excl": math.nan, "r2_excl": math.nan}
+    excluded = getattr(fit, "excluded_n", "")
+    excluded = excluded if isinstance(excluded, str) else ""
+    return {"C": fit.C, "alpha": 0.0 if is_flat(fit.alpha) else fit.alpha, "r2": fit.r2,
+            "excluded_n": excluded, "alpha_excl": fit.alpha_excl if excluded else math.nan,
+            "r2_excl": fit.r2_excl if excluded else math.nan}
 
 
 def theory_headline(theory_dir: Path, llms: list[str]) -> dict[str, dict]:
@@ -77,10 +85,12 @@ def _finite_or_none(value: float) -> float | None:
 
 def write_metrics(table: pd.DataFrame, theory: dict, metrics_dir: Path) -> None:
     for row in table.itertuples():
-        write_json(metrics_dir / row.variant / f"{row.benchmark}.json", {
-            "metric": row.metric, "alpha": _finite_or_none(row.alpha),
-            "r2": _finite_or_none(row.r2), "score_n_min": _finite_or_none(row.score_n_min),
-            "score_n_max": _finite_or_none(row.score_n_max)})
+        values = {"metric": row.metric, "alpha": _finite_or_none(row.alpha),
+                  "r2": _finite_or_none(row.r2), "score_n_min": _finite_or_none(row.score_n_min),
+                  "score_n_max": _finite_or_none(row.score_n_max)}
+        if row.excluded_n:
+            values.update({"alpha_excl": _finite_or_none(row.alpha_excl), "r2_excl": _finite_or_none(row.r2_excl)})
+        write_json(metrics_dir / row.variant / f"{row.benchmark}.json", values)
     write_json(metrics_dir / "theory.json",
                {llm: {k: _finite_or_none(v) for k, v in values.items()} for llm, values in theory.items()})
 
@@ -108,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--plots-dir", required=True, type=Path)
     args = p.parse_args(argv)
     scores = read_scores(args.scores)
-    table = headline_table(scores, pd.read_csv(args.fits))
+    table = headline_table(scores, read_fits(args.fits))
     write_metrics(table, theory_headline(args.theory_dir, args.llms), args.metrics_dir)
     write_plot_data(scores, args.theory_dir, args.llms, args.plots_dir)
     log.info("%d headline rows -> %s, plot data -> %s", len(table), args.metrics_dir, args.plots_dir)

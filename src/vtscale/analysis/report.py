@@ -32,7 +32,7 @@ import pandas as pd  # noqa: E402
 
 from vtscale.analysis.findings import (check_all, image_use, reading_benchmarks,  # noqa: E402
                                        versus_baselines)
-from vtscale.analysis.fit import is_flat  # noqa: E402
+from vtscale.analysis.fit import is_flat, read_fits  # noqa: E402
 from vtscale.analysis.headline import headline_table  # noqa: E402
 from vtscale.analysis.rule_times import job_times, rule_times  # noqa: E402
 from vtscale.analysis.scores import main_metric_rows, read_scores  # noqa: E402
@@ -159,7 +159,7 @@ def findings_section(results: Path) -> str:
     reading = reading_benchmarks({doc["benchmark"]: doc.get("type") for doc in _score_documents(results)})
     scores = _scores(results)
     findings = [image_use(scores, _csv(results / "baselines.csv"))]
-    findings += check_all(_csv(results / "fits.csv"), _csv(results / "question_fusion" / "deltas.csv"), reading)
+    findings += check_all(_fits(results), _csv(results / "question_fusion" / "deltas.csv"), reading)
     verdict = {True: "holds", False: "does not hold", None: "undecided"}
     items = "".join(f"<li><b>{html.escape(f.claim)}: {verdict[f.holds]}.</b> "
                     f"{html.escape(f.evidence)}</li>" for f in findings)
@@ -190,18 +190,36 @@ def format_fit_values(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def headline_section(results: Path) -> str:
-    scores, fits = _scores(results), _csv(results / "fits.csv")
+    scores, fits = _scores(results), _fits(results)
     if scores is None or fits is None:
         return "<h2>Headline numbers</h2>" + _missing("scores.csv or fits.csv")
     table = headline_table(scores, fits)
     shown = format_fit_values(table)
     shown["score at smallest n"] = [f"n={r.n_min}: {_with_se(r.score_n_min, r.se_n_min)}" for r in table.itertuples()]
     shown["score at largest n"] = [f"n={r.n_max}: {_with_se(r.score_n_max, r.se_n_max)}" for r in table.itertuples()]
-    shown = shown[["benchmark", "metric", "variant", "C", "α", "R²", "score at smallest n",
-                   "score at largest n"]].sort_values(["benchmark", "variant"])
+    columns = ["benchmark", "metric", "variant", "C", "α", "R²", "score at smallest n", "score at largest n"]
+    if table["excluded_n"].astype(bool).any():
+        shown["α, R² without excluded n"] = [_excluded_fit_text(r) for r in table.itertuples()]
+        columns.append("α, R² without excluded n")
     return ("<h2>Headline numbers</h2><p>Per benchmark and variant: the fit of its headline metric "
             "(R² in log space; a flat series has no slope and no R²) and the score ± one standard "
-            "error at the ends of the grid.</p>" + _table(shown))
+            "error at the ends of the grid.</p>" + _table(shown[columns].sort_values(["benchmark", "variant"])))
+
+
+def _excluded_fit_text(row) -> str:
+    """The second fit of a series some n are left out of (analysis.exclude), or ''."""
+    if not row.excluded_n:
+        return ""
+    return f"{row.alpha_excl:+.3g}, {row.r2_excl:.3g} (without n={row.excluded_n})"
+
+
+def _fits(results: Path) -> pd.DataFrame | None:
+    path = results / "fits.csv"
+    try:
+        return read_fits(path) if path.is_file() else None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, KeyError):
+        log.warning("%s: unreadable CSV, left out of the report", path)
+        return None
 
 
 def _rows_records(results: Path) -> list[dict]:
@@ -259,7 +277,7 @@ def answers_details(results: Path) -> str:
 
 
 def tables_details(results: Path) -> str:
-    scores, fits = _scores(results), _csv(results / "fits.csv")
+    scores, fits = _scores(results), _fits(results)
     parts = [baselines_details(results)]
     if scores is None:
         return "<h2>Full tables</h2>" + "".join(parts) + _missing("scores.csv")
@@ -268,6 +286,8 @@ def tables_details(results: Path) -> str:
                        _table(_by_n(main_metric_rows(scores), ["benchmark", "metric", "variant"]))),
               _details("Every metric (scores.csv)", _table(scores))]
     if fits is not None:
+        if not fits["excluded_n"].astype(bool).any():   # no analysis.exclude: no second fit
+            fits = fits.drop(columns=[c for c in fits.columns if c == "excluded_n" or c.endswith("_excl")])
         parts.append(_details("Every fit (fits.csv)", _table(format_fit_values(fits))))
     return "<h2>Full tables</h2>" + "".join(parts)
 
