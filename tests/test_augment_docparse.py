@@ -2,6 +2,7 @@
 
 import json
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,7 +10,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from vtscale.augment import docparse
-from vtscale.augment.config import DocsConfig
+from vtscale.augment.config import AugmentConfig, DocsConfig
 from vtscale.augment.embedders import make_embedder, pair_similarity
 from vtscale.augment.filters import FILTERS
 from vtscale.augment.page_parsers import RapidOCRParser, lines_in_reading_order
@@ -156,3 +157,111 @@ def test_nougat_parser_batches_greedily(tmp_path, monkeypatch):
     assert len(batched) == 3 and all(isinstance(t, str) for t in batched)
     parser.batch_size = 1
     assert parser.parse(pages) == batched
+
+
+# ------------------------------------------------------------------ paper profile: <doc> pages
+PAPER_YAML = Path(__file__).parents[1] / "config" / "paper.yaml"
+SCHEMA_YAML = Path(__file__).parents[1] / "config" / "schema.yaml"
+PAGE_TEXT = ("Scaling laws relate the loss of a model to its size and data while the number of "
+             "vision tokens sets the cost of each image")
+
+
+class PagesByWidth:
+    """A parser that reads a page by its width and remembers the widths it was given."""
+
+    def __init__(self, texts: dict[int, str]):
+        self.texts, self.seen = texts, []
+
+    def parse(self, images):
+        self.seen += [im.width for im in images]
+        return [self.texts[im.width] for im in images]
+
+
+class RecordingEmbedder(HashingEmbedder):
+    def __init__(self):
+        self.texts = []
+
+    def embed(self, texts):
+        self.texts += texts
+        return super().embed(texts)
+
+
+def paper_docs() -> DocsConfig:
+    from vtscale.config import config_section, load
+
+    return config_section(AugmentConfig, load(PAPER_YAML, SCHEMA_YAML), "augment").docs
+
+
+def struct_aware_parse(tmp_path):
+    """DocStruct4M struct_aware_parse lines: a <doc> page, a <md> table, an untagged page."""
+    answers = {"ccpdf.png": f"<doc>{PAGE_TEXT}</doc>", "table.png": "<md>| a | b |\n| 1 | 2 |</md>",
+               "photo.png": "A street sign reading STOP at a crossing with two cars and a bus"}
+    lines = []
+    for width, (name, answer) in zip((100, 110, 120), answers.items()):
+        Image.new("RGB", (width, 140), "white").save(tmp_path / name)
+        lines.append({"image": [f"./{name}"], "task_name": "struct_aware_parse", "dataset_name": "x",
+                      "messages": [{"role": "user", "content": "<|image|>Recognize text in the image."},
+                                   {"role": "assistant", "content": answer}]})
+    path = tmp_path / "struct_aware_parse.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    return path
+
+
+def test_only_doc_pages_are_parsed_and_compared_without_tags(tmp_path):
+    from vtscale.data.loaders import load_mplug_docs
+
+    records = load_mplug_docs(struct_aware_parse(tmp_path))
+    parser, embedder = PagesByWidth({100: f"\n{PAGE_TEXT}\n"}), RecordingEmbedder()
+    cfg = DocsConfig(kinds=["doc"])
+    conversations, stats = docparse.run(cfg, records, tmp_path, parser, embedder)
+    assert parser.seen == [100]                                      # the <md> and untagged pages are not read
+    assert embedder.texts == [PAGE_TEXT, PAGE_TEXT]                  # reference without <doc> tags, parse stripped
+    assert [c["id"] for c in conversations] == ["struct_aware_parse_1_doc"]
+    assert conversations[0]["conversations"][1]["value"] == PAGE_TEXT
+    assert stats["pages"] == 3 and stats["parsed"] == 1 and stats["kept"] == 1
+    assert stats["skipped"] == {"unreadable_image": 0, "kind_not_selected": 2}
+    assert list(stats["per_kind"]) == ["doc"]
+    # With the tags left in, "<", "doc", ">" and their closing twins are 6 more source tokens
+    # (31 against 25: a length ratio of 0.19, over 0.1) and the page would be lost.
+    tagged = [{**records[0], "text": f"<doc>{PAGE_TEXT}</doc>"}]
+    assert docparse.run(cfg, tagged, tmp_path, parser, HashingEmbedder())[1]["rejected"]["length_mismatch"] == 1
+
+
+def test_paper_thresholds_are_the_authors_sharded_run():
+    from vtscale.augment.filters import first_failure
+
+    paper, default = docparse.thresholds(paper_docs()), docparse.thresholds(DocsConfig())
+    assert (paper.max_length_ratio, paper.min_similarity) == (0.2, 0.7)
+    assert (default.max_length_ratio, default.min_similarity) == (0.1, 0.5)
+    source = " ".join(f"w{i}" for i in range(20))
+    shorter = " ".join(f"w{i}" for i in range(17))                   # length ratio 0.15
+    assert first_failure(source, shorter, 0.75, paper) is None
+    assert first_failure(source, shorter, 0.75, default) == "length_mismatch"
+    assert first_failure(source, source, 0.6, paper) == "low_similarity"
+    assert first_failure(source, source, 0.6, default) is None
+
+
+def test_page_instructions_drawn_from_the_paper_pool():
+    from vtscale.augment.prompts import READ_PAGE_INSTRUCTION
+
+    pool = paper_docs().instructions
+    record = {"id": "p0", "image": "pages/p0.png"}
+    assert docparse.to_conversation(record, "text")["conversations"][0]["value"] == f"<image>\n{READ_PAGE_INSTRUCTION}"
+    instructions = [docparse.to_conversation({**record, "id": f"p{i}"}, "text", pool, seed=0)
+                    ["conversations"][0]["value"].removeprefix("<image>\n") for i in range(300)]
+    verbs, purposes = pool.parts[0], pool.parts[3]
+    assert all(text.split()[0] in verbs and text.rstrip(".").endswith(tuple(purposes)) for text in instructions)
+    assert 0.6 < sum(text.endswith(".") for text in instructions) / 300 < 0.8     # period: 0.7
+    assert len(set(instructions)) > 100
+    again = docparse.to_conversation({**record, "id": "p7"}, "text", pool, seed=0)
+    assert again["conversations"][0]["value"] == "<image>\n" + instructions[7]   # per page, not per run order
+
+
+def test_docs_config_errors():
+    from vtscale.augment.config import InstructionPool
+    from vtscale.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"augment.docs.kinds"):
+        DocsConfig(kinds=[])
+    with pytest.raises(ConfigError, match=r"augment.docs.instructions.parts"):
+        InstructionPool(parts=[["Read"], []])

@@ -100,3 +100,62 @@ def test_batched_left_padded_generation_matches_one_by_one(tmp_path):
     alone = [qa.generate(model, tokenizer, [c], batch_size=1, max_new_tokens=6)[0] for c in chats]
     assert batched == alone
     assert all(text.strip() for text in batched)
+
+
+# ------------------------------------------------------------------ paper profile prompt and forms
+def paper_qa() -> QAConfig:
+    from pathlib import Path
+
+    from vtscale.augment.config import AugmentConfig
+    from vtscale.config import config_section, load
+
+    root = Path(__file__).parents[1] / "config"
+    return config_section(AugmentConfig, load(root / "paper.yaml", root / "schema.yaml"), "augment").qa
+
+
+def test_paper_prompt_has_no_demo_world_in_it():
+    import re
+
+    from vtscale.augment import prompts
+    from vtscale.data.synth import vocab
+
+    cfg = paper_qa()
+    assert (cfg.prompt, cfg.eval_prompt_forms) == ("instructions_only", False)
+    demo_words = {*vocab.KINDS, *vocab.PLURALS.values(), *vocab.COLORS, *vocab.WORDS, "shapes"}
+    description = "A man rides a horse along a beach at sunset."
+    for chat in prompts.qa_messages(cfg.prompt, description):
+        assert [m["role"] for m in chat] == ["system", "user"]              # no worked example
+        assert chat[1]["content"].endswith(description)
+        words = set(re.findall(r"[a-z]+", chat[0]["content"].lower()))
+        assert not words & demo_words, words & demo_words
+    # the demo prompt is the worked example, unchanged
+    demo = prompts.qa_messages("demo_example", description)
+    assert demo == (prompts.yes_no_messages(description), prompts.mcq_messages(description))
+    assert "circle" in demo[0][1]["content"]
+
+
+def test_questions_as_generated_when_eval_forms_are_off(monkeypatch):
+    seen = []
+
+    def fake_generate(model, tokenizer, conversations, batch_size, max_new_tokens):
+        seen.extend(conversations)
+        return [YES_NO_OUT, MCQ_OUT] * (len(conversations) // 2)
+
+    monkeypatch.setattr(qa, "generate", fake_generate)
+    cfg = QAConfig(prompt="instructions_only", eval_prompt_forms=False)
+    out, _ = qa.run(cfg, descriptions()[:1], model=None, tokenizer=None)
+    assert len(seen) == 2 and all(len(chat) == 2 for chat in seen)
+    turns = out[0]["conversations"]
+    assert turns[0]["value"] == "<image>\nIs there a red circle?"          # no " Please answer yes or no."
+    shuffled = qa.shuffle_options(ChoiceItem("What color is the circle?", OPTIONS, "A"), random.Random("0:s0"))
+    assert turns[2]["value"] == "What color is the circle?\n" + "\n".join(
+        f"{letter}) {text}" for letter, text in shuffled.options.items())
+    assert surface.MCQ_INSTRUCTION not in turns[2]["value"] and "Options:" not in turns[2]["value"]
+    assert shuffled.options[turns[3]["value"]] == "red"
+
+
+def test_unknown_qa_prompt_is_a_config_error():
+    from vtscale.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"augment.qa.prompt: 'fancy' is not one of demo_example"):
+        QAConfig(prompt="fancy")

@@ -1,4 +1,6 @@
 import json
+import math
+import random
 
 import numpy as np
 import open_clip
@@ -8,10 +10,11 @@ import torch
 from PIL import Image
 from safetensors.torch import save_file
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+from torch import nn
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
-from vtscale.analysis import cost
-from vtscale.config import config_section
+from vtscale.analysis import cost, cost_count, cost_gpu, cost_measure, cost_report, report
+from vtscale.config import ConfigError, config_section
 from vtscale.errors import InputError
 from vtscale.model.chat_template import CHATML
 
@@ -31,20 +34,52 @@ TINY_MODEL = {"vision": {"source": "bootstrap", "name": "tiny", "view_size": 32,
               "hd_views": 4, "fusion": {"layers": 1, "max_tokens": 8},
               "llm": {"source": "bootstrap", "hidden_size": 48, "layers": 2, "heads": 2,
                       "intermediate_size": 64}}
+GPU_COLUMNS = ["gpu_util_pct", "peak_memory_gib", "mean_memory_gib"]
+MEASURED_COLUMNS = ["profile", "n", "m", "tflops", "tflops_vision_fusion", "tflops_llm", "tmacs",
+                    "thop_tmacs", "thop_tmacs_vision_fusion", "thop_tmacs_llm", "device", "images",
+                    "new_tokens", "ttft_ms", "prefill_ms", "decode_tokens_per_s", *GPU_COLUMNS]
 
 
-def test_llm_flops_match_the_llama_formula():
+class LinearsAndAttention(nn.Module):
+    """Two Linear layers around an nn.MultiheadAttention, which thop cannot see into."""
+
+    def __init__(self):
+        super().__init__()
+        self.up = nn.Linear(6, 8)
+        self.attn = nn.MultiheadAttention(8, 2, batch_first=True)
+        self.act = nn.SiLU()
+        self.down = nn.Linear(8, 3, bias=False)
+
+    def forward(self, x):
+        h = self.up(x)
+        return self.down(self.act(self.attn(h, h, h)[0]))
+
+
+def test_thop_counts_linear_macs_and_nothing_it_has_no_rule_for():
+    module = LinearsAndAttention().eval()
+    keys = set(module.state_dict())
+    macs, _ = cost_count.thop_macs(module, (torch.randn(2, 5, 6),))
+    tokens = 2 * 5
+    assert macs == tokens * 6 * 8 + tokens * 8 * 3      # up + down; attention and SiLU count 0
+    assert set(module.state_dict()) == keys              # no thop counter buffers left behind
+    assert not module.training
+
+
+def test_llm_counts_match_the_llama_formulas():
     model = cost.build_paper_meta_model(SMALL_PAPER_MODEL)
     image = Image.new("RGB", (448, 224), "white")
-    counts = {n: cost.count_prefill_flops(model, cost.generation_batch(model, image, "a b c", n, 1))
-              for n in (1, 5)}
     d, ff, layers, vocab = 64, 128, 2, 100
-    for n, flops in counts.items():
-        length = n + 3 + cost.LLAMA2_CHAT_WRAPPER_TOKENS      # "a b c" is 3 CLIP BPE tokens
-        linear = 2 * length * (4 * d * d + 3 * d * ff)
-        attention = 2 * 2 * length * length * d              # QK^T and AV (eager matmuls)
-        assert flops.llm == layers * (linear + attention) + 2 * d * vocab
-    assert counts[5].vision_fusion > counts[1].vision_fusion > 0
+    for n in (1, 5):
+        batch = cost_count.generation_batch(model, image, "a b c", n, 1)
+        flops = cost_count.count_prefill_flops(model, batch)
+        thop = cost_count.count_prefill_thop(model, batch)
+        length = n + 3 + cost_count.LLAMA2_CHAT_WRAPPER_TOKENS      # "a b c" is 3 CLIP BPE tokens
+        linear = length * (4 * d * d + 3 * d * ff)
+        attention = 2 * length * length * d                  # QK^T and AV (eager matmuls)
+        assert flops.llm == 2 * (layers * (linear + attention) + d * vocab)
+        assert thop.llm == layers * linear + d * vocab       # thop: Linear layers only
+        # the CLIP attention (nn.MultiheadAttention) and all attention products are not thop's
+        assert 0 < thop.vision_fusion < flops.vision_fusion / 2
 
 
 def make_stage2(folder):
@@ -75,29 +110,84 @@ def make_stage2(folder):
     return folder / "stage2"
 
 
-def test_cost_cli_end_to_end(tmp_path, capsys):
-    stage2 = make_stage2(tmp_path / "models")
+@pytest.fixture(scope="module")
+def stage2(tmp_path_factory):
+    return make_stage2(tmp_path_factory.mktemp("models"))
+
+
+@pytest.fixture
+def data_dir(tmp_path):
     data = tmp_path / "data"
     (data / "images").mkdir(parents=True)
     rng = np.random.default_rng(0)
-    Image.fromarray(rng.integers(0, 255, (40, 56, 3), dtype=np.uint8)).save(data / "images" / "s0.png")
-    cfg = {"cost": {"prompt": "Describe the image in detail.", "latency_repeats": 1},
+    for k in range(3):
+        Image.fromarray(rng.integers(0, 255, (40, 56, 3), dtype=np.uint8)).save(data / "images" / f"s{k}.png")
+    return data
+
+
+def test_decode_rate_at_a_few_new_tokens(stage2, data_dir):
+    model = cost.load_timed_model(stage2)
+    path = cost_measure.pick_images(data_dir, 1, 0)[0]
+    timing = cost_measure.time_answer(model, path, "Describe the image in detail.", 2, 2, new_tokens=5)
+    assert timing.new_tokens == 5
+    assert math.isfinite(timing.decode_tokens_per_s) and timing.decode_tokens_per_s > 0
+    assert timing.ttft_s >= timing.prefill_s > 0
+
+
+def test_gpu_columns_are_nan_off_cuda():
+    with cost_gpu.GpuMonitor(torch.device("cpu")) as gpu:
+        sum(range(1000))
+    columns = gpu.columns()
+    assert list(columns) == GPU_COLUMNS and all(math.isnan(v) for v in columns.values())
+    note = cost_report.gpu_note(pd.DataFrame([{"device": "cpu", **columns}]))
+    assert "not measured" in note and "not CUDA" in note
+
+
+def test_images_are_the_authors_seeded_sample(data_dir):
+    expected = sorted((data_dir / "images").glob("*.png"))     # sorted names, shuffled, first k
+    random.Random(122).shuffle(expected)
+    assert cost_measure.pick_images(data_dir, 2, 122) == expected[:2]
+    assert len(cost_measure.pick_images(data_dir, 10, 122)) == 3
+    (data_dir / "coco").mkdir()
+    Image.new("RGB", (8, 8)).save(data_dir / "coco" / "000000000001.jpg")
+    assert cost_measure.pick_images(data_dir, 5, 122, "coco") == [data_dir / "coco" / "000000000001.jpg"]
+
+
+def test_cost_cli_end_to_end(stage2, data_dir, tmp_path, capsys):
+    cfg = {"cost": {"prompt": "Describe the image in detail.", "latency_repeats": 1, "new_tokens": 4,
+                    "images": 2, "image_seed": 122},
            "grid": {"n": [1, 2, 4], "m_default": 2}, "paper_model": SMALL_PAPER_MODEL}
     out, md = tmp_path / "cost" / "cost.csv", tmp_path / "cost" / "cost.md"
-    assert cost.main(["--cfg", json.dumps(cfg), "--model", str(stage2), "--data-dir", str(data),
+    assert cost.main(["--cfg", json.dumps(cfg), "--model", str(stage2), "--data-dir", str(data_dir),
                       "--out", str(out), "--markdown", str(md)]) == 0
     table = pd.read_csv(out)
-    paper, demo = table[table["profile"] == "paper"], table[table["profile"] == "demo"]
+    assert list(table.columns) == MEASURED_COLUMNS
+    paper, measured = table[table["profile"] == "paper"], table[table["profile"] == "measured"]
     assert paper["n"].tolist() == list(cost.PAPER_GRID)
     assert paper["m"].tolist() == [1] + [8] * 9
-    assert paper["tflops"].is_monotonic_increasing
-    assert demo["n"].tolist() == [1, 2, 4] and demo["m"].tolist() == [1, 2, 2]
-    assert (demo["prefill_ms"] > 0).all() and (demo["decode_tokens_per_s"] > 0).all()
+    assert paper["tflops"].is_monotonic_increasing and paper["thop_tmacs"].is_monotonic_increasing
+    assert (paper["thop_tmacs"] < paper["tmacs"]).all()
+    assert paper[["prefill_ms", "device", *GPU_COLUMNS]].isna().all().all()
+    assert measured["n"].tolist() == [1, 2, 4] and measured["m"].tolist() == [1, 2, 2]
+    assert (measured["device"] == "cpu").all() and (measured["images"] == 2).all()
+    assert (measured["new_tokens"] == 4).all()
+    for column in ("prefill_ms", "ttft_ms", "decode_tokens_per_s", "thop_tmacs"):
+        assert (measured[column] > 0).all(), column
+    assert measured[GPU_COLUMNS].isna().all().all()
     text = md.read_text()
-    assert "paper 2.380" in text and "decode tokens/s" in text
+    assert "paper 2.380" in text and "Counting: thop finds" in text and "decode tokens/s" in text
+    assert "GPU columns (utilisation, peak and mean memory) were not measured" in text
     assert "| 768 | 8 |" in capsys.readouterr().out
+    section = report.cost_section(tmp_path)          # the report shows the notes, no NaN columns
+    assert "<h3>measured</h3>" in section and "ttft_ms" in section and "gpu_util_pct" not in section
+    assert "Counting: thop finds" in section and "were not measured" in section
+
+
+def test_cost_counts_must_be_positive():
+    with pytest.raises(ConfigError, match="cost.new_tokens"):
+        config_section(cost.CostConfig, {"cost": {"new_tokens": 0}}, "cost")
 
 
 def test_missing_images_is_an_input_error(tmp_path):
     with pytest.raises(InputError, match="no images"):
-        cost.first_image(tmp_path)
+        cost_measure.pick_images(tmp_path, 1, 0)

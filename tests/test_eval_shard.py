@@ -86,7 +86,7 @@ def test_two_ranks_in_turn_match_one_process(world, single, tmp_path, monkeypatc
     assert not out.exists()                                   # only rank 0 writes outputs
     assert sorted(p.name for p in (cache / "ShardYorn").iterdir()) == ["rank1"]
     with pytest.raises(RuntimeError, match=r"ShardYorn: 4 predictions missing"):
-        run.merged_predictions(run.benchmark_job(run._read("ShardYorn", cfg, args.data_dir), cfg, args,
+        run.merged_predictions(run.benchmark_job(cfg.read("ShardYorn", args.data_dir), cfg, args,
                                                  run.model_fingerprint(args.model)), cache / "ShardYorn")
     run.run_builtin(cfg, args, run.Shard(rank=0, world_size=2, device=device))
     assert outputs(out) == single

@@ -22,8 +22,20 @@ def test_split_message_path_and_text(tmp_path):
     assert prompt == "Question: q\nOptions:"
 
 
+def test_split_message_several_images_by_policy(tmp_path):
+    paths = []
+    for k, size in enumerate([(5, 4), (7, 3)]):
+        paths.append(tmp_path / f"{k}.png")
+        Image.new("RGB", size).save(paths[-1])
+    message = [{"type": "image", "value": str(p)} for p in paths] + [{"type": "text", "value": "q"}]
+    last, prompt = vlmevalkit.split_message(message, "last")
+    both, _ = vlmevalkit.split_message(message, "all")
+    assert last.size == (7, 3) and prompt == "q"          # the authors' wrapper keeps the last image
+    assert [im.size for im in both] == [(5, 4), (7, 3)]
+
+
 @pytest.mark.parametrize("message,match", [
-    ([{"type": "text", "value": "q"}], "expected one image, got 0"),
+    ([{"type": "text", "value": "q"}], "no image"),
     ([{"type": "video", "value": "v.mp4"}], "unsupported item type 'video'"),
 ])
 def test_split_message_rejects(message, match):

@@ -133,3 +133,91 @@ def test_mplug_bad_line(tmp_path):
     path.write_text("{not json\n")
     with pytest.raises(InputError, match=r"train\.jsonl: line 1 is not valid JSON"):
         loaders.load_mplug_docs(path)
+
+
+def test_mplug_docs_take_kind_and_text_from_the_page_tags(tmp_path):
+    pages = [
+        {"image": ["./imgs/CCpdf/page_1.jpg"],
+         "messages": [{"role": "user", "content": "<|image|>Recognize text in the image."},
+                      {"role": "assistant", "content": "<doc> Introduction\nWe study scaling. </doc>"}],
+         "task_name": "struct_aware_parse", "dataset_name": "CCpdf"},
+        {"image": ["./imgs/ChartQA/c.png"],
+         "messages": [{"role": "user", "content": "<|image|>Convert the chart to a table."},
+                      {"role": "assistant", "content": "<md>| year | sales |\n| 2020 | 4 |</md>"}],
+         "task_name": "struct_aware_parse", "dataset_name": "ChartQA"},
+    ]
+    docs = loaders.load_mplug_docs(write_jsonl(tmp_path / "struct_aware_parse.jsonl", pages + MPLUG[2:]))
+    assert [(d["kind"], d["text"]) for d in docs] == [
+        ("doc", "Introduction\nWe study scaling."),
+        ("md", "| year | sales |\n| 2020 | 4 |"),
+        ("struct_aware_parse", "Introduction\nThe results show a clear trend.")]   # no tag: as before
+
+
+# ------------------------------------------------------------------ the authors' rewrites
+def png(path, size):
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, "white").save(path)
+
+
+def test_llava_box_moves_from_padded_square_to_the_image(tmp_path):
+    png(tmp_path / "vg" / "wide.png", (300, 200))        # padded to 300x300: 50 px above and below
+    record = {"id": "1", "image": "vg/wide.png", "conversations": [
+        {"from": "human", "value": "<image>\nWhat is in [0.2, 0.25, 0.5, 0.75]?"},
+        {"from": "gpt", "value": "A dog at [0.2,0.1, 0.5, 0.9]."}]}
+    turns = loaders.with_bbox_tags([record], padded_images=tmp_path)[0]["conversations"]
+    # y: (0.25 * 300 - 50) / 200 = 0.125 -> 124; (0.75 * 300 - 50) / 200 = 0.875 -> 874
+    assert turns[0]["value"] == "<image>\nWhat is in <bbox>199,124,499,874</bbox>?"
+    assert turns[1]["value"] == "A dog at <bbox>199,0,499,999</bbox>."            # clipped to the image
+    assert loaders.bbox_tags("[0.2, 0.25, 0.5, 0.75]") == "<bbox>199,249,499,749</bbox>"  # unpadded input
+    png(tmp_path / "vg" / "tall.png", (120, 200))
+    tall = {**record, "image": "vg/tall.png",
+            "conversations": [{"from": "human", "value": "[0.3, 0.1, 0.6, 0.9]"}, {"from": "gpt", "value": "ok"}]}
+    assert loaders.with_bbox_tags([tall], tmp_path)[0]["conversations"][0]["value"] == "<bbox>166,99,666,899</bbox>"
+
+
+def test_llava_box_left_alone_when_the_image_cannot_be_read(tmp_path):
+    record = {"id": "1", "image": "missing.png", "conversations": [
+        {"from": "human", "value": "[0.1, 0.1, 0.2, 0.2]"}, {"from": "gpt", "value": "ok"}]}
+    assert loaders.with_bbox_tags([record], padded_images=tmp_path) == [record]
+    assert loaders.bbox_tags("see [1.2.3, 0.1, 0.2, 0.3]") == "see [1.2.3, 0.1, 0.2, 0.3]"
+
+
+def test_reference_ocr_records_dropped_and_long_conversations_capped():
+    ocr = {"id": "ocr", "image": "textcaps/1.jpg", "conversations": [
+        {"from": "human", "value": "<image>\nProvide a one-sentence caption.\nReference OCR token: STOP, 25"},
+        {"from": "gpt", "value": "A stop sign."}]}
+    long = {"id": "long", "image": "vg/2.jpg", "conversations": [
+        {"from": "human" if i % 2 == 0 else "gpt", "value": f"m{i}"} for i in range(60)]}
+    kept = loaders.without_reference_ocr([ocr, long], "mix.json")
+    assert [r["id"] for r in kept] == ["long"]
+    capped = loaders.capped(kept, 48)[0]["conversations"]
+    assert len(capped) == 48 and capped[-1] == {"from": "gpt", "value": "m47"}
+    assert len(long["conversations"]) == 60                     # the input is not changed
+
+
+def test_pack_rounds_halves_until_at_most_max_rounds():
+    turns = [{"from": "human" if i % 2 == 0 else "gpt", "value": str(i)} for i in range(46)]   # 23 rounds
+    packed = loaders.pack_rounds(turns, 10)
+    assert [len(p) // 2 for p in packed] == [5, 5, 5, 5, 3]      # 23 -> 11 -> 5
+    assert [t for p in packed for t in p] == turns
+    assert [len(p) // 2 for p in loaders.pack_rounds(turns[:24], 10)] == [6, 6]
+    assert [len(p) // 2 for p in loaders.pack_rounds(turns[:20], 10)] == [10]
+
+
+def test_svit_referring_qa_packed_with_bbox_tags(tmp_path):
+    conversations = [{"content": [{"from": "user", "value": f"What is the object [0.1, 0.2, 0.3, 0.{k}]?"},
+                                  {"from": "gpt", "value": f"A cup [0.5, 0.5, 0.6, 0.{k}]."}]} for k in range(1, 10)]
+    conversations.append({"content": [{"from": "user", "value": "What color is it?"}, {"from": "gpt", "value": "Blue."},
+                                      {"from": "user", "value": "Is it full?"}, {"from": "gpt", "value": "No."}]})
+    path = write_json(tmp_path / "referring_qa.json", [{"image_id": 42, "conversations": conversations}])
+    assert len(loaders.load_svit_conversations(path)) == 10                 # one record per conversation
+    assert [len(r["conversations"]) // 2 for r in loaders.load_svit_conversations(path, max_rounds=11)] == [11]
+    records = loaders.with_bbox_tags(loaders.load_svit_conversations(path, max_rounds=10))
+    assert [r["id"] for r in records] == ["svit_42_0", "svit_42_1", "svit_42_2"]
+    assert [len(r["conversations"]) // 2 for r in records] == [5, 5, 1]     # 11 rounds -> 5
+    first = records[0]["conversations"]
+    assert first[0]["value"] == "<image>\nWhat is the object <bbox>99,199,299,99</bbox>?"
+    assert first[1]["value"] == "A cup <bbox>499,499,599,99</bbox>."
+    assert records[1]["conversations"][0]["value"].startswith("<image>\n")

@@ -22,7 +22,8 @@ from vtscale.model.chat import IGNORE
 from vtscale.model.chat_template import CHATML
 from vtscale.model.config import ModelConfig
 from vtscale.model.folder import TrainedSetting, read_trained_setting
-from vtscale.model.losses import SHORT_ANSWER_TOKENS, answer_lengths, contrastive_objective
+from vtscale.model.losses import (SHORT_ANSWER_TOKENS, answer_lengths, contrastive_objective,
+                                  question_identity)
 from vtscale.model.vlm import VisionTokenModel
 
 SENTENCES = [
@@ -108,9 +109,9 @@ def test_contrastive_objective_matches_hand_computed_2x2():
     col0 = -math.log(math.exp(2.0) / (math.exp(2.0) + math.exp(0.0)))
     col1 = -math.log(math.exp(1.6) / (math.exp(1.2) + math.exp(1.6)))
     contrastive = 0.5 * ((row0 + row1) / 2 + (col0 + col1) / 2)
-    h_hat = torch.tensor([[[1.0, 0.0], [0.6, 0.8]]])     # gram off-diagonal 0.6
+    h_hat = torch.tensor([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0]])   # two queries (gram off-diagonal 0.6), EOS
     identity = (0.6 ** 2 * 2) / 4
-    out = contrastive_objective(z_q, z_a, s, h_hat)
+    out = contrastive_objective(z_q, z_a, s, question_identity(h_hat, [3]))
     assert out["contrastive"].item() == pytest.approx(contrastive, rel=1e-6)
     assert out["identity"].item() == pytest.approx(identity, rel=1e-6)
     assert out["loss"].item() == pytest.approx(contrastive + identity, rel=1e-6)

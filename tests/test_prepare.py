@@ -221,3 +221,59 @@ def test_paper_rules_prepare_and_link(raw, tmp_path, repo_root, venv_env):
     proc = subprocess.run(["snakemake", "-n", "--configfile", str(tmp_path / "paper.yaml"), "--", *targets],
                           cwd=repo_root, env=env, capture_output=True, text=True, timeout=300)
     assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+def test_conversion_applies_the_authors_rewrites(raw, tmp_path):
+    from PIL import Image
+
+    Image.new("RGB", (300, 200), "white").save(raw["images"] / "coco/train2017/000000033471.jpg", "PNG")
+    mix = [
+        {"id": "box", "image": "coco/train2017/000000033471.jpg", "conversations": [
+            {"from": "human", "value": "<image>\nWhat is in [0.2, 0.25, 0.5, 0.75]?"},
+            {"from": "gpt", "value": "A bus."}]},
+        {"id": "ocr", "image": "coco/train2017/000000033471.jpg", "conversations": [
+            {"from": "human", "value": "<image>\nWhat is written?\nReference OCR token: STOP"},
+            {"from": "gpt", "value": "STOP"}]},
+        {"id": "long", "image": "coco/train2017/000000033471.jpg", "conversations": [
+            {"from": "human" if i % 2 == 0 else "gpt", "value": f"m{i}"} for i in range(60)]},
+    ]
+    write(Path(raw["datasets"]["llava_mix665k"]["local"]), mix)
+    referring = [{"image_id": 107899, "conversations": [
+        {"content": [{"from": "user", "value": f"Where is [0.1, 0.1, 0.2, 0.2] #{k}?"},
+                     {"from": "gpt", "value": "On the left."}]} for k in range(23)]}]
+    write(tmp_path / "svit" / "data" / "referring_qa.json", referring)
+    raw["datasets"]["svit"]["file"] = ["data/conversation.json", "data/referring_qa.json"]
+    raw["datasets"]["conversion"] = {"bbox_tags": True, "llava_drop_reference_ocr": True,
+                                     "llava_max_messages": 48, "svit_max_rounds": 10}
+    assert run_prepare(raw) == 0
+    records = {c["id"]: c for c in json.loads((raw["out"] / "conversations.json").read_text())}
+    assert "ocr" not in records
+    assert records["box"]["conversations"][0]["value"] == "<image>\nWhat is in <bbox>199,124,499,874</bbox>?"
+    assert len(records["long"]["conversations"]) == 48
+    packed = [c for c in records.values() if "Where is" in c["conversations"][0]["value"]]
+    assert [len(c["conversations"]) // 2 for c in packed] == [5, 5, 5, 5, 3]   # 23 rounds, at most 10
+    assert packed[0]["conversations"][0]["value"] == "<image>\nWhere is <bbox>99,99,199,199</bbox> #0?"
+    assert records["svit_107899_0"]["conversations"][1]["value"] == "A fridge."  # conversation.json: as before
+
+
+def test_defaults_keep_records_as_loaded(raw):
+    assert run_prepare(raw) == 0
+    conversations = json.loads((raw["out"] / "conversations.json").read_text())
+    assert conversations[0]["conversations"][0]["value"] == "What are the colors of the bus in the image?\n<image>"
+
+
+def test_paper_profile_prepares_as_the_authors():
+    from vtscale.config import config_section, load
+
+    paper = load(Path(__file__).parents[1] / "config" / "paper.yaml",
+                 Path(__file__).parents[1] / "config" / "schema.yaml")
+    cfg = config_section(prepare.DatasetsConfig, paper, "datasets")
+    assert "data/referring_qa.json" in cfg.svit.files() and len(cfg.svit.files()) == 4
+    assert (cfg.conversion.bbox_tags, cfg.conversion.llava_drop_reference_ocr,
+            cfg.conversion.llava_max_messages, cfg.conversion.svit_max_rounds) == (True, True, 48, 10)
+
+
+def test_conversion_config_errors(raw):
+    raw["datasets"]["conversion"] = {"llava_max_messages": 47}
+    with pytest.raises(ConfigError, match=r"datasets.conversion.llava_max_messages: an even number"):
+        run_prepare(raw)

@@ -1,16 +1,21 @@
-"""Stage-1 data: one sample per question, and cached frozen-ViT patch tokens that give
-exactly the batches the images would."""
+"""Stage-1 data: one sample per question or per conversation, cached frozen-tower
+outputs that give exactly the batches the images would, and train.stage1's checks."""
 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import torch
 
 from test_model_vlm import backbones, image, model  # noqa: F401  (fixtures)
+from vtscale.config import ConfigError, config_section
+from vtscale.data.conversations import RecordDataset
 from vtscale.errors import InputError
-from vtscale.train.stage1_data import FrozenPatchCache, QuestionCollate, QuestionDataset
+from vtscale.train.config import TrainSection
+from vtscale.train.stage1_data import (ConversationContrastiveCollate, FrozenAnswerCache, FrozenPatchCache,
+                                       QuestionCollate, QuestionDataset)
 
 
 def write_world(root, turns_per_record=(2, 1, 3)):
@@ -62,3 +67,49 @@ def test_cache_refuses_a_trainable_vision_tower(model):  # noqa: F811
     with pytest.raises(ValueError, match="frozen vision tower"):
         FrozenPatchCache(model)
     model.trainable_parameters(1)
+
+
+def test_a_conversation_sample_gives_one_pair_per_question(model, tmp_path):  # noqa: F811
+    record = RecordDataset(write_world(tmp_path), tmp_path)[0]          # two questions
+    batch = ConversationContrastiveCollate(model, 4, m=2)([record])
+    assert batch["group_sizes"].tolist() == [4, 2]
+    assert batch["answer_ids"].shape[0] == 2
+    tok = model.fusion_tokenizer
+    fused = batch["fusion_ids"][0][batch["fused_pos"]].tolist()
+    assert fused == tok.query_ids(3) + [tok.eos_id] + tok.query_ids(1) + [tok.eos_id]
+    answers = [tok.bpe.decode(row[1:eos].tolist()).strip()
+               for row, eos in zip(batch["answer_ids"], batch["answer_eos"])]
+    assert answers == [t.answer for t in record.turns]
+
+
+def test_cached_conversations_give_the_loss_of_the_images(model, tmp_path):  # noqa: F811
+    model.trainable_parameters(1)
+    model.eval()
+    records = list(RecordDataset(write_world(tmp_path), tmp_path))
+    with torch.no_grad():
+        direct = model.contrastive_loss(ConversationContrastiveCollate(model, 4, m=2)(records))
+        cached = model.contrastive_loss(
+            ConversationContrastiveCollate(model, 4, FrozenPatchCache(model), m=2)(records))
+    for key in ("loss", "contrastive", "identity"):
+        assert cached[key].item() == pytest.approx(direct[key].item(), rel=1e-5)
+
+
+def test_answer_cache_refuses_a_trainable_text_tower(model):  # noqa: F811
+    model.trainable_parameters(1, train_text=True)
+    assert model.clip.positional_embedding.requires_grad
+    with pytest.raises(ValueError, match="frozen text tower"):
+        FrozenAnswerCache(model)
+    model.trainable_parameters(1)
+
+
+@pytest.mark.parametrize("keys, message", [
+    ({"samples": "turns"}, "train.stage1.samples='turns'"),
+    ({"identity": "full"}, "train.stage1.identity='full'"),
+    ({"answer_mask_sigma": 0.0}, "train.stage1.answer_mask_sigma=0.0"),
+    ({"cache_views": True, "train_text_tower": True}, "train.stage1.cache_views"),
+    ({"m": 2}, "train.stage1.m"),
+    ({"samples": "conversation", "n": 2, "m": 4}, "train.stage1.m: 4 is more than its n"),
+])
+def test_bad_stage1_settings_name_the_key(keys, message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        config_section(TrainSection, {"train": {"stage1": {"steps": 1, **keys}}}, "train")

@@ -136,6 +136,27 @@ def test_stage1_with_cached_views_and_fewer_queries(world_and_backbones, tmp_pat
     assert len(losses) == 3 and all(loss == loss for loss in losses)
 
 
+def test_stage1_as_the_authors_train_it(world_and_backbones, tmp_path):
+    """Whole conversations at the base n and m, both CLIP towers trained, no W_t, the
+    answers' σ mask and the batch identity term (config/paper.yaml's train.stage1)."""
+    from vtscale.model.vlm import VisionTokenModel
+    world, backbones = world_and_backbones
+    stage1 = {"steps": 2, "lr": 3e-3, "batch_size": 4, "samples": "conversation",
+              "identity": "batch", "answer_mask_sigma": 1.0, "answer_head": False,
+              "train_vision_tower": True, "train_text_tower": True}
+    assert run.main(["--cfg", cfg_json(stage1=stage1), *train_args(
+        1, world, tmp_path, "stage1", "--vision-init", str(backbones / "bootstrap_clip"),
+        "--llm-init", str(backbones / "bootstrap_lm"))]) == 0
+    summary = json.loads((tmp_path / "benchmarks" / "train_stage1.json").read_text())
+    assert (summary["n"], summary["m"], summary["samples"]) == (4, 2, 8)   # 2 steps x 4 conversations
+    assert read_trained_setting(tmp_path / "models" / "stage1") == TrainedSetting(1, 4, 2, True, None)
+    trained = VisionTokenModel.from_pretrained(tmp_path / "models" / "stage1").state_dict()
+    backbone = load_file(str(backbones / "bootstrap_clip" / "open_clip_model.safetensors"))
+    for tower in ("visual.transformer.", "transformer."):
+        tower_keys = [k for k in backbone if k.startswith(tower)]
+        assert any(not torch.equal(trained[f"clip.{k}"], backbone[k]) for k in tower_keys), tower
+
+
 def test_stage2_with_cached_views_keeps_the_vit_frozen(world_and_backbones, tmp_path):
     from vtscale.model.vlm import VisionTokenModel
     world, backbones = world_and_backbones

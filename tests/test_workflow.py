@@ -5,6 +5,11 @@ import subprocess
 
 from vtscale.config import load
 
+# Table 1's benchmarks by VLMEvalKit dataset name.
+TABLE1 = {"MME", "HallusionBench", "POPE", "COCO_VAL", "OCRBench", "AI2D_TEST", "RealWorldQA",
+          "MMStar", "SEEDBench_IMG", "SEEDBench2", "SEEDBench2_Plus", "ScienceQA_TEST",
+          "OCRVQA_TESTCORE", "ChartQA_TEST", "TextVQA_VAL"}
+
 
 def dry_run(repo_root, env, *args, workdir=None):
     """Plan the paper experiment in an empty working directory (nothing built yet)."""
@@ -21,12 +26,23 @@ def job_counts(plan: str) -> dict[str, int]:
     return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
 
 
+def evaluated(plan: str) -> set[tuple[str, str, str]]:
+    """(variant, n_m, benchmark) of every scores JSON the evaluate jobs write."""
+    outputs = re.findall(r"^rule evaluate:\n(?:\s+\w+: .*\n)*?\s+output: (.*)$", plan, re.M)
+    paths = [p for line in outputs for p in line.split(", ") if p.endswith(".scores.json")]
+    return {tuple(p[:-len(".scores.json")].split("/")[-3:]) for p in paths}
+
+
 def test_paper_plan_lists_every_job(repo_root, venv_env, tmp_path):
     config = load(repo_root / "config/paper.yaml")
-    counts = job_counts(dry_run(repo_root, venv_env, workdir=tmp_path))
+    plan = dry_run(repo_root, venv_env, workdir=tmp_path)
+    counts = job_counts(plan)
     n_settings = len(config["grid"]["n"])
     assert counts["train_stage3"] == 2 * n_settings == 20
     assert counts["evaluate"] == len(config["eval"]["variants"]) * n_settings == 30
+    scored = evaluated(plan)
+    assert {bench for *_, bench in scored} == TABLE1 == set(config["eval"]["benchmarks"])
+    assert len(scored) == 15 * 3 * 10
     assert counts["divergence"] == len(config["theory"]["llms"]) == 8   # the paper's seven LLMs and Qwen2.5-14B-Instruct
     assert "bootstrap_clip" not in counts and "synth_world" not in counts
     assert counts["total"] == sum(v for k, v in counts.items() if k != "total")

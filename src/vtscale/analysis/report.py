@@ -326,7 +326,9 @@ def cost_section(results: Path) -> str:
         parts.append(f"<h3>{html.escape(str(profile))}</h3>" + _table(group.dropna(axis=1, how="all")))
     notes = results / "cost" / "cost.md"
     if notes.is_file():
-        comparison = [line for line in notes.read_text().splitlines() if line.startswith("Compared")]
+        # cost_report.py's notes: the paper comparison, thop vs analytic, missing GPU columns
+        comparison = [line for line in notes.read_text().splitlines()
+                      if line.startswith(("Compared", "Counting", "GPU"))]
         parts += [f"<p>{html.escape(line)}</p>" for line in comparison]
     return "".join(parts)
 

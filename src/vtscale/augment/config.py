@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from vtscale.config import config_section, parse_json_arg
+from vtscale.config import ConfigError, config_section, parse_json_arg
+
+QA_PROMPTS = ("demo_example", "instructions_only")
 
 
 @dataclass
@@ -13,17 +15,46 @@ class QAConfig:
     max_descriptions: int | None = None  # None: every description
     batch_size: int = 8
     max_new_tokens: int = 96            # yes/no lines ~15 tokens, MCQ blocks ~30
+    prompt: str = "demo_example"        # demo_example: a worked demo-world example | instructions_only
+    eval_prompt_forms: bool = True      # ask the questions in the evaluator's exact prompt forms
+
+    def __post_init__(self) -> None:
+        if self.prompt not in QA_PROMPTS:
+            raise ConfigError(f"config error: augment.qa.prompt: {self.prompt!r} is not one of "
+                              f"{', '.join(QA_PROMPTS)}")
+
+
+@dataclass
+class InstructionPool:
+    """Page instructions drawn per page: one phrase from each part, joined by spaces."""
+    parts: list = field(default_factory=list)   # list of lists of phrases
+    period: float = 0.0                          # chance the instruction ends with "."
+
+    def __post_init__(self) -> None:
+        if not self.parts or not all(isinstance(p, list) and p and all(isinstance(s, str) and s for s in p)
+                                     for p in self.parts):
+            raise ConfigError("config error: augment.docs.instructions.parts: a list of non-empty "
+                              "lists of phrases")
+        if not 0.0 <= self.period <= 1.0:
+            raise ConfigError(f"config error: augment.docs.instructions.period: {self.period} is not in [0, 1]")
 
 
 @dataclass
 class DocsConfig:
     parser: str = "rapidocr"            # rapidocr | nougat
     embedder: str = "minilm"            # minilm | sentence-transformers id or path
+    kinds: list | None = None           # re-parse only pages of these kinds (None: every page)
+    instructions: InstructionPool | None = None  # None: READ_PAGE_INSTRUCTION for every page
     min_tokens: int = 10
     max_length_ratio: float = 0.1
     tail_tokens: int = 256
     min_unique_ratio: float = 0.12
     min_similarity: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.kinds is not None and (not isinstance(self.kinds, list) or not self.kinds
+                                       or not all(isinstance(k, str) and k for k in self.kinds)):
+            raise ConfigError("config error: augment.docs.kinds: a list of page kinds, or null for all")
 
 
 @dataclass

@@ -1,11 +1,15 @@
 """``vtscale augment-docs``: re-parse document pages and keep the faithful parses
-(paper Appendix B). Each page's source text is compared with the parser's text by the
-four filters in augment/filters.py; kept pages become "read this page" conversations."""
+(paper Appendix B). Only pages of ``augment.docs.kinds`` are parsed (paper: the ``doc``
+pages of DocStruct4M, whose source text the loader took from inside their <doc> tags).
+Each page's source text is compared with the parser's text by the four filters in
+augment/filters.py; kept pages become conversations: the page's instruction
+(augment/prompts.py ``page_instruction``) answered by the parsed text."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import random
 import time
 from collections import Counter, defaultdict
 from dataclasses import asdict
@@ -15,12 +19,12 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 from tqdm import tqdm
 
-from vtscale.augment.config import DocsConfig, parse_cfg
+from vtscale.augment.config import DocsConfig, InstructionPool, parse_cfg
 from vtscale.augment.embedders import make_embedder, pair_similarity
 from vtscale.augment.filters import FILTERS, FilterThresholds, first_failure
 from vtscale.augment.outputs import add_output_options, write_outputs
 from vtscale.augment.page_parsers import make_parser
-from vtscale.augment.prompts import READ_PAGE_INSTRUCTION
+from vtscale.augment.prompts import page_instruction
 from vtscale.errors import InputError
 from vtscale.io import read_jsonl
 
@@ -71,9 +75,20 @@ def parse_pages(parser, records: list[dict], image_root: Path) -> tuple[list[dic
     return readable, texts, unreadable
 
 
-def to_conversation(record: dict, parsed: str) -> dict:
+def select_pages(records: list[dict], kinds: list[str] | None) -> tuple[list[dict], int | None]:
+    """(the pages of ``kinds``, how many others were left out); every page (and None)
+    when no kinds are configured."""
+    if kinds is None:
+        return records, None
+    selected = [r for r in records if r.get("kind") in kinds]
+    return selected, len(records) - len(selected)
+
+
+def to_conversation(record: dict, parsed: str, pool: InstructionPool | None = None, seed: int = 0) -> dict:
+    # One generator per page, so a page's instruction does not depend on the others.
+    instruction = page_instruction(pool, random.Random(f"{seed}:{record['id']}"))
     return {"id": f"{record['id']}_doc", "image": record["image"], "source": "docs",
-            "conversations": [{"from": "human", "value": f"<image>\n{READ_PAGE_INSTRUCTION}"},
+            "conversations": [{"from": "human", "value": f"<image>\n{instruction}"},
                               {"from": "gpt", "value": parsed}]}
 
 
@@ -82,7 +97,10 @@ def judge(records: list[dict], parsed: list[str], similarity: np.ndarray,
     return [first_failure(r["text"], p, float(s), th) for r, p, s in zip(records, parsed, similarity)]
 
 
-def build_stats(records, readable, unreadable, verdicts, similarity, th) -> dict:
+def build_stats(records, readable, unreadable, verdicts, similarity, th, not_selected=None) -> dict:
+    """Counts over the selected ``records``; ``pages`` adds the ``not_selected`` ones (other
+    kinds), which are reported only when a kind selection is configured (None otherwise),
+    so the demo's stats keep their keys."""
     per_kind: dict[str, Counter] = defaultdict(Counter)
     for record in records:
         per_kind[record.get("kind", "unknown")]["pages"] += 1
@@ -92,10 +110,13 @@ def build_stats(records, readable, unreadable, verdicts, similarity, th) -> dict
         per_kind[record.get("kind", "unknown")][verdict or "kept"] += 1
     rejected = Counter(v for v in verdicts if v)
     counts, _ = np.histogram(similarity, bins=HISTOGRAM_EDGES)
+    skipped = {"unreadable_image": len(unreadable)}
+    if not_selected is not None:
+        skipped["kind_not_selected"] = not_selected
     return {
-        "pages": len(records),
+        "pages": len(records) + (not_selected or 0),
         "parsed": len(readable),
-        "skipped": {"unreadable_image": len(unreadable)},
+        "skipped": skipped,
         "kept": sum(v is None for v in verdicts),
         "rejected": {name: rejected[name] for name in FILTERS},
         "thresholds": asdict(th),
@@ -116,13 +137,18 @@ def thresholds(cfg: DocsConfig) -> FilterThresholds:
                             cfg.min_unique_ratio, cfg.min_similarity)
 
 
-def run(cfg: DocsConfig, records: list[dict], image_root: Path, parser, embedder) -> tuple[list[dict], dict]:
-    readable, parsed, unreadable = parse_pages(parser, records, image_root)
+def run(cfg: DocsConfig, records: list[dict], image_root: Path, parser, embedder,
+        seed: int = 0) -> tuple[list[dict], dict]:
+    selected, not_selected = select_pages(records, cfg.kinds)
+    readable, parsed, unreadable = parse_pages(parser, selected, image_root)
+    parsed = [text.strip() for text in parsed]   # as the authors compare and keep it
     similarity = pair_similarity(embedder, [r["text"] for r in readable], parsed)
     th = thresholds(cfg)
     verdicts = judge(readable, parsed, similarity, th)
-    conversations = [to_conversation(r, p) for r, p, v in zip(readable, parsed, verdicts) if v is None]
-    return conversations, build_stats(records, readable, unreadable, verdicts, similarity, th)
+    conversations = [to_conversation(r, p, cfg.instructions, seed)
+                     for r, p, v in zip(readable, parsed, verdicts) if v is None]
+    stats = build_stats(selected, readable, unreadable, verdicts, similarity, th, not_selected)
+    return conversations, stats
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,11 +159,11 @@ def main(argv: list[str] | None = None) -> int:
     add_output_options(ap)
     args = ap.parse_args(argv)
 
-    cfg, _ = parse_cfg(args.cfg)
+    cfg, seed = parse_cfg(args.cfg)
     records = read_docs(args.docs)
     parser, embedder = make_parser(cfg.docs.parser), make_embedder(cfg.docs.embedder)
     start = time.perf_counter()
-    conversations, stats = run(cfg.docs, records, args.image_root, parser, embedder)
+    conversations, stats = run(cfg.docs, records, args.image_root, parser, embedder, seed)
     write_outputs(args, conversations, stats, "pages", stats["pages"], time.perf_counter() - start)
     log.info("docs: %d pages, %d kept, rejected %s, skipped %s", stats["pages"], stats["kept"],
              stats["rejected"], stats["skipped"])

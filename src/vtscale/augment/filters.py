@@ -52,7 +52,8 @@ def is_length_mismatch(source: list[str], parsed: list[str], th: FilterThreshold
 
 
 def is_repetitive(source: list[str], parsed: list[str], th: FilterThresholds) -> bool:
-    # The authors test the source text; a parser stuck in a loop shows in the parsed text.
+    # The authors test the source text (prepare_mPLUG_doc_nouga_clean.py), then run the same
+    # length and tail test on the kept parses (further_clean.py): both texts, as here.
     return any(tail_unique_ratio(t, th.tail_tokens) < th.min_unique_ratio for t in (source, parsed))
 
 

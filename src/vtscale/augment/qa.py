@@ -20,7 +20,7 @@ from vtscale import prompts as surface
 from vtscale.augment import prompts
 from vtscale.augment.config import QAConfig, parse_cfg
 from vtscale.augment.outputs import add_output_options, write_outputs
-from vtscale.augment.qa_parse import DROP_REASONS, ChoiceItem, parse_multiple_choice, parse_yes_no
+from vtscale.augment.qa_parse import DROP_REASONS, ChoiceItem, YesNoItem, parse_multiple_choice, parse_yes_no
 from vtscale.data.descriptions import read_descriptions, with_text
 from vtscale.model.causal_lm import load_causal_lm, pad_id
 
@@ -64,20 +64,27 @@ def shuffle_options(item: ChoiceItem, rng: random.Random) -> ChoiceItem:
     return ChoiceItem(item.question, options, answer)
 
 
-def to_turns(items: list) -> list[dict[str, str]]:
-    """LLaVA turns, asked in the evaluator's surface forms."""
+def ask(item: YesNoItem | ChoiceItem, eval_prompt_forms: bool) -> str:
+    """The human turn of ``item``: the evaluator's exact prompt form (the question plus
+    VLMEvalKit's yes/no suffix or MCQ layout), or the question as generated, with the
+    options one per line in the generator's "A) ..." form."""
+    if isinstance(item, ChoiceItem):
+        if eval_prompt_forms:
+            return surface.multiple_choice(item.question, item.options)
+        return "\n".join([item.question] + [f"{letter}) {text}" for letter, text in item.options.items()])
+    return surface.yes_no(item.question) if eval_prompt_forms else item.question
+
+
+def to_turns(items: list, eval_prompt_forms: bool = True) -> list[dict[str, str]]:
     turns = []
     for item in items:
-        if isinstance(item, ChoiceItem):
-            question = surface.multiple_choice(item.question, item.options)
-        else:
-            question = surface.yes_no(item.question)
-        turns += [{"from": "human", "value": question}, {"from": "gpt", "value": item.answer}]
+        turns += [{"from": "human", "value": ask(item, eval_prompt_forms)},
+                  {"from": "gpt", "value": item.answer}]
     return turns
 
 
-def to_conversation(record: dict, items: list) -> dict:
-    turns = to_turns(items)
+def to_conversation(record: dict, items: list, eval_prompt_forms: bool = True) -> dict:
+    turns = to_turns(items, eval_prompt_forms)
     turns[0]["value"] = "<image>\n" + turns[0]["value"]
     return {"id": f"{record['id']}_qa", "image": record["image"], "conversations": turns,
             "source": "qa"}
@@ -86,8 +93,7 @@ def to_conversation(record: dict, items: list) -> dict:
 def run(cfg: QAConfig, records: list[dict], model, tokenizer, seed: int = 0) -> tuple[list[dict], dict]:
     skipped: Counter = Counter()
     usable = split_usable(records[:cfg.max_descriptions], skipped)
-    conversations = [builder(r["description"]) for r in usable
-                     for builder in (prompts.yes_no_messages, prompts.mcq_messages)]
+    conversations = [chat for r in usable for chat in prompts.qa_messages(cfg.prompt, r["description"])]
     completions = generate(model, tokenizer, conversations, cfg.batch_size, cfg.max_new_tokens)
     out, dropped = [], Counter()
     per_task = {task: Counter() for task in TASKS}
@@ -100,7 +106,7 @@ def run(cfg: QAConfig, records: list[dict], model, tokenizer, seed: int = 0) -> 
         rng = random.Random(f"{seed}:{record['id']}")
         items = yes_no.items + [shuffle_options(item, rng) for item in choice.items]
         if items:
-            out.append(to_conversation(record, items))
+            out.append(to_conversation(record, items, cfg.eval_prompt_forms))
     stats = _stats(len(records[:cfg.max_descriptions]), skipped, dropped, per_task)
     return out, stats
 

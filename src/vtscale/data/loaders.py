@@ -6,6 +6,11 @@
 - description records ``{"id", "image", "description"}`` from SVIT detail_description;
 - doc records ``{"id", "image", "text", "kind"}`` from DocStruct4M struct_aware_parse.
 
+and the authors' rewrites of loaded conversations (scripts/prepare_data_llava.py,
+scripts/prepare_data_baai_svit.py), which vtscale.data.prepare applies as configured:
+boxes as ``<bbox>`` tags, LLaVA records with OCR reference tokens left out, long
+conversations cut, SVIT rounds packed.
+
 (Intel/orca_dpo_pairs needs no conversion: vtscale.data.dpo_pairs reads it as it is.)
 A malformed record raises InputError naming the file and the record; LLaVA records are
 checked by their format's owner, vtscale.data.conversations.
@@ -15,8 +20,11 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import cache
 from pathlib import Path
 from typing import Iterator
+
+from PIL import Image
 
 from vtscale.data.conversations import check_record, read_llava, with_image_marker
 from vtscale.errors import InputError
@@ -28,6 +36,12 @@ SVIT_ROLES = {"user": "human", "human": "human", "gpt": "gpt", "assistant": "gpt
 MPLUG_ROLES = {"user": "human", "assistant": "gpt"}
 SVIT_IMAGE_DIRS = ("vg/VG_100K", "vg/VG_100K_2")
 _MPLUG_IMAGE_TOKEN = re.compile(r"\n*<\|image\|>\n*")
+_BRACKET_BOX = re.compile(r"\[([\d.]+), *([\d.]+), *([\d.]+), *([\d.]+)\]")
+# struct_aware_parse wraps a page's text in <doc>...</doc> (text pages) or <md>...</md>
+# (tables, charts); the first such block of question + answer decides, as the authors
+# split the file (scripts/prepare_mPLUG_doc_split.py).
+_PAGE_BLOCK = re.compile(r"<(doc|md)>(.*?)</(?:doc|md)>", re.DOTALL)
+REFERENCE_OCR = "Reference OCR token"
 
 
 # ---------------------------------------------------------------- LLaVA v1.5 mix665k
@@ -80,10 +94,22 @@ def _svit_records(path: Path) -> Iterator[tuple[str, dict]]:
         yield f"{path}: record image_id={record['image_id']}", record
 
 
-def load_svit_conversations(path: str | Path, image_root: str | Path | None = None) -> list[dict]:
+def pack_rounds(turns: list[dict], max_rounds: int) -> list[list[dict]]:
+    """The authors' packing of an image's turns: the round count is halved (integer
+    division) until it is at most ``max_rounds``, then the turns are cut into records of
+    that many rounds, the last one shorter (23 rounds, at most 10: 5, 5, 5, 5, 3)."""
+    rounds = len(turns) // 2
+    while rounds > max_rounds:
+        rounds //= 2
+    size = 2 * max(rounds, 1)
+    return [turns[i:i + size] for i in range(0, len(turns), size)]
+
+
+def load_svit_conversations(path: str | Path, image_root: str | Path | None = None,
+                            max_rounds: int | None = None) -> list[dict]:
     """Any SVIT task file (conversation, complex_reasoning, detail_description, referring_qa):
     ``[{"image_id", "conversations": [{"content": [...]}, ...]}]``, one LLaVA record per
-    conversation."""
+    conversation, or with ``max_rounds`` all of an image's turns packed (pack_rounds)."""
     path = Path(path)
     records = []
     for where, record in _svit_records(path):
@@ -91,9 +117,12 @@ def load_svit_conversations(path: str | Path, image_root: str | Path | None = No
         if not isinstance(conversations, list) or not conversations:
             raise InputError(f"{where}: empty or missing 'conversations'")
         image = svit_image_path(record["image_id"], image_root)
-        for k, conversation in enumerate(conversations):
+        groups = [_svit_turns(conversation, where) for conversation in conversations]
+        if max_rounds is not None:
+            groups = pack_rounds([turn for group in groups for turn in group], max_rounds)
+        for k, turns in enumerate(groups):
             llava = {"id": f"svit_{record['image_id']}_{k}", "image": image,
-                     "conversations": with_image_marker(_svit_turns(conversation, where))}
+                     "conversations": with_image_marker(turns)}
             check_record(llava, where)
             records.append(llava)
     return records
@@ -161,9 +190,17 @@ def load_mplug_conversations(path: str | Path) -> list[dict]:
     return records
 
 
+def page_block(question: str, answer: str) -> tuple[str, str] | None:
+    """(tag, text inside it) of the first <doc>/<md> block of question + answer, or None."""
+    match = _PAGE_BLOCK.search(question + answer)
+    return (match.group(1), match.group(2).strip()) if match else None
+
+
 def load_mplug_docs(path: str | Path) -> list[dict]:
-    """DocStruct4M ``struct_aware_parse.jsonl`` as doc records: the text is the first
-    assistant answer (the page's structured parse), the kind its task name."""
+    """DocStruct4M ``struct_aware_parse.jsonl`` as doc records. A page whose first answer
+    (or question) holds a <doc> or <md> block is of kind ``doc`` or ``md`` and its text is
+    the block's content, tags stripped; any other page keeps the whole answer as its text
+    and its task name as its kind."""
     path = Path(path)
     docs = []
     for lineno, record in iter_jsonl_objects(path):
@@ -174,6 +211,78 @@ def load_mplug_docs(path: str | Path) -> list[dict]:
         answers = [t["value"] for t in turns if t["from"] == "gpt"]
         if not answers:
             raise InputError(f"{path}: line {lineno}: no assistant message")
-        docs.append({"id": f"{path.stem}_{lineno}", "image": image, "text": answers[0],
-                     "kind": str(record.get("task_name") or path.stem)})
+        kind, text = page_block(turns[0]["value"], answers[0]) or (
+            str(record.get("task_name") or path.stem), answers[0])
+        docs.append({"id": f"{path.stem}_{lineno}", "image": image, "text": text, "kind": kind})
     return docs
+
+
+# ---------------------------------------------------------------- the authors' rewrites
+def without_reference_ocr(records: list[dict], source: str) -> list[dict]:
+    """Leave out records whose first message hands the model "Reference OCR token"s."""
+    kept = [r for r in records if REFERENCE_OCR not in r["conversations"][0]["value"]]
+    if len(kept) < len(records):
+        log.info("%s: left out %d records with %r", source, len(records) - len(kept), REFERENCE_OCR)
+    return kept
+
+
+def capped(records: list[dict], max_messages: int) -> list[dict]:
+    """Each conversation cut to its first ``max_messages`` messages."""
+    return [{**r, "conversations": r["conversations"][:max_messages]} for r in records]
+
+
+@cache
+def image_size(path: Path) -> tuple[int, int] | None:
+    """(width, height) from the image header, or None when it cannot be read."""
+    try:
+        with Image.open(path) as image:
+            return image.size
+    except (OSError, ValueError):
+        return None
+
+
+def _unpad(values: list[float], size: tuple[int, int]) -> list[float]:
+    """Fractions of the image padded to a centred square -> fractions of the image itself."""
+    width, height = size
+    side = max(width, height)
+    dx, dy = (side - width) // 2, (side - height) // 2
+    x0, y0, x1, y1 = values
+    return [(x0 * side - dx) / width, (y0 * side - dy) / height,
+            (x1 * side - dx) / width, (y1 * side - dy) / height]
+
+
+def bbox_tags(text: str, size: tuple[int, int] | None = None) -> str:
+    """Boxes "[x0, y0, x1, y1]" in fractions as "<bbox>x0,y0,x1,y1</bbox>" in 0-999
+    (truncated). ``size``: the image's (width, height) when the fractions are of the image
+    padded to a square, as LLaVA's are; the box is moved back onto the image itself."""
+    def tag(match: re.Match) -> str:
+        try:
+            values = [_clip(float(v)) for v in match.groups()]
+        except ValueError:          # "[1.2.3, ...]" is not a box
+            return match.group(0)
+        if size is not None:
+            values = _unpad(values, size)
+        x0, y0, x1, y1 = (int(_clip(v) * 999) for v in values)
+        return f"<bbox>{x0},{y0},{x1},{y1}</bbox>"
+    return _BRACKET_BOX.sub(tag, text)
+
+
+def _clip(value: float) -> float:
+    return min(max(value, 0.0), 1.0)
+
+
+def with_bbox_tags(records: list[dict], padded_images: Path | None = None) -> list[dict]:
+    """Every message's boxes as <bbox> tags. ``padded_images``: the folder of the images
+    when the boxes are fractions of each image padded to a square (LLaVA); a record whose
+    image cannot be read there is left as it is (prepare leaves it out anyway)."""
+    out = []
+    for record in records:
+        size = None
+        if padded_images is not None and any(_BRACKET_BOX.search(t["value"]) for t in record["conversations"]):
+            size = image_size(Path(padded_images) / record["image"])
+            if size is None:
+                out.append(record)
+                continue
+        turns = [{**t, "value": bbox_tags(t["value"], size)} for t in record["conversations"]]
+        out.append({**record, "conversations": turns})
+    return out

@@ -7,7 +7,8 @@
     DATA/descriptions.json (SVIT detail descriptions), DATA/docs.jsonl (DocStruct4M
     struct_aware_parse) and DATA/pages, a link to ``datasets.images_root``. Every record's
     image is ``pages/<path under images_root>``, so it resolves relative to DATA; records
-    whose image is missing are left out and counted.
+    whose image is missing are left out and counted. ``datasets.conversion`` applies the
+    authors' rewrites (loaders: boxes, OCR-reference records, caps, SVIT packing).
 
 ``vtscale link-benchmarks --root LMUDATA OUT_TSV...``
     links each VLMEvalKit TSV (by file name) from VLMEvalKit's LMUData folder into place.
@@ -34,6 +35,9 @@ from vtscale.io import write_jsonl
 log = logging.getLogger(__name__)
 
 PAGES = "pages"
+# The SVIT task files the authors pack across an image's conversations
+# (scripts/prepare_data_baai_svit.py, JSON_PATH_DICT); the others keep one record per conversation.
+SVIT_PACKED_TASKS = ("complex_reasoning", "referring_qa")
 
 
 @dataclass
@@ -48,6 +52,21 @@ class HubDataset:
 
 
 @dataclass
+class ConversionConfig:
+    """The authors' rewrites of the loaded conversations; the defaults keep them as loaded."""
+    bbox_tags: bool = False                 # LLaVA and SVIT boxes as <bbox> tags in 0-999
+    llava_drop_reference_ocr: bool = False  # leave out LLaVA records asking with "Reference OCR token"
+    llava_max_messages: int | None = None   # cut LLaVA conversations to this many messages
+    svit_max_rounds: int | None = None      # pack SVIT_PACKED_TASKS into records of at most this many rounds
+
+    def __post_init__(self) -> None:
+        if self.llava_max_messages is not None and (self.llava_max_messages < 2 or self.llava_max_messages % 2):
+            raise ConfigError("config error: datasets.conversion.llava_max_messages: an even number, at least 2")
+        if self.svit_max_rounds is not None and self.svit_max_rounds < 1:
+            raise ConfigError("config error: datasets.conversion.svit_max_rounds: at least 1")
+
+
+@dataclass
 class DatasetsConfig:
     llava_mix665k: HubDataset = field(default_factory=HubDataset)
     svit: HubDataset = field(default_factory=HubDataset)
@@ -56,6 +75,7 @@ class DatasetsConfig:
     dpo: HubDataset | None = None      # read by the theory stage, not here
     images_root: str | None = None
     benchmarks_root: str | None = None
+    conversion: ConversionConfig = field(default_factory=ConversionConfig)
 
     def __post_init__(self) -> None:
         for name in ("llava_mix665k", "svit", "docstruct4m", "docdownstream"):
@@ -110,10 +130,26 @@ def load_all(cfg: DatasetsConfig, name: str, loader: Callable[[Path], list[dict]
     return records
 
 
+def llava(path: Path, root: Path, conv: ConversionConfig) -> list[dict]:
+    records = loaders.load_llava(path)
+    if conv.llava_drop_reference_ocr:
+        records = loaders.without_reference_ocr(records, str(path))
+    if conv.llava_max_messages is not None:
+        records = loaders.capped(records, conv.llava_max_messages)
+    return loaders.with_bbox_tags(records, padded_images=root) if conv.bbox_tags else records
+
+
+def svit(path: Path, root: Path, conv: ConversionConfig) -> list[dict]:
+    packed = path.stem in SVIT_PACKED_TASKS
+    records = loaders.load_svit_conversations(path, image_root=root,
+                                              max_rounds=conv.svit_max_rounds if packed else None)
+    return loaders.with_bbox_tags(records) if conv.bbox_tags else records
+
+
 def conversations(cfg: DatasetsConfig, root: Path) -> list[dict]:
-    svit = lambda path: loaders.load_svit_conversations(path, image_root=root)  # noqa: E731
-    records = (load_all(cfg, "llava_mix665k", loaders.load_llava, root)
-               + load_all(cfg, "svit", svit, root)
+    conv = cfg.conversion
+    records = (load_all(cfg, "llava_mix665k", lambda path: llava(path, root, conv), root)
+               + load_all(cfg, "svit", lambda path: svit(path, root, conv), root)
                + load_all(cfg, "docdownstream", loaders.load_mplug_conversations, root))
     return unique_ids(records)
 

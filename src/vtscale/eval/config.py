@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from vtscale.config import ConfigError
+from vtscale.eval.multi_image import LAST, MULTI_IMAGE
 from vtscale.eval.rules import LATEST, RULE_SETS
-from vtscale.eval.tsv import TYPES
+from vtscale.eval.tsv import TYPES, Benchmark, read_benchmark
 from vtscale.variants import EVAL_VARIANTS
 
 BACKENDS = ("builtin", "vlmevalkit")
@@ -17,6 +19,7 @@ class BenchmarkConfig:
     tsv: str = ""
     type: str | None = None        # detected from the columns when absent
     limit: int | None = None       # first rows only (smoke runs)
+    circular: bool = False         # MCQ scored per question over its option shifts (MMBench)
 
 
 @dataclass
@@ -29,6 +32,7 @@ class EvalConfig:
     strict: bool = False           # a bad benchmark row raises instead of being skipped
     num_processes: int = 1         # GPUs per evaluate job (the workflow's launcher reads it)
     rules: str = LATEST            # scoring rule set, one of vtscale.eval.rules.RULE_SETS
+    multi_image: str = LAST        # images of a multi-image row the model sees (eval/multi_image.py)
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -36,6 +40,9 @@ class EvalConfig:
         if self.num_processes > 1 and self.backend != "builtin":
             raise ConfigError(f"config error: eval.num_processes: {self.num_processes} processes "
                               "need eval.backend builtin")
+        if self.multi_image not in MULTI_IMAGE:
+            raise ConfigError(f"config error: eval.multi_image: {self.multi_image!r} is not one of "
+                              f"{', '.join(MULTI_IMAGE)}")
         if self.rules not in RULE_SETS:
             raise ConfigError(f"config error: eval.rules: {self.rules!r} is not one of {', '.join(RULE_SETS)}")
         unknown = [v for v in self.variants if v not in EVAL_VARIANTS]
@@ -48,6 +55,12 @@ class EvalConfig:
     def benchmark(self, name: str) -> BenchmarkConfig:
         return self.benchmarks[name]
 
+    def read(self, name: str, data_dir: Path) -> Benchmark:
+        """Benchmark ``name`` read as configured (its TSV under ``data_dir``)."""
+        b = self.benchmark(name)
+        return read_benchmark(data_dir / b.tsv, name, b.type, b.limit, strict=self.strict,
+                              circular=b.circular)
+
 
 def _check_benchmark(name: str, bench: BenchmarkConfig) -> None:
     if not bench.tsv:
@@ -55,3 +68,6 @@ def _check_benchmark(name: str, bench: BenchmarkConfig) -> None:
     if bench.type is not None and bench.type not in TYPES:
         raise ConfigError(f"config error: eval.benchmarks.{name}.type: {bench.type!r} is not a known "
                           f"type ({', '.join(TYPES)})")
+    if bench.circular and bench.type != "mcq":
+        raise ConfigError(f"config error: eval.benchmarks.{name}.circular: needs type mcq, "
+                          f"not {bench.type}")

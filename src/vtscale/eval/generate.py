@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 import torch
 from tqdm import tqdm
 
+from vtscale.eval.multi_image import LAST, model_images
 from vtscale.eval.tsv import Row
 
 log = logging.getLogger(__name__)
@@ -18,10 +19,12 @@ def generate_predictions(model, rows: Sequence[Row], prompts: Sequence[str], *, 
                          use_question: bool, max_new_tokens: int, batch_size: int,
                          done: dict[str, str] | None = None,
                          on_batch: Callable[[dict[str, str]], None] | None = None,
-                         sort_by_length: bool = True, desc: str = "generate") -> dict[str, str]:
+                         sort_by_length: bool = True, desc: str = "generate",
+                         multi_image: str = LAST) -> dict[str, str]:
     """Predictions by row index. Rows in ``done`` are not generated again; every finished
     batch is passed to ``on_batch`` (the cache). Longest prompts first: similar lengths
-    share a batch (less padding) and memory trouble shows at once."""
+    share a batch (less padding) and memory trouble shows at once. ``multi_image``: which
+    images of a multi-image row the model sees (``eval/multi_image.py``)."""
     preds = dict(done or {})
     todo = [i for i, row in enumerate(rows) if row.index not in preds]
     if sort_by_length:
@@ -30,7 +33,8 @@ def generate_predictions(model, rows: Sequence[Row], prompts: Sequence[str], *, 
     if len(todo) < len(rows):
         log.info("%s: %d of %d predictions cached", desc, len(rows) - len(todo), len(rows))
     for batch in tqdm(batches, desc=desc, unit="batch", disable=not batches):
-        outputs = model.generate([rows[i].load_image() for i in batch], [prompts[i] for i in batch],
+        images = [model_images(rows[i].load_images(), multi_image) for i in batch]
+        outputs = model.generate(images, [prompts[i] for i in batch],
                                  n=n, m=m, use_question=use_question, max_new_tokens=max_new_tokens)
         new = {rows[i].index: str(out).strip() for i, out in zip(batch, outputs)}
         preds.update(new)

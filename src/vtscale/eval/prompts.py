@@ -15,7 +15,9 @@ from vtscale.eval.rules import LATEST, PINNED
 from vtscale.eval.tsv import YES_NO_TYPES, Row
 
 # The authors' generation lengths (their adjust_kwargs): 32 for yes/no, MCQ and captions, 10 for
-# TextVQA, 100 for OCRVQA/ChartQA/DocVQA, 512 otherwise.
+# TextVQA, 100 for OCRVQA/ChartQA/DocVQA, 512 otherwise. Their 3-token branch for "seedbench"
+# never fires: the SEEDBench sets are MCQ, caught by the first branch, and VLMEvalKit's
+# listinstr is case-sensitive, so "seedbench" is not in "SEEDBench2". SEEDBench gets 32.
 MAX_NEW_TOKENS = {"yorn": 32, "pope": 32, "mme": 32, "hallusionbench": 32, "mcq": 32,
                   "caption": 32, "textvqa": 10, "ocrvqa": 100, "chartqa": 100, "docvqa": 100}
 DEFAULT_MAX_NEW_TOKENS = 512

@@ -34,7 +34,7 @@ from vtscale.eval.predictions import predictions_path, write_predictions
 from vtscale.eval.rules import LATEST
 from vtscale.eval.scoring import score_benchmark
 from vtscale.eval.setting_check import ALLOW_FLAG, Request, check_model_setting
-from vtscale.eval.tsv import Benchmark, read_benchmark
+from vtscale.eval.tsv import Benchmark
 from vtscale.io import read_json, write_json
 
 log = logging.getLogger(__name__)
@@ -110,8 +110,11 @@ class BenchmarkJob:
 def benchmark_job(bench: Benchmark, cfg: EvalConfig, args: argparse.Namespace, model_id: str) -> BenchmarkJob:
     texts = [prompts.build_prompt(row, bench.type, cfg.rules) for row in bench.rows]
     max_new = prompts.max_new_tokens(bench.type, cfg.max_new_tokens)
+    # the policy changes only multi-image inputs: single-image caches stay valid
+    images = {"multi_image": cfg.multi_image} if bench.has_multi_image else {}
     fingerprint = inputs_fingerprint(model=model_id, prompts=texts, n=args.n, m=args.m,
-                                     use_question=not args.no_question, max_new_tokens=max_new)
+                                     use_question=not args.no_question, max_new_tokens=max_new,
+                                     **images)
     return BenchmarkJob(bench, texts, max_new, fingerprint)
 
 
@@ -134,7 +137,8 @@ def evaluate_benchmark(model, job: BenchmarkJob, cfg: EvalConfig, args: argparse
     return generate_predictions(
         model, [job.rows[i] for i in keep], [job.texts[i] for i in keep], n=args.n, m=args.m,
         use_question=not args.no_question, max_new_tokens=job.max_new_tokens,
-        batch_size=cfg.batch_size, done=cached_predictions(folder), on_batch=cache.add, desc=desc)
+        batch_size=cfg.batch_size, done=cached_predictions(folder), on_batch=cache.add, desc=desc,
+        multi_image=cfg.multi_image)
 
 
 def merged_predictions(job: BenchmarkJob, folder: Path) -> dict[str, str]:
@@ -158,7 +162,7 @@ def write_outputs(bench: Benchmark, predictions: dict[str, str], args: argparse.
 
 
 def run_builtin(cfg: EvalConfig, args: argparse.Namespace, shard: Shard = Shard()) -> None:
-    benches = [_read(name, cfg, args.data_dir) for name in cfg.benchmarks]  # fail fast on bad TSVs
+    benches = [cfg.read(name, args.data_dir) for name in cfg.benchmarks]  # fail fast on bad TSVs
     model_id = model_fingerprint(args.model)
     jobs = [benchmark_job(bench, cfg, args, model_id) for bench in benches]
     if shard.world_size > 1:
@@ -175,11 +179,6 @@ def run_builtin(cfg: EvalConfig, args: argparse.Namespace, shard: Shard = Shard(
                 continue
             predictions = merged_predictions(job, args.cache_dir / job.bench.name)
         write_outputs(job.bench, predictions, args, cfg.rules)
-
-
-def _read(name: str, cfg: EvalConfig, data_dir: Path) -> Benchmark:
-    b = cfg.benchmark(name)
-    return read_benchmark(data_dir / b.tsv, name, b.type, b.limit, strict=cfg.strict)
 
 
 def check_backend(cfg: EvalConfig, shard: Shard) -> None:

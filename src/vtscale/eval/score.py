@@ -4,8 +4,8 @@ PREDICTIONS.tsv holds the benchmark's columns (index, question, answer, A-D wher
 category, l2-category; the image column optional) plus ``prediction``. SCORES.json has the
 scores keys ``vtscale eval`` writes (``metrics``, ``answers``, ``se``, ``rows``, ``skipped``)
 with ``benchmark`` (the file's stem), ``type`` and ``rules``; --rows writes each scored row's
-``index``, ``score`` (hit 0/1 or fractional score) and ``extracted`` answer. A bad row is
-skipped and counted as in ``vtscale eval``.
+``index``, ``score`` (hit 0/1 or fractional score; with --circular still each row's own
+hit) and ``extracted`` answer. A bad row is skipped and counted as in ``vtscale eval``.
 """
 
 from __future__ import annotations
@@ -35,12 +35,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--out", required=True, type=Path, help="scores JSON to write")
     p.add_argument("--rows", type=Path, help="per-row TSV to write: index, score, extracted")
     p.add_argument("--rules", choices=RULE_SETS, default=LATEST, help=f"scoring rule set (default {LATEST})")
+    p.add_argument("--circular", action="store_true",
+                   help="MCQ with option shifts (MMBench): a question is right only if all its shifts are")
     return p.parse_args(argv)
 
 
-def read_scored(path: Path, type_: str) -> tuple[Benchmark, list[str]]:
+def read_scored(path: Path, type_: str, circular: bool = False) -> tuple[Benchmark, list[str]]:
     """The benchmark rows of the file and their predictions, in row order."""
-    bench = read_benchmark(path, path.stem, type_, with_images=False)
+    bench = read_benchmark(path, path.stem, type_, with_images=False, circular=circular)
     frame = read_frame(path)
     if PREDICTION not in frame.columns:
         raise InputError(f"{path}: missing required column {PREDICTION!r}")
@@ -61,7 +63,7 @@ def write_rows(path: Path, scores: list[RowScore]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    bench, preds = read_scored(args.predictions, args.type)
+    bench, preds = read_scored(args.predictions, args.type, args.circular)
     scores = {"benchmark": bench.name, "type": bench.type, "rules": args.rules,
               **score_benchmark(bench, preds, args.rules)}
     write_json(args.out, scores)

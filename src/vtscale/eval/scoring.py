@@ -11,7 +11,7 @@ from vtscale.eval.uncertainty import standard_error
 def score_benchmark(bench: Benchmark, preds: list[str], rules: str) -> dict:
     """``metrics``, ``answers``, ``se``, ``rows`` and ``skipped`` of the predictions, one per
     scored row of ``bench`` in its order, under the rule set ``rules``."""
-    scored = metrics.score(bench.type, bench.rows, preds, rules)
+    scored = metrics.score(bench.type, bench.rows, preds, rules, bench.circular)
     se = {}
     if scored:
         name = metrics.headline_metric(list(scored))

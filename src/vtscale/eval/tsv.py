@@ -1,7 +1,8 @@
 """Read VLMEvalKit-format benchmark TSVs into validated rows.
 
-A TSV has ``index``, ``image`` (base64, or for space another row's index, as VLMEvalKit
-allows), ``question`` and ``answer``, plus type-specific columns. Structural problems
+A TSV has ``index``, ``image`` (base64; several images as a list of them, as VLMEvalKit
+writes multi-image rows; or for space another row's index, as VLMEvalKit allows),
+``question`` and ``answer``, plus type-specific columns. Structural problems
 (a missing column) raise :class:`InputError`; a bad row (undecodable image, an empty field,
 an answer the type cannot score) is skipped, counted by kind and reported with its index,
 or, with ``strict``, raises :class:`InputError` naming the row and the field. Scoring alone
@@ -53,7 +54,7 @@ SKIP_KINDS = (SKIP_MISSING_FIELD, SKIP_IMAGE_REFERENCE, SKIP_UNDECODABLE_IMAGE, 
 @dataclass
 class Row:
     index: str
-    image_b64: str
+    image_b64: str                          # one base64 image, or a list literal of several
     question: str
     answers: list[str]                      # one item, or the reference list
     options: dict[str, str] = field(default_factory=dict)
@@ -67,8 +68,15 @@ class Row:
     def answer(self) -> str:
         return self.answers[0]
 
+    def load_images(self) -> list[Image.Image]:
+        """The row's images in message order (one for most benchmarks)."""
+        return [decode_image(b64) for b64 in split_images(self.image_b64)]
+
     def load_image(self) -> Image.Image:
-        return decode_image(self.image_b64)
+        images = self.load_images()
+        if len(images) != 1:
+            raise InputError(f"row index {self.index}: {len(images)} images where one is expected")
+        return images[0]
 
 
 @dataclass(frozen=True)
@@ -91,6 +99,11 @@ class Benchmark:
     path: Path
     rows: list[Row]
     skipped: list[SkippedRow]
+    circular: bool = False                  # MCQ scored by circular groups (metrics/mcq.py)
+
+    @property
+    def has_multi_image(self) -> bool:
+        return any(is_image_list(row.image_b64) for row in self.rows)
 
     def skipped_list(self) -> list[dict[str, str]]:
         """Every skipped row as ``{"index", "reason"}``, in file order."""
@@ -115,6 +128,16 @@ def decode_image(b64: str) -> Image.Image:
     return image.convert("RGB")
 
 
+def is_image_list(cell: str) -> bool:
+    """An image field holding several images: a list literal (base64 never starts with "[")."""
+    return cell.startswith("[") and cell.endswith("]")
+
+
+def split_images(cell: str) -> list[str] | None:
+    """The base64 images of an image field in order; None when its list does not parse."""
+    return _parse_list(cell) if is_image_list(cell) else [cell]
+
+
 def detect_type(columns: list[str]) -> str:
     """Guess the dataset type from the columns, for TSVs named without a type."""
     cols = set(columns)
@@ -133,10 +156,11 @@ def required_columns(type_: str, with_images: bool = True) -> tuple[str, ...]:
 
 def read_benchmark(path: str | Path, name: str, type_: str | None = None,
                    limit: int | None = None, strict: bool = False,
-                   with_images: bool = True) -> Benchmark:
+                   with_images: bool = True, circular: bool = False) -> Benchmark:
     """Rows of the TSV (the first ``limit`` only, when given). A bad row is skipped, or with
     ``strict`` (eval.strict) raises InputError naming the file, the row index and the field.
-    Without images, rows carry no image data, only the key that groups rows of one image."""
+    Without images, rows carry no image data, only the key that groups rows of one image.
+    ``circular``: an MCQ scored by circular groups, which needs integer indices."""
     path = Path(path)
     frame = read_frame(path)
     type_ = type_ or detect_type(list(frame.columns))
@@ -148,6 +172,8 @@ def read_benchmark(path: str | Path, name: str, type_: str | None = None,
             raise InputError(f"{path}: missing required column {column!r} for type {type_}")
     if type_ == "hallusionbench":
         _add_hallusion_ids(frame, path)
+    if circular:
+        _check_circular(frame, path, type_)
     if limit:
         frame = frame.iloc[:limit]
     images = _resolve_image_references(frame) if with_images else _unread_images(frame)
@@ -163,7 +189,7 @@ def read_benchmark(path: str | Path, name: str, type_: str | None = None,
         skipped.append(outcome)
         log.warning("%s: skipping row index=%s: %s", path, outcome.index, outcome.reason)
     log.info("%s: %d rows (%s), %d skipped", path, len(rows), type_, len(skipped))
-    return Benchmark(name=name, type=type_, path=path, rows=rows, skipped=skipped)
+    return Benchmark(name=name, type=type_, path=path, rows=rows, skipped=skipped, circular=circular)
 
 
 def read_frame(path: Path) -> pd.DataFrame:
@@ -191,6 +217,16 @@ def _add_hallusion_ids(frame: pd.DataFrame, path: Path) -> None:
             raise InputError(f"{path}: missing required column {column!r} for type hallusionbench "
                              "(and the index is not of the form a_b_c_set_figure_question)")
         frame[column] = parts.str[pos]
+
+
+def _check_circular(frame: pd.DataFrame, path: Path, type_: str) -> None:
+    """Circular groups are rows whose indices agree modulo 1e6, so indices must be integers."""
+    if type_ != "mcq":
+        raise InputError(f"{path}: circular scoring needs type mcq, not {type_}")
+    bad = next((i for i in frame["index"] if not i.strip().isdigit()), None)
+    if bad is not None:
+        raise InputError(f"{path}: row index {bad!r}: field 'index': circular scoring needs "
+                         "non-negative integer indices")
 
 
 def _resolve_image_references(frame: pd.DataFrame) -> dict[str, tuple[str | None, str]]:
@@ -251,11 +287,16 @@ def _first_empty_field(record: dict, required: tuple[str, ...]) -> str | None:
     return next((column for column in required if not record[column].strip()), None)
 
 
-def _image_fault(b64: str) -> str | None:
-    try:
-        Image.open(io.BytesIO(base64.b64decode(b64, validate=True))).load()
-    except (binascii.Error, UnidentifiedImageError, OSError, ValueError) as err:
-        return f"undecodable image ({type(err).__name__})"
+def _image_fault(cell: str) -> str | None:
+    images = split_images(cell)
+    if images is None:
+        return "undecodable image (a list that does not parse)"
+    for k, b64 in enumerate(images):
+        try:
+            Image.open(io.BytesIO(base64.b64decode(b64, validate=True))).load()
+        except (binascii.Error, UnidentifiedImageError, OSError, ValueError) as err:
+            where = f" {k + 1} of {len(images)}" if len(images) > 1 else ""
+            return f"undecodable image{where} ({type(err).__name__})"
     return None
 
 

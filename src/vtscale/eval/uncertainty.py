@@ -1,6 +1,7 @@
 """Standard error of a benchmark's headline score, from its rows and one answer sheet.
 
-- accuracy-type scores (a percentage of right rows): binomial, sqrt(p(1 − p)/rows);
+- accuracy-type scores (a percentage of right rows, or of right questions for a
+  circular MCQ): binomial, sqrt(p(1 − p)/rows or questions);
 - captions: the spread of the per-image CIDEr over the images (the score is their mean);
 - every other score (MME's acc + acc+, POPE's F1, HallusionBench's set-level scores):
   a bootstrap over images, rows that share an image or a HallusionBench set drawn
@@ -17,6 +18,7 @@ import numpy as np
 
 from vtscale.eval import metrics
 from vtscale.eval.metrics.caption import cider_per_image
+from vtscale.eval.metrics.mcq import circular_groups
 from vtscale.eval.rules import LATEST
 from vtscale.eval.tsv import Benchmark, Row
 
@@ -26,7 +28,7 @@ BOOTSTRAP_DRAWS = 200
 
 
 def headline_score(bench: Benchmark, predictions: list[str], rules: str = LATEST) -> tuple[str, float]:
-    scores = metrics.score(bench.type, bench.rows, predictions, rules)
+    scores = metrics.score(bench.type, bench.rows, predictions, rules, bench.circular)
     name = metrics.headline_metric(list(scores))
     return name, scores[name]
 
@@ -41,9 +43,14 @@ def standard_error(bench: Benchmark, predictions: list[str], seed: int = 0, rule
         return float(per_image.std(ddof=1) / math.sqrt(len(per_image))) if len(per_image) > 1 else math.nan
     name, value = headline or headline_score(bench, predictions, rules)
     if bench.type in BINOMIAL_TYPES:
-        p = min(max(value / 100.0, 0.0), 1.0)
-        return 100.0 * math.sqrt(p * (1 - p) / len(bench.rows))
+        p, units = min(max(value / 100.0, 0.0), 1.0), scored_units(bench)
+        return 100.0 * math.sqrt(p * (1 - p) / units) if units else math.nan
     return _bootstrap(bench, predictions, seed, rules, name)
+
+
+def scored_units(bench: Benchmark) -> int:
+    """What an accuracy averages over: the rows, or the questions of a circular MCQ."""
+    return len(circular_groups(bench.rows)) if bench.circular else len(bench.rows)
 
 
 def _bootstrap(bench: Benchmark, predictions: list[str], seed: int, rules: str, name: str) -> float:

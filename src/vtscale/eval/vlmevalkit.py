@@ -19,6 +19,7 @@ from PIL import Image
 from vtscale.errors import InputError
 from vtscale.eval import prompts
 from vtscale.eval.metrics import answer_spread
+from vtscale.eval.multi_image import LAST, model_images
 from vtscale.eval.predictions import predictions_path, write_predictions
 from vtscale.eval.tsv import rows_summary
 from vtscale.io import write_json
@@ -41,9 +42,10 @@ def require_vlmeval():
     return BaseModel
 
 
-def split_message(message: Iterable[Mapping[str, Any]]) -> tuple[Image.Image, str]:
-    """VLMEvalKit message -> (the image, the prompt). Images are paths or PIL images;
-    text parts are joined with newlines. The model sees exactly one image."""
+def split_message(message: Iterable[Mapping[str, Any]],
+                  multi_image: str = LAST) -> tuple[Image.Image | list[Image.Image], str]:
+    """VLMEvalKit message -> (the model's image input, the prompt). Images are paths or PIL
+    images, picked by the ``multi_image`` policy; text parts are joined with newlines."""
     images, texts = [], []
     for item in message:
         kind, value = item.get("type"), item.get("value")
@@ -53,9 +55,9 @@ def split_message(message: Iterable[Mapping[str, Any]]) -> tuple[Image.Image, st
             texts.append(str(value))
         else:
             raise InputError(f"VLMEvalKit message: unsupported item type {kind!r}")
-    if len(images) != 1:
-        raise InputError(f"VLMEvalKit message: expected one image, got {len(images)}")
-    return images[0].convert("RGB"), "\n".join(texts)
+    if not images:
+        raise InputError("VLMEvalKit message: no image")
+    return model_images([image.convert("RGB") for image in images], multi_image), "\n".join(texts)
 
 
 def vtscale_type(dataset_name: str | None, dataset_type: str | None) -> str:
@@ -79,15 +81,16 @@ class VisionTokenAdapter:
     INTERLEAVE = False
 
     def __init__(self, model_path: str, n: int, m: int, use_question: bool = True,
-                 max_new_tokens: Mapping[str, int] | None = None):
+                 max_new_tokens: Mapping[str, int] | None = None, multi_image: str = LAST):
         from vtscale.model.vlm import VisionTokenModel
 
         self.model = VisionTokenModel.from_pretrained(model_path).eval()
         self.n, self.m, self.use_question = n, m, use_question
         self.max_new_tokens = dict(max_new_tokens or {})
+        self.multi_image = multi_image
 
     def answer(self, message, dataset_name: str | None, dataset_type: str | None) -> str:
-        image, prompt = split_message(message)
+        image, prompt = split_message(message, self.multi_image)
         limit = prompts.max_new_tokens(vtscale_type(dataset_name, dataset_type), self.max_new_tokens)
         return self.model.generate([image], [prompt], n=self.n, m=self.m,
                                    use_question=self.use_question, max_new_tokens=limit)[0]
@@ -100,9 +103,9 @@ def model_class():
     from vlmeval.dataset import DATASET_TYPE
 
     class VisionTokenVLM(VisionTokenAdapter, BaseModel):
-        def __init__(self, model_path, n, m, use_question=True, max_new_tokens=None):
+        def __init__(self, model_path, n, m, use_question=True, max_new_tokens=None, multi_image=LAST):
             BaseModel.__init__(self)
-            VisionTokenAdapter.__init__(self, model_path, n, m, use_question, max_new_tokens)
+            VisionTokenAdapter.__init__(self, model_path, n, m, use_question, max_new_tokens, multi_image)
 
         def generate_inner(self, message, dataset=None):
             return self.answer(message, dataset, DATASET_TYPE(dataset) if dataset else None)
@@ -170,7 +173,7 @@ def run_vlmevalkit(cfg, args: argparse.Namespace) -> None:
 
     name = model_name(args.variant, args.n, args.m)
     register({name: (str(args.model), args.n, args.m, not args.no_question)},
-             max_new_tokens=cfg.max_new_tokens)
+             max_new_tokens=cfg.max_new_tokens, multi_image=cfg.multi_image)
     model = supported_VLM[name]()
     for bench in cfg.benchmarks:
         dataset = build_dataset(bench)

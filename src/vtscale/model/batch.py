@@ -7,7 +7,8 @@ Keys of a batch (each forward pass of ``VisionTokenModel`` reads the ones it nee
   every fused output, in (sample, question, position) order), and either ``pixels``
   ([views, 3, H, W], every view of every image) or ``patches`` (cached patch tokens of a
   frozen vision tower);
-- stage 1: ``answer_ids`` and ``answer_eos`` (the answers for the CLIP text tower);
+- stage 1: ``answer_ids`` and ``answer_eos`` (one answer per question group, for the CLIP
+  text tower) and ``group_sizes`` (fused outputs per question group);
 - stages 2-3 and generation: ``llm_ids``, ``llm_is_fused``, ``llm_mask`` and ``labels``
   (chat-template rows with fused-token slots, ``model/chat.py``).
 """
@@ -30,6 +31,8 @@ from vtscale.model.hd_views import hd_views
 from vtscale.model.vision import views_to_pixels
 
 Batch = dict[str, torch.Tensor]
+# A sample's image input: one image, or several (a multi-image benchmark row) in message order.
+ImageInput = Image.Image | list[Image.Image]
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,15 @@ def view_pixels(images: list[Image.Image], cfg: ModelConfig) -> ViewPixels:
     return ViewPixels(pixels, [len(views) * v.tokens_per_view for views in per_image])
 
 
+def sample_view_pixels(samples: list[ImageInput], cfg: ModelConfig) -> ViewPixels:
+    """As ``view_pixels``, per sample: a sample's images' views follow one another (each
+    global view first), so its view tokens fill its fusion row in message order."""
+    per_sample = [s if isinstance(s, list) else [s] for s in samples]
+    views = view_pixels([image for images in per_sample for image in images], cfg)
+    counts = iter(views.view_tokens)
+    return ViewPixels(views.pixels, [sum(next(counts) for _ in images) for images in per_sample])
+
+
 def fusion_rows(tokenizer: FusionTokenizer, view_tokens: list[int], questions: list[list[str]],
                 n: int, m: int, use_question: bool) -> Batch:
     """Padded fusion rows plus where each fused output sits: per sample, its view slots,
@@ -59,9 +71,10 @@ def fusion_rows(tokenizer: FusionTokenizer, view_tokens: list[int], questions: l
     return batch
 
 
-def answer_ids(tokenizer: FusionTokenizer, answers: list[str], context: int) -> Batch:
+def answer_ids(tokenizer: FusionTokenizer, answers: list[str], context: int,
+               with_sot: bool = True) -> Batch:
     """Answers as CLIP text-tower ids (zero-padded) and the position of each one's EOS."""
-    encoded = [tokenizer.encode_answer(a, context) for a in answers]
+    encoded = [tokenizer.encode_answer(a, context, with_sot) for a in answers]
     ids = torch.zeros((len(encoded), max(map(len, encoded))), dtype=torch.long)
     for i, a in enumerate(encoded):
         ids[i, : len(a)] = torch.tensor(a)
@@ -107,10 +120,11 @@ class BatchBuilder:
     fusion_tokenizer: FusionTokenizer
     llm_tokenizer: Any = None
 
-    def fusion_inputs(self, images: list[Image.Image], questions: list[list[str]],
+    def fusion_inputs(self, images: list[ImageInput], questions: list[list[str]],
                       n: int, m: int, use_question: bool = True) -> Batch:
-        """Fusion rows and the view pixels of ``images``; ``questions[i]`` are image i's."""
-        views = view_pixels(images, self.cfg)
+        """Fusion rows and the view pixels of ``images`` (per sample one image or several);
+        ``questions[i]`` are sample i's."""
+        views = sample_view_pixels(images, self.cfg)
         batch = fusion_rows(self.fusion_tokenizer, views.view_tokens, questions, n, m, use_question)
         batch["pixels"] = views.pixels
         return batch
@@ -125,20 +139,26 @@ class BatchBuilder:
         return batch
 
     def answers(self, answers: list[str]) -> Batch:
-        return answer_ids(self.fusion_tokenizer, answers, self.cfg.vision.text_context)
+        v = self.cfg.vision
+        return answer_ids(self.fusion_tokenizer, answers, v.text_context, v.answer_sot)
 
-    def contrastive(self, samples: list[Sample], n: int | None = None,
+    def contrastive(self, samples: list[Sample], n: int | None = None, m: int | None = None,
                     patches: list[torch.Tensor] | None = None) -> Batch:
-        """Stage-1 batch: each sample's first question with ``n`` fused tokens (default
-        the largest n, so every query embedding meets the identity loss) and its answer.
+        """Stage-1 batch: every question of every sample is one contrastive pair, its
+        group of fused tokens (``n`` for a sample's first question, ``m`` for each later
+        one; n defaults to the largest, so every query meets the identity loss, and m to
+        n) against its answer. ``group_sizes``: fused tokens per group, in order.
         ``patches``: per sample, its views' patch tokens from the frozen vision tower
         (``train.stage1_data.FrozenPatchCache``); the sample images are then not read."""
         n = self.cfg.fusion.max_tokens if n is None else n
-        check_token_counts(n, n, self.cfg.fusion.max_tokens)
+        m = n if m is None else m
+        check_token_counts(n, m, self.cfg.fusion.max_tokens)
         check_turns(samples)
-        questions = [[s.turns[0].question] for s in samples]
-        batch = self._fusion_side(samples, questions, n, n, True, patches)
-        batch.update(self.answers([s.turns[0].answer for s in samples]))
+        questions = [[t.question for t in s.turns] for s in samples]
+        batch = self._fusion_side(samples, questions, n, m, True, patches)
+        batch.update(self.answers([t.answer for s in samples for t in s.turns]))
+        sizes = [n if k == 0 else m for qs in questions for k in range(len(qs))]
+        batch["group_sizes"] = torch.tensor(sizes, dtype=torch.long)
         return batch
 
     def generation(self, samples: list[Sample], n: int, m: int, use_question: bool = True,
@@ -155,7 +175,7 @@ class BatchBuilder:
         batch.update(pad_llm_rows(rows, pad_id(self.llm_tokenizer), left=False))
         return batch
 
-    def generation_prompt(self, images: list[Image.Image], questions: list[str], n: int, m: int,
+    def generation_prompt(self, images: list[ImageInput], questions: list[str], n: int, m: int,
                           use_question: bool = True) -> Batch:
         """Single-turn prompts to answer, left-padded for batched greedy generation."""
         check_token_counts(n, m, self.cfg.fusion.max_tokens)

@@ -14,6 +14,8 @@ from vtscale.config import ConfigError
 from vtscale.model.chat_template import CHAT_FORMATS
 from vtscale.model.hd_views import VIEW_RULES
 
+TEXT_CONTEXT_INITS = ("stretch", "normal")
+
 
 @dataclass
 class VisionConfig:
@@ -27,6 +29,13 @@ class VisionConfig:
     heads: int = 16
     mlp_ratio: float = 4.0
     text_context: int = 512            # CLIP text context, extended from 77 for stage 1 answers
+    text_context_init: str = "stretch" # new positions: "stretch" (interpolated) | "normal" (the authors')
+    answer_sot: bool = True            # stage-1 answers start with [SOT] (the authors' code: no)
+
+    def __post_init__(self) -> None:
+        if self.text_context_init not in TEXT_CONTEXT_INITS:
+            raise ConfigError(f"config error: model.vision.text_context_init={self.text_context_init!r}: "
+                              f"expected one of {', '.join(TEXT_CONTEXT_INITS)}")
 
     @property
     def patches_per_side(self) -> int:

@@ -44,9 +44,11 @@ class FusionTokenizer:
     def query_ids(self, count: int) -> list[int]:
         return list(range(self.clip_vocab, self.clip_vocab + count))
 
-    def encode_answer(self, text: str, context: int) -> list[int]:
-        """[SOT] text [EOT] for the CLIP text tower, truncated to ``context``."""
-        return [self.sot_id] + self.encode(text)[: context - 2] + [self.eos_id]
+    def encode_answer(self, text: str, context: int, with_sot: bool = True) -> list[int]:
+        """[SOT] text [EOT] for the CLIP text tower (without [SOT] if not ``with_sot``),
+        truncated to ``context``."""
+        start = [self.sot_id] if with_sot else []
+        return start + self.encode(text)[: context - 1 - len(start)] + [self.eos_id]
 
 
 def build_fusion(cfg: ModelConfig, vocab_size: int) -> LlamaModel:

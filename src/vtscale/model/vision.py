@@ -108,12 +108,24 @@ def stretch_positions(pos: torch.Tensor, length: int, keep: int = KEEP_POSITIONS
     return torch.cat([pos[:keep], tail[0].T], dim=0)
 
 
-def extend_text_context(clip: nn.Module, length: int) -> None:
-    """Give the CLIP text tower a ``length``-token context (paper: 77 -> 512)."""
+def normal_positions(pos: torch.Tensor, length: int) -> torch.Tensor:
+    """Extend a [ctx, d] positional table to ``length`` rows as the authors' code does:
+    the old rows kept, each new entry drawn from N(mean, std) of the whole old table."""
+    if length <= pos.shape[0]:
+        return pos[:length].clone()
+    std, mean = torch.std_mean(pos)
+    new = torch.randn(length - pos.shape[0], pos.shape[1], dtype=pos.dtype, device=pos.device)
+    return torch.cat([pos, new * std + mean], dim=0)
+
+
+def extend_text_context(clip: nn.Module, length: int, init: str = "stretch") -> None:
+    """Give the CLIP text tower a ``length``-token context (paper: 77 -> 512); ``init``
+    picks how the new positions start: ``stretch_positions`` or ``normal_positions``."""
     if clip.positional_embedding.shape[0] == length:
         return
+    extend = normal_positions if init == "normal" else stretch_positions
     with torch.no_grad():
-        pos = stretch_positions(clip.positional_embedding.data, length)
+        pos = extend(clip.positional_embedding.data, length)
     clip.positional_embedding = nn.Parameter(pos)
     clip.context_length = length
     mask = torch.full((length, length), float("-inf"), device=pos.device).triu_(1)

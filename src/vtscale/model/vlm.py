@@ -25,7 +25,9 @@ from vtscale.model.config import ModelConfig
 from vtscale.model.folder import (CONFIG_FILE, FORMAT_VERSION, LLM_DIR, RECORD_KEY, WEIGHTS_FILE,
                                   TrainedSetting, read_config)
 from vtscale.model.fusion import FusionTokenizer, build_fusion, causal_mask_4d
-from vtscale.model.losses import contrastive_objective, generation_objective, labelled_logits
+from vtscale.model.losses import (Stage1Objective, batch_identity, contrastive_objective,
+                                  generation_objective, labelled_logits, mask_outliers,
+                                  question_identity)
 from vtscale.model.vision import (ViewMerger, build_clip, encode_text_eos, extend_text_context,
                                   open_clip_config, patch_tokens)
 
@@ -42,7 +44,7 @@ class VisionTokenModel(nn.Module):
         width = cfg.vision.width
         embed_dim = clip_cfg["embed_dim"]
         self.clip = clip
-        extend_text_context(self.clip, cfg.vision.text_context)
+        extend_text_context(self.clip, cfg.vision.text_context, cfg.vision.text_context_init)
         self.merger = ViewMerger(width, cfg.vision.patches_per_side)
         self.fusion_tokenizer = FusionTokenizer(cfg.fusion.max_tokens - 1)
         self.fusion = build_fusion(cfg, self.fusion_tokenizer.vocab_size)
@@ -84,20 +86,26 @@ class VisionTokenModel(nn.Module):
         self.llm.eval()      # the LLM is frozen: never in training mode
         return self
 
-    def trainable_parameters(self, stage: int, train_vision: bool = True) -> list[nn.Parameter]:
+    def trainable_parameters(self, stage: int, train_vision: bool | None = None,
+                             train_text: bool = False, answer_head: bool = True) -> list[nn.Parameter]:
         """Select what trains in ``stage`` and freeze the rest (sets requires_grad).
 
-        Stage 1 (contrastive): the fresh parts (view merger, fusion, W_q, W_t, logit
-        scale); the pretrained CLIP towers stay frozen because the answer embeddings
-        are the fixed target space the fusion learns to reach, and a frozen image
-        tower skips its backward pass. Stages 2 and 3: vision encoder (unless
-        ``train_vision`` is False), merger, fusion and projection. The LLM never trains."""
+        Stage 1 (contrastive): the fresh parts (view merger, fusion, W_q, W_t unless
+        ``answer_head`` is False, logit scale), plus the vision encoder when
+        ``train_vision`` and the CLIP text tower (its extended positions included) when
+        ``train_text`` (the paper's Appendix C trains both). Frozen towers (the
+        default) keep the answer embeddings a fixed target space the fusion learns to
+        reach and skip the towers' backward passes. Stages 2 and 3: vision encoder
+        (unless ``train_vision`` is False), merger, fusion and projection. The LLM never
+        trains."""
         if stage == 1:
-            modules = [self.merger, self.fusion, self.query_head, self.answer_head]
-            extra = [self.logit_scale]
+            modules = [self.merger, self.fusion, self.query_head]
+            modules += [self.answer_head] if answer_head else []
+            modules += [self.clip.visual] if train_vision else []
+            extra = [self.logit_scale] + (self.text_tower_parameters() if train_text else [])
         elif stage in (2, 3):
             modules = [self.merger, self.fusion, self.projection]
-            modules += [self.clip.visual] if train_vision else []
+            modules += [self.clip.visual] if train_vision is not False else []
             extra = []
         else:
             raise ValueError(f"stage must be 1, 2 or 3, got {stage}")
@@ -111,6 +119,12 @@ class VisionTokenModel(nn.Module):
         for param in extra:
             param.requires_grad_(True)
         return [p for p in self.parameters() if p.requires_grad]
+
+    def text_tower_parameters(self) -> list[nn.Parameter]:
+        """The CLIP text tower: token and (extended) position embeddings, transformer,
+        final LayerNorm and text projection; not CLIP's own logit scale or bias."""
+        return [p for name, p in self.clip.named_parameters()
+                if not name.startswith("visual.") and name not in ("logit_scale", "logit_bias")]
 
     # ---------------------------------------------------------------- batches
     @property
@@ -173,19 +187,36 @@ class VisionTokenModel(nn.Module):
         """Next-token cross-entropy on the labelled (answer + EOS) tokens only."""
         return generation_objective(*self.answer_logits(batch))
 
-    def contrastive_loss(self, batch: Batch) -> dict[str, torch.Tensor]:
-        size = batch["fusion_ids"].shape[0]
-        group = self.fuse(batch).view(size, -1, self.cfg.vision.width)
-        z_q = F.normalize(self.query_head(group[:, -1]), dim=-1)
-        if "answer_embeds" in batch:      # cached outputs of the frozen text tower
-            answers = batch["answer_embeds"].to(self.device)
+    def contrastive_loss(self, batch: Batch,
+                         objective: Stage1Objective = Stage1Objective()) -> dict[str, torch.Tensor]:
+        """Stage 1: each question group's EOS output (through W_q) against its answer's
+        text-tower embedding, every group of the batch in one contrastive matrix, plus
+        the identity term on the fused outputs (``objective`` says which form)."""
+        fused = self.fuse(batch)
+        sizes = batch["group_sizes"].tolist()
+        eos = torch.tensor(sizes).cumsum(0) - 1
+        z_q = F.normalize(self.query_head(fused[eos.to(self.device)]), dim=-1)
+        answers = self.answer_features(batch)
+        if objective.answer_mask_sigma is not None:
+            answers = mask_outliers(answers, objective.answer_mask_sigma)
+        if objective.answer_head:
+            answers = self.answer_head(answers)
+        z_a = F.normalize(answers, dim=-1)
+        h_hat = F.normalize(fused, dim=-1)
+        if objective.identity == "batch":
+            identity = batch_identity(h_hat)
         else:
-            answers = encode_text_eos(self.clip, batch["answer_ids"].to(self.device),
-                                      batch["answer_eos"].to(self.device))
-        z_a = F.normalize(self.answer_head(answers), dim=-1)
-        h_hat = F.normalize(group[:, :-1], dim=-1)
+            identity = question_identity(h_hat, sizes)
         scale = self.logit_scale.exp().clamp(max=100.0)
-        return contrastive_objective(z_q, z_a, scale, h_hat)
+        return contrastive_objective(z_q, z_a, scale, identity)
+
+    def answer_features(self, batch: Batch) -> torch.Tensor:
+        """[groups, embed_dim] CLIP text-tower features at each answer's EOS (cached ones
+        of a frozen tower when the batch carries them)."""
+        if "answer_embeds" in batch:
+            return batch["answer_embeds"].to(self.device)
+        return encode_text_eos(self.clip, batch["answer_ids"].to(self.device),
+                               batch["answer_eos"].to(self.device))
 
     # ---------------------------------------------------------------- inference
     @torch.inference_mode()

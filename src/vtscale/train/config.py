@@ -46,10 +46,54 @@ class TrainConfig(LoopConfig):
     cache_views: bool = False         # keep the ViT frozen, its outputs computed once per image
 
 
+STAGE1_SAMPLES = ("question", "conversation")
+IDENTITY_FORMS = ("per_question", "batch")
+
+
+@dataclass
+class Stage1Config(TrainConfig):
+    """``train.stage1``: the loop settings plus how the contrastive stage is formed.
+    Defaults: single-question samples, frozen CLIP towers, a fresh answer head and the
+    per-question identity term; the authors' code: whole conversations, both towers
+    trained, the text tower's own projection, the answers' ±1σ mask and one identity
+    term over the batch (config/paper.yaml)."""
+    samples: str = "question"         # question: one sample per question | conversation
+    identity: str = "per_question"    # per_question | batch
+    answer_mask_sigma: float | None = None   # zero answer-embedding entries beyond mean ± σ·std
+    answer_head: bool = True          # fresh W_t after the text tower's projection
+    train_vision_tower: bool = False
+    train_text_tower: bool = False    # with its extended position embeddings
+
+    def __post_init__(self):
+        super().__post_init__()
+        for key, value, allowed in (("samples", self.samples, STAGE1_SAMPLES),
+                                    ("identity", self.identity, IDENTITY_FORMS)):
+            if value not in allowed:
+                raise ConfigError(f"config error: train.stage1.{key}={value!r}: "
+                                  f"expected one of {', '.join(allowed)}")
+        if self.answer_mask_sigma is not None and self.answer_mask_sigma <= 0:
+            raise ConfigError(f"config error: train.stage1.answer_mask_sigma="
+                              f"{self.answer_mask_sigma}: must be positive")
+        if self.cache_views and (self.train_vision_tower or self.train_text_tower):
+            raise ConfigError("config error: train.stage1.cache_views: caches frozen towers, "
+                              "so it excludes train_vision_tower and train_text_tower")
+        if self.m is not None and self.samples == "question":
+            raise ConfigError("config error: train.stage1.m: single-question samples have no "
+                              "later questions (set samples: conversation)")
+        if self.m is not None and self.n is not None and self.m > self.n:
+            raise ConfigError(f"config error: train.stage1.m: {self.m} is more than its n ({self.n})")
+
+    def objective(self):
+        """The loss-side settings (model.losses.Stage1Objective; imported here, not at
+        the top, so that checking a config does not import torch)."""
+        from vtscale.model.losses import Stage1Objective
+        return Stage1Objective(self.identity, self.answer_mask_sigma, self.answer_head)
+
+
 @dataclass
 class TrainSection:
     """The whole ``train`` section; launch.py reads num_processes and distributed."""
-    stage1: TrainConfig | None = None
+    stage1: Stage1Config | None = None
     stage2: TrainConfig | None = None
     stage3: TrainConfig | None = None
     checkpoint_every: int = 50

@@ -1,6 +1,7 @@
 """``vtscale train --stage {1,2,3}``: the paper's three training stages (docs/design.md §3).
 
-1. contrastive, from the backbones (``--vision-init/--llm-init``), ``train.stage1``;
+1. contrastive, from the backbones (``--vision-init/--llm-init``), ``train.stage1``
+   (single questions at n = max(grid.n), or whole conversations at n and m as stage 2);
 2. generation at n = max(grid.n), m = min(grid.m_default, n), from ``--init``;
 3. generation at the given ``--n/--m`` (``--no-question`` drops the question) on the
    stage-3 subset, from ``--init``.
@@ -23,12 +24,12 @@ from accelerate.utils import set_seed
 from vtscale.config import ConfigError, config_section, m_for, parse_json_arg
 from vtscale.data.conversations import ConversationDataset, RecordDataset
 from vtscale.model.folder import TrainedSetting
-from vtscale.train.config import TrainConfig, TrainSection
+from vtscale.train.config import Stage1Config, TrainConfig, TrainSection
 from vtscale.train.loop import Task, train
 from vtscale.train.metrics import summary_path_for
 from vtscale.train.outputs import write_summary
-from vtscale.train.stage1_data import (CachedConversationCollate, FrozenPatchCache, QuestionCollate,
-                                       QuestionDataset)
+from vtscale.train.stage1_data import (CachedConversationCollate, ConversationContrastiveCollate,
+                                       FrozenPatchCache, QuestionCollate, QuestionDataset)
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,8 @@ def check_flags(args: argparse.Namespace) -> None:
     if args.stage == 3 and (args.n is None or args.m is None):
         raise ConfigError("--n/--m: stage 3 needs both")
     if args.stage == 1 and (args.n is not None or args.m is not None):
-        raise ConfigError("--n/--m: stage 1 trains every query token (n = max(grid.n))")
+        raise ConfigError("--n/--m: stage 1 takes n and m from train.stage1 "
+                          "(default: n = max(grid.n))")
     if args.no_question and args.stage != 3:
         raise ConfigError("--no-question: only stage 3 has a no-question variant")
     for flag in ("n", "m"):
@@ -80,14 +82,14 @@ def check_flags(args: argparse.Namespace) -> None:
 
 
 def setting_for(args: argparse.Namespace, grid: dict, stage_cfg: TrainConfig) -> Setting:
-    """Stage 1: all grid queries (or train.stage1.n, which makes steps cheaper but
-    leaves the later queries to stage 2); stage 2: the base setting (largest n unless the stage
-    section or --n/--m say otherwise; paper: 256/8); stage 3: --n/--m."""
-    n_max = max(grid["n"])
-    if args.stage == 1:
-        n = stage_cfg.n or n_max
+    """Stage 1: train.stage1.n/m, by default single questions at all grid queries
+    (a smaller n makes steps cheaper but leaves the later queries to stage 2) or whole
+    conversations at stage 2's default base setting; stage 2: the base setting (largest
+    n unless the stage section or --n/--m say otherwise; paper: 256/8); stage 3: --n/--m."""
+    if args.stage == 1 and stage_cfg.samples == "question":
+        n = stage_cfg.n or max(grid["n"])
         return Setting(n, n)
-    n = args.n or stage_cfg.n or n_max
+    n = args.n or stage_cfg.n or max(grid["n"])
     m = args.m or stage_cfg.m or m_for(n, grid["m_default"])
     if m > n:
         raise ConfigError(f"--m={m} exceeds n={n}; m must not exceed n")
@@ -113,39 +115,56 @@ def count_vlm_tokens(batch: dict[str, Any]) -> int:
 
 def load_dataset(args: argparse.Namespace, train_cfg: TrainConfig):
     """Stage 1: one sample per question (each question group has its own contrastive
-    target); stages 2 and 3: one multi-turn conversation per sample (records only when
-    the cache reads the images)."""
-    if args.stage == 1:
-        kind = QuestionDataset
-    else:
-        kind = RecordDataset if train_cfg.cache_views else ConversationDataset
+    target) or per conversation (train.stage1.samples); stages 2 and 3: one multi-turn
+    conversation per sample. Records only where the collate reads the images (stage-1
+    conversations, cached views)."""
+    if args.stage == 1 and train_cfg.samples == "question":
+        return QuestionDataset(args.data, args.image_root, train_cfg.max_samples, seed=train_cfg.seed)
+    records = args.stage == 1 or train_cfg.cache_views
+    kind = RecordDataset if records else ConversationDataset
     return kind(args.data, args.image_root, train_cfg.max_samples, seed=train_cfg.seed)
 
 
-def make_task(stage: int, model, dataset, setting: Setting, cache_views: bool = False) -> Task:
-    """``cache_views``: the vision tower stays frozen (always so in stage 1) and each
-    image's patch tokens are computed once."""
+def make_task(stage: int, model, dataset, setting: Setting, cache_views: bool = False,
+              stage1: Stage1Config | None = None) -> Task:
+    """``cache_views``: the vision tower stays frozen and each image's patch tokens are
+    computed once. ``stage1``: train.stage1, what stage 1 trains and how (needed there)."""
     from vtscale.model.config import check_token_counts
     check_token_counts(setting.n, setting.m, model.cfg.fusion.max_tokens)
+    if stage == 1:
+        return contrastive_task(model, dataset, setting, cache_views, stage1)
     # freezes first: the cache checks it
     parameters = model.trainable_parameters(stage, train_vision=not cache_views)
-    cache = FrozenPatchCache(model) if cache_views else None
-    if stage == 1:
-        collate = QuestionCollate(model, setting.n, cache)
-        loss = contrastive
+    if cache_views:
+        collate = CachedConversationCollate(model, setting.n, setting.m, setting.use_question,
+                                            FrozenPatchCache(model))
     else:
-        if cache is None:
-            collate = partial(model.batch_builder.generation, n=setting.n, m=setting.m,
-                              use_question=setting.use_question)
-        else:
-            collate = CachedConversationCollate(model, setting.n, setting.m, setting.use_question, cache)
-        loss = generation
+        collate = partial(model.batch_builder.generation, n=setting.n, m=setting.m,
+                          use_question=setting.use_question)
     return Task(model=model, parameters=parameters, dataset=dataset,
-                collate=collate, loss=loss, count_tokens=count_vlm_tokens)
+                collate=collate, loss=generation, count_tokens=count_vlm_tokens)
 
 
-def contrastive(model, batch) -> dict:
-    return model.contrastive_loss(batch)
+def contrastive_task(model, dataset, setting: Setting, cache_views: bool,
+                     stage1: Stage1Config | None) -> Task:
+    """Stage 1: towers frozen unless train.stage1 trains them (the caches refuse
+    trainable towers); single questions or whole conversations."""
+    if stage1 is None:
+        raise ValueError("stage 1 needs its train.stage1 settings")
+    parameters = model.trainable_parameters(1, train_vision=stage1.train_vision_tower,
+                                            train_text=stage1.train_text_tower,
+                                            answer_head=stage1.answer_head)
+    cache = FrozenPatchCache(model) if cache_views else None
+    if stage1.samples == "question":
+        collate = QuestionCollate(model, setting.n, cache)
+    else:
+        collate = ConversationContrastiveCollate(model, setting.n, cache, m=setting.m)
+    return Task(model=model, parameters=parameters, dataset=dataset, collate=collate,
+                loss=partial(contrastive, objective=stage1.objective()), count_tokens=count_vlm_tokens)
+
+
+def contrastive(model, batch, objective) -> dict:
+    return model.contrastive_loss(batch, objective)
 
 
 def generation(model, batch) -> dict:
@@ -162,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     dataset = load_dataset(args, train_cfg)
     set_seed(train_cfg.seed)
     model = build_model(args, cfg["model"])
-    task = make_task(args.stage, model, dataset, setting, train_cfg.cache_views)
+    task = make_task(args.stage, model, dataset, setting, train_cfg.cache_views,
+                     train_cfg if args.stage == 1 else None)
     log.info("stage %d: %d samples, n=%d m=%d question=%s, %.2fM trainable parameters",
              args.stage, len(dataset), setting.n, setting.m, setting.use_question,
              sum(p.numel() for p in task.parameters) / 1e6)

@@ -1,13 +1,16 @@
-"""Training data per stage: stage 1 (contrastive) takes every question of every
-conversation as one sample, its answer the contrastive target; stages 2 and 3 take
-whole conversations. Optionally (``train.<stage>.cache_views``) the frozen vision
-tower's patch tokens are computed once per image instead of once per step.
+"""Training data per stage: stage 1 (contrastive) takes either every question of every
+conversation as one sample (``train.stage1.samples: question``) or whole conversations
+(``conversation``, as the authors' code), each question's answer its contrastive target;
+stages 2 and 3 take whole conversations. Optionally (``train.<stage>.cache_views``) the
+frozen vision tower's patch tokens are computed once per image instead of once per step.
 
-Stage 1 never trains the ViT; stages 2 and 3 do in the paper and may keep it frozen in
-the demo. A long demo stage revisits its few thousand images for many epochs (a
-from-scratch fusion needs tens of thousands of questions of one kind to learn a
-lookup; docs/demo.md), and the cache turns each revisit into a dictionary lookup.
-The paper's stages see each image about once, so there the cache stays off.
+Stage 1 keeps the CLIP towers frozen by default (the paper trains both,
+``train.stage1.train_vision_tower/train_text_tower``); stages 2 and 3 train the ViT in
+the paper and may keep it frozen in the demo. A long demo stage revisits its few
+thousand images for many epochs (a from-scratch fusion needs tens of thousands of
+questions of one kind to learn a lookup; docs/demo.md), and the cache turns each
+revisit into a dictionary lookup. The paper's stages see each image about once, so
+there the cache stays off.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import torch
 from torch.utils.data import Dataset
 
 from vtscale.data.conversations import Record, load_image, read_records
-from vtscale.data.sample import Sample
+from vtscale.data.sample import Sample, Turn
 from vtscale.errors import InputError
 
 
@@ -58,11 +61,11 @@ class FrozenPatchCache:
 
 
 class FrozenAnswerCache:
-    """CLIP text-tower embeddings of each answer text (stage 1 keeps the tower frozen),
+    """CLIP text-tower embeddings of each answer text under a frozen text tower,
     computed at first use and kept on the CPU."""
 
     def __init__(self, model):
-        if any(p.requires_grad for p in model.clip.transformer.parameters()):
+        if any(p.requires_grad for p in model.text_tower_parameters()):
             raise ValueError("FrozenAnswerCache needs a frozen text tower")
         self.model = model
         self.store: dict[str, torch.Tensor] = {}
@@ -74,23 +77,38 @@ class FrozenAnswerCache:
         return torch.stack([self.store[a] for a in answers])
 
 
-class QuestionCollate:
-    """(record, k) items -> a contrastive batch of single-question samples; with the
-    caches, the frozen towers' outputs replace the images and answer texts."""
+class ContrastiveCollate:
+    """Records and the turns of each to use -> a stage-1 batch (``n`` fused tokens for a
+    sample's first question, ``m`` for each later one); with the caches, the frozen
+    towers' outputs replace the images and answer texts."""
 
-    def __init__(self, model, n: int, cache: FrozenPatchCache | None = None):
-        self.model, self.n, self.cache = model, n, cache
+    def __init__(self, model, n: int, cache: FrozenPatchCache | None = None, m: int | None = None):
+        self.model, self.n, self.m, self.cache = model, n, m, cache
         self.answers = FrozenAnswerCache(model) if cache is not None else None
 
-    def __call__(self, items: list[tuple[Record, int]]) -> dict[str, torch.Tensor]:
+    def batch(self, records: list[Record], turns: list[list[Turn]]) -> dict[str, torch.Tensor]:
+        build = self.model.batch_builder.contrastive
         if self.cache is None:
-            samples = [Sample(r.id, load_image(r.image), [r.turns[k]]) for r, k in items]
-            return self.model.batch_builder.contrastive(samples, self.n)
-        samples = [Sample(r.id, None, [r.turns[k]]) for r, k in items]
-        patches = self.cache([r.image for r, _ in items])
-        batch = self.model.batch_builder.contrastive(samples, self.n, patches=patches)
-        batch["answer_embeds"] = self.answers([s.turns[0].answer for s in samples])
+            samples = [Sample(r.id, load_image(r.image), ts) for r, ts in zip(records, turns)]
+            return build(samples, self.n, self.m)
+        samples = [Sample(r.id, None, ts) for r, ts in zip(records, turns)]
+        batch = build(samples, self.n, self.m, patches=self.cache([r.image for r in records]))
+        batch["answer_embeds"] = self.answers([t.answer for ts in turns for t in ts])
         return batch
+
+
+class QuestionCollate(ContrastiveCollate):
+    """(record, k) items -> a batch of single-question samples."""
+
+    def __call__(self, items: list[tuple[Record, int]]) -> dict[str, torch.Tensor]:
+        return self.batch([r for r, _ in items], [[r.turns[k]] for r, k in items])
+
+
+class ConversationContrastiveCollate(ContrastiveCollate):
+    """Records -> a batch of whole conversations, one contrastive pair per question."""
+
+    def __call__(self, records: list[Record]) -> dict[str, torch.Tensor]:
+        return self.batch(records, [list(r.turns) for r in records])
 
 
 class CachedConversationCollate:

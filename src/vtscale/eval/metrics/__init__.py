@@ -4,7 +4,7 @@ value}``, ``rules`` one of ``vtscale.eval.rules.RULE_SETS``."""
 from collections import Counter
 
 from vtscale.eval.metrics.caption import caption_scores
-from vtscale.eval.metrics.mcq import mcq_scores
+from vtscale.eval.metrics.mcq import circular_mcq_scores, mcq_scores
 from vtscale.eval.metrics.vqa import (chartqa_scores, docvqa_scores, ocrbench_scores,
                                       ocrvqa_scores, textvqa_scores)
 from vtscale.eval.metrics.yorn import hallusion_scores, mme_scores, pope_scores, yorn_scores
@@ -18,7 +18,10 @@ SCORERS = {
 }
 
 
-def score(type_: str, rows, predictions, rules: str = LATEST) -> dict[str, float]:
+def score(type_: str, rows, predictions, rules: str = LATEST, circular: bool = False) -> dict[str, float]:
+    """``circular``: an MCQ scored per question over its option shifts (MMBench)."""
+    if circular:
+        return circular_mcq_scores(rows, predictions, rules=rules)
     return SCORERS[type_](rows, predictions, rules=rules)
 
 

@@ -1,5 +1,5 @@
 """Multiple choice: VLMEvalKit's exact-matching option extraction (no judge LLM), as of
-each rule set."""
+each rule set, scored per row or (MMBench) per circular group of option shifts."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ REFUSALS = ("Sorry, I can't help with images of people yet.", "I can't process t
             "I'm sorry, but without the image provided", "Cannot determine the answer")
 # 0ff0c3e's answer for a refusal or a standalone "Z": never an option, so scored wrong.
 NO_OPTION = "Z"
+# VLMEvalKit's circular MMBench: row index = shift * 1e6 + question index.
+CIRCULAR_OFFSET = 1_000_000
 
 
 def _tokens(prediction: str) -> list[str]:
@@ -81,11 +83,40 @@ def infer_option(prediction: str, options: Mapping[str, str], rules: str = LATES
     return infer_option_letter(prediction, options) or infer_option_text(prediction, options)
 
 
-def mcq_scores(rows: Sequence[Row], preds: Sequence[str], rules: str = LATEST) -> dict[str, float]:
-    hits = [infer_option(p, r.options, rules) == r.answer for r, p in zip(rows, preds)]
+def row_hits(rows: Sequence[Row], preds: Sequence[str], rules: str = LATEST) -> list[bool]:
+    return [infer_option(p, r.options, rules) == r.answer for r, p in zip(rows, preds)]
+
+
+def accuracy_table(rows: Sequence[Row], hits: Sequence[bool]) -> dict[str, float]:
+    """Overall and per category / l2-category accuracy in %, as VLMEvalKit's report_acc."""
     metrics = {"Overall": float(np.mean(hits) * 100) if hits else 0.0}
     for attr in ("category", "l2_category"):
         for split in sorted({getattr(r, attr) for r in rows} - {None}):
             sub = [h for r, h in zip(rows, hits) if getattr(r, attr) == split]
             metrics[split] = float(np.mean(sub) * 100)
     return metrics
+
+
+def mcq_scores(rows: Sequence[Row], preds: Sequence[str], rules: str = LATEST) -> dict[str, float]:
+    return accuracy_table(rows, row_hits(rows, preds, rules))
+
+
+def circular_groups(rows: Sequence[Row]) -> dict[int, list[int]]:
+    """Position of each question's row -> positions of all its rows. VLMEvalKit's circular
+    MMBench: a row with index >= 1e6 is a shift of the options of question ``index % 1e6``;
+    the questions are the rows below 1e6, so a shift whose question is absent is ignored."""
+    question_pos = {int(r.index): pos for pos, r in enumerate(rows) if int(r.index) < CIRCULAR_OFFSET}
+    groups: dict[int, list[int]] = {pos: [] for pos in question_pos.values()}
+    for pos, row in enumerate(rows):
+        question = question_pos.get(int(row.index) % CIRCULAR_OFFSET)
+        if question is not None:
+            groups[question].append(pos)
+    return groups
+
+
+def circular_mcq_scores(rows: Sequence[Row], preds: Sequence[str], rules: str = LATEST) -> dict[str, float]:
+    """A question is right only if every shift of it is (exact matching, no judge LLM);
+    accuracies over the questions."""
+    hits = row_hits(rows, preds, rules)
+    groups = circular_groups(rows)
+    return accuracy_table([rows[q] for q in groups], [all(hits[p] for p in g) for g in groups.values()])
