@@ -28,7 +28,8 @@ def cider_per_image(rows: Sequence[Row], preds: Sequence[str]) -> list[float]:
 
 
 def caption_scores(rows: Sequence[Row], preds: Sequence[str], rules: str = LATEST) -> dict[str, float]:
-    """BLEU-1..4, ROUGE-L and CIDEr (x100); the same under every rule set."""
+    """BLEU-1..4, ROUGE-L and CIDEr (x100) of the raw prediction against the reference
+    list; the same under every rule set (VLMEvalKit scored captions so at 0ff0c3e too)."""
     if not rows:
         return {}
     references, candidates = _coco_inputs(rows, preds)

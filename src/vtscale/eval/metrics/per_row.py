@@ -45,7 +45,7 @@ def _ocrvqa(row: Row, prediction: str, rules: str) -> tuple[float, str]:
 
 
 def _docvqa(row: Row, prediction: str, rules: str) -> tuple[float, str]:
-    return anls(prediction, row.answers), prediction.strip()
+    return anls(prediction, row.answers, rules), prediction.strip()
 
 
 def _ocrbench(row: Row, prediction: str, rules: str) -> tuple[float, str]:

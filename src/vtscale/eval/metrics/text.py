@@ -1,5 +1,5 @@
 """Answer normalisation of the VQA evaluation (as VLMEvalKit applies it): punctuation,
-number words, articles and apostrophe-less contractions."""
+number words, articles and apostrophe-less contractions; under each rule set's reading."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ _BARE_PERIOD = re.compile(r"(?<!\d)\.(?!\d)")
 # At 0ff0c3e a number's trailing period ("5.") was dropped too: only decimal points survive.
 _PERIOD_NOT_BEFORE_DIGIT = re.compile(r"\.(?!\d)")
 PERIOD_RULES = {LATEST: _BARE_PERIOD, PINNED: _PERIOD_NOT_BEFORE_DIGIT}
+# 0ff0c3e passed re.UNICODE (32) where ``Pattern.sub`` takes its count: only the first 32
+# such periods went. 0: no limit.
+PERIOD_LIMITS = {LATEST: 0, PINNED: 32}
 ARTICLES = {"a", "an", "the"}
 NUMBER_WORDS = {"none": "0", "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4",
                 "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9", "ten": "10"}
@@ -31,37 +34,50 @@ _CONTRACTIONS = (
 ).split()
 
 
-def _contraction_map() -> dict[str, str]:
+def _contraction_map(most_dropped: int | None = None) -> dict[str, str]:
+    """Spelling -> contraction, for every spelling with up to ``most_dropped`` (default
+    all) of its apostrophes dropped."""
     table = {}
     for word in _CONTRACTIONS:
         marks = [i for i, ch in enumerate(word) if ch == "'"]
-        for k in range(1, len(marks) + 1):
+        for k in range(1, min(len(marks), most_dropped or len(marks)) + 1):
             for dropped in itertools.combinations(marks, k):
                 table["".join(ch for i, ch in enumerate(word) if i not in dropped)] = word
     return table
 
 
+def _contraction_map_0ff0c3e() -> dict[str, str]:
+    """The VQA challenge's hand-written table that 0ff0c3e used (vqa_eval.py): one apostrophe
+    dropped at a time; the I-contractions keyed in capitals, so they never match the
+    lowercased words; no "shes"; and "somebody'd" mapped the wrong way round."""
+    table = {spelling: word for spelling, word in _contraction_map(most_dropped=1).items()
+             if not word.startswith("i'") and spelling != "shes"}
+    return {**table, "somebody'd": "somebodyd"}
+
+
 CONTRACTIONS = _contraction_map()
+CONTRACTION_RULES = {LATEST: CONTRACTIONS, PINNED: _contraction_map_0ff0c3e()}
 
 
 def strip_punctuation(text: str, rules: str = LATEST) -> str:
     """Drop punctuation glued to a space (or any, if the text has 1,000-style numbers),
     turn other punctuation into spaces, drop periods that are not decimal points (under
-    ``rules``' reading of that)."""
+    ``rules``' reading of that; under 0ff0c3e the first 32 only)."""
     out = text
     has_number_comma = _DIGIT_COMMA_DIGIT.search(text) is not None
     for p in PUNCTUATION:
         glued = (p + " " in text) or (" " + p in text) or has_number_comma
         out = out.replace(p, "" if glued else " ")
-    return PERIOD_RULES[rules].sub("", out)
+    return PERIOD_RULES[rules].sub("", out, count=PERIOD_LIMITS[rules])
 
 
-def normalize_digits_articles(text: str) -> str:
+def normalize_digits_articles(text: str, rules: str = LATEST) -> str:
+    contractions = CONTRACTION_RULES[rules]
     words = [NUMBER_WORDS.get(w, w) for w in text.lower().split()]
-    words = [CONTRACTIONS.get(w, w) for w in words if w not in ARTICLES]
+    words = [contractions.get(w, w) for w in words if w not in ARTICLES]
     return " ".join(words)
 
 
 def normalize_vqa_answer(text: str, rules: str = LATEST) -> str:
     text = text.replace("\n", " ").replace("\t", " ").strip()
-    return normalize_digits_articles(strip_punctuation(text, rules))
+    return normalize_digits_articles(strip_punctuation(text, rules), rules)

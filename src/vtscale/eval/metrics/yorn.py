@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from vtscale.eval.metrics.text import strip_punctuation
-from vtscale.eval.rules import LATEST
+from vtscale.eval.rules import LATEST, PINNED
 from vtscale.eval.tsv import HALLUSION_IDS, Row
 
 log = logging.getLogger(__name__)
@@ -88,8 +88,10 @@ def _pope_block(items, prefix: str) -> dict[str, float]:
 
 
 def mme_scores(rows: Sequence[Row], preds: Sequence[str], rules: str = LATEST) -> dict[str, float]:
-    """Per category acc and acc+ (every question of an image right), score = acc + acc+;
-    perception and cognition sums (by l2-category if given, else the official lists)."""
+    """Per category acc and acc+ (an image's questions all right), score = acc + acc+;
+    perception and cognition sums (by l2-category if given, else the official lists; the
+    lists only under 0ff0c3e). Overall = perception + cognition (0ff0c3e reports the two
+    sums, calling cognition "reasoning", and no Overall)."""
     hits = correct(rows, preds, rules)
     metrics: dict[str, float] = {}
     sums = {"perception": 0.0, "cognition": 0.0}
@@ -98,10 +100,10 @@ def mme_scores(rows: Sequence[Row], preds: Sequence[str], rules: str = LATEST) -
         for i in idx:
             per_image[rows[i].image_key].append(hits[i])
         acc = _pct([hits[i] for i in idx])
-        acc_plus = _pct([all(v) for v in per_image.values()])
+        acc_plus = _acc_plus(list(per_image.values()), rules)
         metrics[f"{cat}/acc"], metrics[f"{cat}/acc+"] = acc, acc_plus
         metrics[cat] = acc + acc_plus
-        group = _mme_group(cat, rows[idx[0]].l2_category)
+        group = _mme_group(cat, rows[idx[0]].l2_category, rules)
         if group:
             sums[group] += acc + acc_plus
         else:
@@ -111,8 +113,22 @@ def mme_scores(rows: Sequence[Row], preds: Sequence[str], rules: str = LATEST) -
     return metrics
 
 
-def _mme_group(category: str, l2: str | None) -> str | None:
-    if l2:
+def _acc_plus(per_image: list[list[bool]], rules: str) -> float:
+    """% of images with all their questions right; under 0ff0c3e, their first two (it
+    multiplies the first two scores: a third is ignored; a lone question, on which 0ff0c3e
+    fails, counts alone)."""
+    if rules != PINNED:
+        return _pct([all(hits) for hits in per_image])
+    odd = sum(len(hits) != 2 for hits in per_image)
+    if odd:
+        log.warning("%d MME images without exactly 2 questions: 0ff0c3e's acc+ expects 2", odd)
+    return _pct([all(hits[:2]) for hits in per_image])
+
+
+def _mme_group(category: str, l2: str | None, rules: str = LATEST) -> str | None:
+    """perception or cognition: by the l2-category if given, else by the official lists
+    (0ff0c3e uses the lists only)."""
+    if l2 and rules != PINNED:
         l2 = l2.lower()
         return "perception" if l2 == "perception" else "cognition" if l2 in ("cognition", "reasoning") else None
     if category in MME_PERCEPTION:
