@@ -30,7 +30,7 @@ from vtscale.eval.config import EvalConfig
 from vtscale.eval.predictions import predictions_path, read_predictions
 from vtscale.eval.prompts import build_prompt
 from vtscale.eval.rules import LATEST
-from vtscale.eval.tsv import Benchmark, Row, read_benchmark
+from vtscale.eval.tsv import Benchmark, Row
 from vtscale.eval.uncertainty import headline_score, standard_error
 from vtscale.io import atomic_path
 
@@ -111,9 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     table = training_answers(args.train, args.data_dir)
     rows = []
     for name in cfg.benchmarks:
-        spec = cfg.benchmark(name)
-        bench = read_benchmark(args.data_dir / spec.tsv, name, spec.type, spec.limit,
-                               strict=cfg.strict)
+        bench = cfg.read(name, args.data_dir)
         preds = read_predictions(predictions_path(args.preds_dir, name), bench)
         rows.append(baseline_row(bench, table, preds, cfg.rules))
         log.info("%s: %s", name, {k: v for k, v in rows[-1].items() if k != "benchmark"})
