@@ -55,3 +55,13 @@ def test_slurm_profile_sets_gpu_resources(repo_root, venv_env, tmp_path):
     assert "gpu=8" in stage2 and "runtime=2880" in stage2
     evaluate = plan.split("rule evaluate:")[1].split("\n\n")[0]
     assert "gpu=1" in evaluate
+
+
+def test_paper_stage1_runs_at_stage2s_base_setting(repo_root, venv_env, tmp_path):
+    import json
+    plan = dry_run(repo_root, venv_env, "-p", workdir=tmp_path)
+    command = plan.split("rule train_stage1:")[1].split("train --stage 1")[1]
+    stage1 = json.loads(re.search(r"--cfg '(\{.*?\})'", command)[1])["train"]["stage1"]
+    stage2 = load(repo_root / "config/paper.yaml")["train"]["stage2"]
+    assert (stage1["n"], stage1["m"]) == (stage2["n"], stage2["m"]) == (256, 8)
+    assert stage1["samples"] == "conversation"

@@ -14,7 +14,17 @@ def train_cfg(stage):
     reruns just that n's branch."""
     shared = {k: v for k, v in config["train"].items() if not k.startswith("stage")}
     grid = {"n": [max(config["grid"]["n"])], "m_default": config["grid"]["m_default"]}
-    return cfg_json("model", "seed", grid=grid, train={**shared, stage: config["train"][stage]})
+    return cfg_json("model", "seed", grid=grid, train={**shared, stage: stage_settings(stage)})
+
+
+def stage_settings(stage):
+    """A stage's section; stage 1 on whole conversations runs at stage 2's base n and m
+    unless it sets its own, as the authors' stage 1 does."""
+    section = dict(config["train"][stage])
+    if stage == "stage1" and section.get("samples") == "conversation":
+        base = config["train"]["stage2"]
+        section.update({k: base[k] for k in ("n", "m") if k in base and k not in section})
+    return section
 
 
 if DEMO_WORLD:
