@@ -157,6 +157,9 @@ def test_nougat_parser_batches_greedily(tmp_path, monkeypatch):
     assert len(batched) == 3 and all(isinstance(t, str) for t in batched)
     parser.batch_size = 1
     assert parser.parse(pages) == batched
+    kwargs = parser.generation_kwargs()
+    assert kwargs["bad_words_ids"] == [[3]] and kwargs["min_length"] == 1   # <unk> is id 3
+    assert kwargs["do_sample"] is False and kwargs["max_new_tokens"] == 6
 
 
 # ------------------------------------------------------------------ paper profile: <doc> pages

@@ -197,6 +197,14 @@ def test_reference_ocr_records_dropped_and_long_conversations_capped():
     assert len(long["conversations"]) == 60                     # the input is not changed
 
 
+def test_records_with_a_first_message_under_the_minimum_are_left_out():
+    records = [{"id": name, "image": "vg/1.jpg", "conversations": [
+        {"from": "human", "value": first}, {"from": "gpt", "value": "yes"}]}
+        for name, first in (("short", "Hi?"), ("four", "Why?"), ("long", "What is on the table?"))]
+    assert [r["id"] for r in loaders.with_first_question_of(records, 4, "svit.json")] == ["four", "long"]
+    assert len(loaders.with_first_question_of(records, 0, "svit.json")) == 3
+
+
 def test_pack_rounds_halves_until_at_most_max_rounds():
     turns = [{"from": "human" if i % 2 == 0 else "gpt", "value": str(i)} for i in range(46)]   # 23 rounds
     packed = loaders.pack_rounds(turns, 10)

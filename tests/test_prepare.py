@@ -271,6 +271,7 @@ def test_paper_profile_prepares_as_the_authors():
     assert "data/referring_qa.json" in cfg.svit.files() and len(cfg.svit.files()) == 4
     assert (cfg.conversion.bbox_tags, cfg.conversion.llava_drop_reference_ocr,
             cfg.conversion.llava_max_messages, cfg.conversion.svit_max_rounds) == (True, True, 48, 10)
+    assert cfg.conversion.svit_min_first_message == 4
 
 
 def test_conversion_config_errors(raw):

@@ -1,7 +1,8 @@
 """Document page parsers behind one interface: ``parse(images) -> texts``.
 
 ``rapidocr`` (demo): the PP-OCR models shipped in the rapidocr-onnxruntime wheel.
-``nougat`` (paper): facebook/nougat-base through transformers, greedy, markdown fix-up.
+``nougat`` (paper): facebook/nougat-base through transformers, greedy as the authors
+decode (no unknown token, bf16 on a GPU), markdown fix-up.
 """
 
 from __future__ import annotations
@@ -103,8 +104,17 @@ class NougatParser:
         except OSError as err:
             raise load_failure(model_id, "augment.docs.parser", err) from None
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
-        self.model.to(self.device)
+        # bf16 as the authors ran it, on a GPU; a CPU keeps fp32 (bf16 there is slow)
+        self.dtype = torch.bfloat16 if self.device == "cuda" else torch.float32
+        self.model.to(self.device, self.dtype)
         self.batch_size = batch_size
+
+    def generation_kwargs(self) -> dict:
+        """Greedy, as the authors' scripts/prepare_mPLUG_doc_nouga.py decodes: at least one
+        token, never the unknown token."""
+        return {"do_sample": False, "num_beams": 1, "min_length": 1,
+                "max_new_tokens": self.MAX_NEW_TOKENS,
+                "bad_words_ids": [[self.processor.tokenizer.unk_token_id]]}
 
     def parse(self, images: list[Image.Image]) -> list[str]:
         import torch
@@ -112,10 +122,9 @@ class NougatParser:
         texts = []
         for start in range(0, len(images), self.batch_size):
             batch = [im.convert("RGB") for im in images[start:start + self.batch_size]]
-            pixels = self.processor(images=batch, return_tensors="pt").pixel_values.to(self.device)
+            pixels = self.processor(images=batch, return_tensors="pt").pixel_values
             with torch.no_grad():
-                tokens = self.model.generate(pixels, do_sample=False, num_beams=1,
-                                             max_new_tokens=self.MAX_NEW_TOKENS)
+                tokens = self.model.generate(pixels.to(self.device, self.dtype), **self.generation_kwargs())
             decoded = self.processor.batch_decode(tokens, skip_special_tokens=True)
             texts += self.processor.post_process_generation(decoded, fix_markdown=True)
         return texts

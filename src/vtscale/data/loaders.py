@@ -226,6 +226,15 @@ def without_reference_ocr(records: list[dict], source: str) -> list[dict]:
     return kept
 
 
+def with_first_question_of(records: list[dict], min_chars: int, source: str) -> list[dict]:
+    """Leave out records whose first message is shorter than ``min_chars`` characters."""
+    kept = [r for r in records if len(r["conversations"][0]["value"]) >= min_chars]
+    if len(kept) < len(records):
+        log.info("%s: left out %d records with a first message under %d characters",
+                 source, len(records) - len(kept), min_chars)
+    return kept
+
+
 def capped(records: list[dict], max_messages: int) -> list[dict]:
     """Each conversation cut to its first ``max_messages`` messages."""
     return [{**r, "conversations": r["conversations"][:max_messages]} for r in records]

@@ -58,6 +58,7 @@ class ConversionConfig:
     llava_drop_reference_ocr: bool = False  # leave out LLaVA records asking with "Reference OCR token"
     llava_max_messages: int | None = None   # cut LLaVA conversations to this many messages
     svit_max_rounds: int | None = None      # pack SVIT_PACKED_TASKS into records of at most this many rounds
+    svit_min_first_message: int = 0         # leave out SVIT records whose first message is shorter
 
     def __post_init__(self) -> None:
         if self.llava_max_messages is not None and (self.llava_max_messages < 2 or self.llava_max_messages % 2):
@@ -143,7 +144,8 @@ def svit(path: Path, root: Path, conv: ConversionConfig) -> list[dict]:
     packed = path.stem in SVIT_PACKED_TASKS
     records = loaders.load_svit_conversations(path, image_root=root,
                                               max_rounds=conv.svit_max_rounds if packed else None)
-    return loaders.with_bbox_tags(records) if conv.bbox_tags else records
+    records = loaders.with_bbox_tags(records) if conv.bbox_tags else records
+    return loaders.with_first_question_of(records, conv.svit_min_first_message, str(path))
 
 
 def conversations(cfg: DatasetsConfig, root: Path) -> list[dict]:
