@@ -157,5 +157,5 @@ def test_questions_as_generated_when_eval_forms_are_off(monkeypatch):
 def test_unknown_qa_prompt_is_a_config_error():
     from vtscale.config import ConfigError
 
-    with pytest.raises(ConfigError, match=r"augment.qa.prompt: 'fancy' is not one of demo_example"):
+    with pytest.raises(ConfigError, match=r"augment.qa.prompt='fancy': expected one of demo_example"):
         QAConfig(prompt="fancy")

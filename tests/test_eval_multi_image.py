@@ -153,7 +153,7 @@ def test_bad_image_in_a_list_is_a_counted_skip(tmp_path):
 
 def test_multi_image_policy_is_checked():
     assert config_section(EvalConfig, {"eval": {}}, "eval").multi_image == "last"
-    with pytest.raises(ConfigError, match="eval.multi_image: 'first'"):
+    with pytest.raises(ConfigError, match="eval.multi_image='first'"):
         config_section(EvalConfig, {"eval": {"multi_image": "first"}}, "eval")
 
 

@@ -74,7 +74,7 @@ def test_chartqa_scores_follow_the_rule_set():
 def test_eval_rules_default_and_check():
     assert EvalConfig().rules == LATEST
     assert config_section(EvalConfig, {"eval": {"rules": PINNED}}, "eval").rules == PINNED
-    with pytest.raises(ConfigError, match=r"^config error: eval\.rules: 'vlmevalkit-1'") as err:
+    with pytest.raises(ConfigError, match=r"^config error: eval\.rules='vlmevalkit-1'") as err:
         config_section(EvalConfig, {"eval": {"rules": "vlmevalkit-1"}}, "eval")
     assert "\n" not in str(err.value)
 

@@ -63,6 +63,12 @@ def load(path: str | Path, schema_path: str | Path | None = None) -> dict[str, A
     return config
 
 
+def check_choice(key: str, value: Any, choices: tuple) -> None:
+    """A config value that must be one of ``choices``: else one line naming the key."""
+    if value not in choices:
+        raise ConfigError(f"config error: {key}={value!r}: expected one of {', '.join(map(str, choices))}")
+
+
 def m_for(n: int, m_default: int) -> int:
     """Tokens for later questions: m = min(m_default, n) (paper: n = 1 gives m = 1)."""
     return min(m_default, n)

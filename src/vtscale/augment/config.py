@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from vtscale.config import ConfigError, config_section, parse_json_arg
+from vtscale.config import ConfigError, check_choice, config_section, parse_json_arg
 
 QA_PROMPTS = ("demo_example", "instructions_only")
 
@@ -19,9 +19,7 @@ class QAConfig:
     eval_prompt_forms: bool = True      # ask the questions in the evaluator's exact prompt forms
 
     def __post_init__(self) -> None:
-        if self.prompt not in QA_PROMPTS:
-            raise ConfigError(f"config error: augment.qa.prompt: {self.prompt!r} is not one of "
-                              f"{', '.join(QA_PROMPTS)}")
+        check_choice("augment.qa.prompt", self.prompt, QA_PROMPTS)
 
 
 @dataclass

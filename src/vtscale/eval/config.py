@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vtscale.config import ConfigError
+from vtscale.config import ConfigError, check_choice
 from vtscale.eval.multi_image import LAST, MULTI_IMAGE
 from vtscale.eval.rules import LATEST, RULE_SETS
 from vtscale.eval.tsv import TYPES, Benchmark, read_benchmark
@@ -40,11 +40,8 @@ class EvalConfig:
         if self.num_processes > 1 and self.backend != "builtin":
             raise ConfigError(f"config error: eval.num_processes: {self.num_processes} processes "
                               "need eval.backend builtin")
-        if self.multi_image not in MULTI_IMAGE:
-            raise ConfigError(f"config error: eval.multi_image: {self.multi_image!r} is not one of "
-                              f"{', '.join(MULTI_IMAGE)}")
-        if self.rules not in RULE_SETS:
-            raise ConfigError(f"config error: eval.rules: {self.rules!r} is not one of {', '.join(RULE_SETS)}")
+        check_choice("eval.multi_image", self.multi_image, MULTI_IMAGE)
+        check_choice("eval.rules", self.rules, RULE_SETS)
         unknown = [v for v in self.variants if v not in EVAL_VARIANTS]
         if unknown:
             raise ConfigError(f"config error: eval.variants: {unknown[0]!r} is not a known variant "

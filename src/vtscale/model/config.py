@@ -10,7 +10,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from vtscale.config import ConfigError
+from vtscale.config import ConfigError, check_choice
 from vtscale.model.chat_template import CHAT_FORMATS
 from vtscale.model.hd_views import VIEW_RULES
 
@@ -33,9 +33,7 @@ class VisionConfig:
     answer_sot: bool = True            # stage-1 answers start with [SOT] (the authors' code: no)
 
     def __post_init__(self) -> None:
-        if self.text_context_init not in TEXT_CONTEXT_INITS:
-            raise ConfigError(f"config error: model.vision.text_context_init={self.text_context_init!r}: "
-                              f"expected one of {', '.join(TEXT_CONTEXT_INITS)}")
+        check_choice("model.vision.text_context_init", self.text_context_init, TEXT_CONTEXT_INITS)
 
     @property
     def patches_per_side(self) -> int:
@@ -73,9 +71,7 @@ class LLMConfig:
     system_message: str | None = None  # llama-2-vision: None = the format's own, "" = none
 
     def __post_init__(self) -> None:
-        if self.chat_format not in CHAT_FORMATS:
-            raise ConfigError(f"config error: model.llm.chat_format={self.chat_format!r}: "
-                              f"expected one of {', '.join(CHAT_FORMATS)}")
+        check_choice("model.llm.chat_format", self.chat_format, CHAT_FORMATS)
 
 
 @dataclass
@@ -94,9 +90,7 @@ class ModelConfig:
 
     def validate(self) -> None:
         v = self.vision
-        if self.view_rule not in VIEW_RULES:
-            raise ConfigError(f"config error: model.view_rule={self.view_rule!r}: "
-                              f"expected one of {', '.join(VIEW_RULES)}")
+        check_choice("model.view_rule", self.view_rule, VIEW_RULES)
         if self.hd_views < 0:
             raise ConfigError(f"config error: model.hd_views={self.hd_views}: must be at least 0")
         for key, value in (("model.fusion.max_tokens", self.fusion.max_tokens),

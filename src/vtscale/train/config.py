@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from vtscale.config import ConfigError
+from vtscale.config import ConfigError, check_choice
 
 STAGES = ("stage1", "stage2", "stage3")
 
@@ -66,11 +66,8 @@ class Stage1Config(TrainConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        for key, value, allowed in (("samples", self.samples, STAGE1_SAMPLES),
-                                    ("identity", self.identity, IDENTITY_FORMS)):
-            if value not in allowed:
-                raise ConfigError(f"config error: train.stage1.{key}={value!r}: "
-                                  f"expected one of {', '.join(allowed)}")
+        check_choice("train.stage1.samples", self.samples, STAGE1_SAMPLES)
+        check_choice("train.stage1.identity", self.identity, IDENTITY_FORMS)
         if self.answer_mask_sigma is not None and self.answer_mask_sigma <= 0:
             raise ConfigError(f"config error: train.stage1.answer_mask_sigma="
                               f"{self.answer_mask_sigma}: must be positive")
