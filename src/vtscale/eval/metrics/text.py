@@ -14,9 +14,9 @@ _BARE_PERIOD = re.compile(r"(?<!\d)\.(?!\d)")
 # At 0ff0c3e a number's trailing period ("5.") was dropped too: only decimal points survive.
 _PERIOD_NOT_BEFORE_DIGIT = re.compile(r"\.(?!\d)")
 PERIOD_RULES = {LATEST: _BARE_PERIOD, PINNED: _PERIOD_NOT_BEFORE_DIGIT}
-# 0ff0c3e passed re.UNICODE (32) where ``Pattern.sub`` takes its count: only the first 32
-# such periods went. 0: no limit.
-PERIOD_LIMITS = {LATEST: 0, PINNED: 32}
+# VLMEvalKit (0ff0c3e and today) passes re.UNICODE (32) where ``Pattern.sub`` takes its
+# count: only the first 32 such periods go.
+PERIOD_LIMIT = 32
 ARTICLES = {"a", "an", "the"}
 NUMBER_WORDS = {"none": "0", "zero": "0", "one": "1", "two": "2", "three": "3", "four": "4",
                 "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9", "ten": "10"}
@@ -46,38 +46,37 @@ def _contraction_map(most_dropped: int | None = None) -> dict[str, str]:
     return table
 
 
-def _contraction_map_0ff0c3e() -> dict[str, str]:
-    """The VQA challenge's hand-written table that 0ff0c3e used (vqa_eval.py): one apostrophe
-    dropped at a time; the I-contractions keyed in capitals, so they never match the
-    lowercased words; no "shes"; and "somebody'd" mapped the wrong way round."""
+def _vqa_challenge_table() -> dict[str, str]:
+    """The VQA challenge's hand-written table that VLMEvalKit uses (vqa_eval.py, the same
+    at 0ff0c3e and today): one apostrophe dropped at a time; the I-contractions keyed in
+    capitals, so they never match the lowercased words; no "shes"; and "somebody'd"
+    mapped the wrong way round."""
     table = {spelling: word for spelling, word in _contraction_map(most_dropped=1).items()
              if not word.startswith("i'") and spelling != "shes"}
     return {**table, "somebody'd": "somebodyd"}
 
 
-CONTRACTIONS = _contraction_map()
-CONTRACTION_RULES = {LATEST: CONTRACTIONS, PINNED: _contraction_map_0ff0c3e()}
+CONTRACTIONS = _vqa_challenge_table()
 
 
 def strip_punctuation(text: str, rules: str = LATEST) -> str:
     """Drop punctuation glued to a space (or any, if the text has 1,000-style numbers),
     turn other punctuation into spaces, drop periods that are not decimal points (under
-    ``rules``' reading of that; under 0ff0c3e the first 32 only)."""
+    ``rules``' reading of that; the first 32 only, as VLMEvalKit)."""
     out = text
     has_number_comma = _DIGIT_COMMA_DIGIT.search(text) is not None
     for p in PUNCTUATION:
         glued = (p + " " in text) or (" " + p in text) or has_number_comma
         out = out.replace(p, "" if glued else " ")
-    return PERIOD_RULES[rules].sub("", out, count=PERIOD_LIMITS[rules])
+    return PERIOD_RULES[rules].sub("", out, count=PERIOD_LIMIT)
 
 
-def normalize_digits_articles(text: str, rules: str = LATEST) -> str:
-    contractions = CONTRACTION_RULES[rules]
+def normalize_digits_articles(text: str) -> str:
     words = [NUMBER_WORDS.get(w, w) for w in text.lower().split()]
-    words = [contractions.get(w, w) for w in words if w not in ARTICLES]
+    words = [CONTRACTIONS.get(w, w) for w in words if w not in ARTICLES]
     return " ".join(words)
 
 
 def normalize_vqa_answer(text: str, rules: str = LATEST) -> str:
     text = text.replace("\n", " ").replace("\t", " ").strip()
-    return normalize_digits_articles(strip_punctuation(text, rules), rules)
+    return normalize_digits_articles(strip_punctuation(text, rules))
