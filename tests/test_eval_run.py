@@ -73,8 +73,9 @@ def test_eval_end_to_end_with_resume(world, tmp_path, monkeypatch):
     out, cache = tmp_path / "out", tmp_path / "cache"
     assert run.main(eval_argv(world, out, cache)) == 0
     scores = json.loads((out / "DemoMME.scores.json").read_text())
-    assert {k: scores[k] for k in ("variant", "benchmark", "type", "n", "m")} == \
-        {"variant": "question", "benchmark": "DemoMME", "type": "mme", "n": 4, "m": 2}
+    assert {k: scores[k] for k in ("variant", "benchmark", "type", "n", "m", "rules")} == \
+        {"variant": "question", "benchmark": "DemoMME", "type": "mme", "n": 4, "m": 2,
+         "rules": "vlmevalkit-latest"}
     assert scores["skipped"] == [{"index": "6", "reason": "undecodable image (UnidentifiedImageError)"}]
     assert scores["rows"] == {"read": 7, "scored": 6, "skipped": 1, "skip_reasons": {"undecodable image": 1}}
     assert {"Overall", "perception", "cognition", "color/acc", "color/acc+"} <= set(scores["metrics"])

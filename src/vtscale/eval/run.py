@@ -155,7 +155,7 @@ def write_outputs(bench: Benchmark, predictions: dict[str, str], args: argparse.
     preds = [predictions[row.index] for row in bench.rows]
     write_predictions(predictions_path(args.out_dir, bench.name), [r.index for r in bench.rows], preds)
     scores = {"variant": args.variant, "benchmark": bench.name, "type": bench.type,
-              "n": args.n, "m": args.m, **score_benchmark(bench, preds, rules)}
+              "n": args.n, "m": args.m, "rules": rules, **score_benchmark(bench, preds, rules)}
     write_json(args.out_dir / f"{bench.name}.scores.json", scores)
     log.info("%s: %s", bench.name, {k: round(v, 2) for k, v in list(scores["metrics"].items())[:6]})
     return scores

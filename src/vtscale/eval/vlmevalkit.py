@@ -189,5 +189,5 @@ def run_vlmevalkit(cfg, args: argparse.Namespace) -> None:
         # VLMEvalKit scores every row it reads: none skipped.
         write_json(args.out_dir / f"{bench}.scores.json", {
             "variant": args.variant, "benchmark": bench, "type": dataset.TYPE, "n": args.n,
-            "m": args.m, "rows": rows_summary(scored=len(preds)), "skipped": [],
+            "m": args.m, "rules": "vlmevalkit-installed", "rows": rows_summary(scored=len(preds)), "skipped": [],
             "metrics": flatten_result(result), "answers": answer_spread(preds["prediction"].tolist())})
