@@ -151,7 +151,7 @@ def _plot_variant(ax, group: pd.DataFrame, fit, variant: str, color: str) -> Non
     grid = np.geomspace(points["n"].min(), points["n"].max(), 100)
     label = "flat" if is_flat(fit.alpha) else f"α={fit.alpha:.3g}"
     ax.plot(grid, fit.C * grid ** (-fit.alpha), "-", color=color, lw=1, label=label)
-    if isinstance(fit.excluded_n, str) and fit.excluded_n:
+    if fit.excluded_n:
         ax.plot(grid, fit.C_excl * grid ** (-fit.alpha_excl), "--", color=color, lw=1,
                 label=f"α={fit.alpha_excl:.3g} without n={fit.excluded_n}")
 

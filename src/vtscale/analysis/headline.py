@@ -60,8 +60,7 @@ def _fit_values(fit) -> dict:
     if fit is None:
         return {"C": math.nan, "alpha": math.nan, "r2": math.nan, "excluded_n": "",
                 "alpha_excl": math.nan, "r2_excl": math.nan}
-    excluded = getattr(fit, "excluded_n", "")
-    excluded = excluded if isinstance(excluded, str) else ""
+    excluded = fit.excluded_n      # "" without a second fit (fit_all, read_fits)
     return {"C": fit.C, "alpha": 0.0 if is_flat(fit.alpha) else fit.alpha, "r2": fit.r2,
             "excluded_n": excluded, "alpha_excl": fit.alpha_excl if excluded else math.nan,
             "r2_excl": fit.r2_excl if excluded else math.nan}

@@ -22,7 +22,7 @@ import logging
 import re
 from functools import cache
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from PIL import Image
 
@@ -218,21 +218,26 @@ def load_mplug_docs(path: str | Path) -> list[dict]:
 
 
 # ---------------------------------------------------------------- the authors' rewrites
+def kept_by_first_message(records: list[dict], keep: Callable[[str], bool], source: str,
+                          left_out: str) -> list[dict]:
+    """The records whose first message passes ``keep``; how many did not is logged as
+    "left out N records ``left_out``"."""
+    kept = [r for r in records if keep(r["conversations"][0]["value"])]
+    if len(kept) < len(records):
+        log.info("%s: left out %d records %s", source, len(records) - len(kept), left_out)
+    return kept
+
+
 def without_reference_ocr(records: list[dict], source: str) -> list[dict]:
     """Leave out records whose first message hands the model "Reference OCR token"s."""
-    kept = [r for r in records if REFERENCE_OCR not in r["conversations"][0]["value"]]
-    if len(kept) < len(records):
-        log.info("%s: left out %d records with %r", source, len(records) - len(kept), REFERENCE_OCR)
-    return kept
+    return kept_by_first_message(records, lambda first: REFERENCE_OCR not in first, source,
+                                 f"with {REFERENCE_OCR!r}")
 
 
 def with_first_question_of(records: list[dict], min_chars: int, source: str) -> list[dict]:
     """Leave out records whose first message is shorter than ``min_chars`` characters."""
-    kept = [r for r in records if len(r["conversations"][0]["value"]) >= min_chars]
-    if len(kept) < len(records):
-        log.info("%s: left out %d records with a first message under %d characters",
-                 source, len(records) - len(kept), min_chars)
-    return kept
+    return kept_by_first_message(records, lambda first: len(first) >= min_chars, source,
+                                 f"with a first message under {min_chars} characters")
 
 
 def capped(records: list[dict], max_messages: int) -> list[dict]:
