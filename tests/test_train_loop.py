@@ -210,3 +210,65 @@ def test_summary_path_sits_next_to_snakemake_benchmarks(tmp_path):
     assert summary_path_for("r/train_metrics/stage3/with_question_n4_m4.csv").as_posix() == \
         "r/benchmarks/train_stage3/with_question_n4_m4.json"
     assert summary_path_for("x/m.csv").as_posix() == "x/m.summary.json"
+
+
+def test_checkpoint_of_other_inputs_is_not_resumed(tmp_path):
+    """Issue 22 item 1: the same settings but other starting weights or data (another
+    inputs digest) must train from scratch, not resume the old run's end."""
+    cfg = config(steps=4)
+    train(toy_task(), cfg, tmp_path / "ck", tmp_path / "m.csv", inputs="stage1-old")
+    AcceleratorState._reset_state(reset_partial_state=True)
+    GradientState._reset_state()
+    _, again = train(toy_task(), cfg, tmp_path / "ck", tmp_path / "m.csv", inputs="stage1-new")
+    assert again.resumed_from == 0 and again.steps == 4
+
+
+def test_inputs_digest_follows_content_not_names(tmp_path):
+    from vtscale.train.fingerprint import inputs_digest
+    folder = tmp_path / "stage1"
+    folder.mkdir()
+    (folder / "model.safetensors").write_bytes(b"old weights")
+    data = tmp_path / "train.json"
+    data.write_text("[]")
+    before = inputs_digest([folder, data, None, "meta-llama/Llama-2-7b-chat-hf"])
+    assert before == inputs_digest([folder, data, None, "meta-llama/Llama-2-7b-chat-hf"])
+    (folder / "model.safetensors").write_bytes(b"new weights")
+    assert inputs_digest([folder, data, None, "meta-llama/Llama-2-7b-chat-hf"]) != before
+    assert inputs_digest([data]) != inputs_digest(["meta-llama/Llama-2-7b-chat-hf"])
+
+
+def _break(checkpoint, how: str) -> None:
+    if how == "truncated_weights":
+        path = next(checkpoint.glob("*.safetensors"))
+        path.write_bytes(path.read_bytes()[:50])
+    elif how == "empty_weights":
+        next(checkpoint.glob("*.safetensors")).write_bytes(b"")
+    elif how == "garbage_state":
+        (checkpoint / "trainer_state.json").write_text("{not json")
+    elif how == "random_optimizer":
+        (checkpoint / "optimizer.bin").write_bytes(bytes(range(256)) * 8)
+
+
+@pytest.mark.parametrize("how", ["truncated_weights", "empty_weights", "garbage_state",
+                                 "random_optimizer"])
+def test_corrupt_checkpoint_is_skipped_with_a_warning(tmp_path, how, caplog):
+    """Issue 22 item 5: a broken checkpoint is skipped (one WARNING naming it) and the
+    run starts over, ending exactly where an untouched fresh run ends."""
+    cfg = config(steps=4, checkpoint_every=2)
+    with pytest.raises(Killed):
+        train(toy_task(kill_after_calls=4 + 2 + 4), cfg, tmp_path / "ck", tmp_path / "m.csv")
+    broken = latest_checkpoint(tmp_path / "ck")
+    assert broken is not None
+    _break(broken, how)
+    AcceleratorState._reset_state(reset_partial_state=True)
+    GradientState._reset_state()
+    with caplog.at_level("WARNING"):
+        model, result = train(toy_task(), cfg, tmp_path / "ck", tmp_path / "m.csv")
+    assert result.resumed_from == 0 and result.steps == 4
+    assert any(broken.name in r.getMessage() and "cannot be read" in r.getMessage()
+               for r in caplog.records)
+    AcceleratorState._reset_state(reset_partial_state=True)
+    GradientState._reset_state()
+    fresh, _ = train(toy_task(), cfg, tmp_path / "ck2", tmp_path / "f.csv")
+    for name, value in weights(fresh).items():
+        torch.testing.assert_close(weights(model)[name], value, rtol=0, atol=0)

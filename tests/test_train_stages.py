@@ -298,3 +298,49 @@ def test_stage2_killed_and_rerun_reaches_the_uninterrupted_weights(world_and_bac
     losses = [[r["loss"] for r in read_metrics(results / "train_metrics" / f"{n}.csv")]
               for n in ("full", "killed")]
     assert losses[1] == pytest.approx(losses[0], abs=1e-6) and len(losses[0]) == 3
+
+
+def test_changed_stage1_retrains_stage2_and_rerun_starts_fresh(world_and_backbones, tmp_path):
+    """Issue 22 item 1: stage 2 killed after a checkpoint, then stage 1 changes (another
+    lr): stage 2 must not resume the checkpoint it wrote from the old stage 1. And a
+    finished stage leaves no checkpoint, so a forced rerun trains again."""
+    world, backbones = world_and_backbones
+    results = tmp_path / "results"
+    backbone_flags = ["--vision-init", str(backbones / "bootstrap_clip"),
+                      "--llm-init", str(backbones / "bootstrap_lm")]
+    cfg = cfg_json(checkpoint_every=1)
+    assert run.main(["--cfg", cfg, *train_args(1, world, results, "stage1", *backbone_flags)]) == 0
+    init = ["--init", str(results / "models" / "stage1")]
+    AcceleratorState._reset_state(reset_partial_state=True)
+    assert run.main(["--cfg", cfg, *train_args(2, world, results, "stage2", *init)]) == 0
+    assert not (results / "checkpoints" / "stage2").exists()
+    assert not (results / "checkpoints" / "stage1").exists()
+
+    # A stage 2 of the old stage 1, killed in step 3, leaves its step-2 checkpoint ...
+    from vtscale.model.vlm import VisionTokenModel
+    original, calls = VisionTokenModel.generation_loss, {"n": 0}
+
+    def dies_in_step_3(self, batch):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return original(self, batch)
+
+    AcceleratorState._reset_state(reset_partial_state=True)
+    VisionTokenModel.generation_loss = dies_in_step_3
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run.main(["--cfg", cfg, *train_args(2, world, results, "stage2_again", *init)])
+    finally:
+        VisionTokenModel.generation_loss = original
+    assert (results / "checkpoints" / "stage2_again" / "step_00000002").is_dir()
+
+    # ... then stage 1 changes, and stage 2 rebuilds from it with the same ckpt dir.
+    changed = cfg_json(checkpoint_every=1,
+                       stage1={**TRAIN["stage1"], "lr": 2 * TRAIN["stage1"]["lr"]})
+    AcceleratorState._reset_state(reset_partial_state=True)
+    assert run.main(["--cfg", changed, *train_args(1, world, results, "stage1", *backbone_flags)]) == 0
+    AcceleratorState._reset_state(reset_partial_state=True)
+    assert run.main(["--cfg", cfg, *train_args(2, world, results, "stage2_again", *init)]) == 0
+    summary = json.loads((results / "benchmarks" / "train_stage2_again.json").read_text())
+    assert summary["resumed_from"] == 0 and summary["steps"] == 3

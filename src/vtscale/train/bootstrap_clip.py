@@ -183,5 +183,6 @@ def main(argv: list[str] | None = None) -> int:
     def save(trained, folder: Path) -> None:
         save_clip(trained.clip if isinstance(trained, ClipWithCellHeads) else trained, config, folder)
 
-    train_backbone(task, train_cfg, args.ckpt_dir, args.out, "bootstrap_clip", save, pairs=len(pairs))
+    train_backbone(task, train_cfg, args.ckpt_dir, args.out, "bootstrap_clip", save,
+                   inputs=[args.descriptions, args.scenes], pairs=len(pairs))
     return 0

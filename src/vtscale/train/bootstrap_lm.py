@@ -152,5 +152,6 @@ def main(argv: list[str] | None = None) -> int:
         tokenizer.save_pretrained(folder)
 
     train_backbone(task, train_cfg, args.ckpt_dir, args.out, "bootstrap_lm", save,
+                   inputs=[args.descriptions, args.conversations, args.tokenizer],
                    texts=len(texts), blocks=len(dataset), block_size=BLOCK_SIZE)
     return 0

@@ -9,7 +9,9 @@ import os
 import shutil
 from pathlib import Path
 
+import torch
 from accelerate import Accelerator
+from safetensors.torch import load_file
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,27 @@ def remove_older(ckpt_dir: Path, keep: Path) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
-def load_checkpoint(accelerator: Accelerator, checkpoint: Path) -> dict:
+def check_readable(checkpoint: Path) -> dict:
+    """Read every file of ``checkpoint`` without touching the model (tensors with
+    ``weights_only=True``) and return its trainer state; raise on the first broken file,
+    so a truncated checkpoint is skipped before it half-loads into a model."""
+    state = read_state(checkpoint)
+    if not isinstance(state, dict) or not isinstance(state.get("step"), int):
+        raise ValueError(f"{STATE_FILE}: no integer 'step'")
+    for path in sorted(checkpoint.rglob("*")):
+        if path.suffix == ".safetensors":
+            load_file(str(path))
+        elif path.suffix in (".bin", ".pt", ".pth"):
+            torch.load(path, map_location="cpu", weights_only=True)
+    return state
+
+
+def load_checkpoint(accelerator: Accelerator, checkpoint: Path) -> None:
+    """Into the prepared model, optimizer and scheduler; call ``check_readable`` first."""
     accelerator.load_state(str(checkpoint), strict=False)  # frozen weights are not saved
-    return read_state(checkpoint)
+
+
+def clear_checkpoints(ckpt_dir: str | Path) -> None:
+    """Called once the run's output is written: checkpoints exist only to finish a run,
+    so a forced rerun of a finished stage starts fresh instead of resuming its end."""
+    shutil.rmtree(ckpt_dir, ignore_errors=True)

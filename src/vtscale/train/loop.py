@@ -29,7 +29,8 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm.auto import tqdm
 from transformers import get_cosine_schedule_with_warmup
 
-from vtscale.train.checkpoint import latest_checkpoint, load_checkpoint, read_state, save_checkpoint
+from vtscale.train.checkpoint import (check_readable, latest_checkpoint, load_checkpoint,
+                                      save_checkpoint)
 from vtscale.train.config import LoopConfig
 from vtscale.train.metrics import MetricsCSV, read_metrics
 
@@ -140,8 +141,10 @@ def micro_batch_groups(n_batches: int, grad_accum: int, start_step: int) -> Iter
 
 class Trainer:
     def __init__(self, task: Task, cfg: LoopConfig, ckpt_dir: str | Path,
-                 metrics_path: str | Path, desc: str = "train", on_step: StepHook | None = None):
+                 metrics_path: str | Path, desc: str = "train", on_step: StepHook | None = None,
+                 inputs: str = ""):
         self.task, self.cfg, self.desc, self.on_step = task, cfg, desc, on_step
+        self.inputs = inputs
         self.ckpt_dir, self.metrics_path = Path(ckpt_dir), Path(metrics_path)
         set_seed(cfg.seed)
         self.accelerator = make_accelerator(cfg)
@@ -174,32 +177,46 @@ class Trainer:
 
     def fingerprint(self) -> str:
         """What a checkpoint must match to be resumed: the training settings (except how
-        often to checkpoint), the trainable weights' names and shapes, the data size."""
+        often to checkpoint), the trainable weights' names and shapes, the data size, and
+        the digest of what the run was built from (train/fingerprint.py)."""
         settings = {k: v for k, v in dataclasses.asdict(self.cfg).items() if k != "checkpoint_every"}
         shapes = sorted((name, list(p.shape)) for name, p in self.task.model.named_parameters()
                         if p.requires_grad)
-        payload = json.dumps({"cfg": settings, "params": shapes, "samples": len(self.task.dataset)},
+        payload = json.dumps({"cfg": settings, "params": shapes, "samples": len(self.task.dataset),
+                              "inputs": self.inputs},
                              sort_keys=True, default=str)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
     def resume(self) -> int:
-        checkpoint = latest_checkpoint(self.ckpt_dir)
-        if checkpoint is None:
-            return 0
-        if read_state(checkpoint).get("fingerprint") != self.fingerprint():
-            log.warning("%s was written by a run with other settings, weights or data: "
-                        "starting over", checkpoint)
-            self.accelerator.wait_for_everyone()
-            if self.accelerator.is_main_process:
-                shutil.rmtree(self.ckpt_dir)
-            self.accelerator.wait_for_everyone()
-            return 0
-        state = load_checkpoint(self.accelerator, checkpoint)
-        if state.get("total_steps") != self.total_steps:
-            log.warning("%s was written for %s total steps, this run has %s",
-                        checkpoint, state.get("total_steps"), self.total_steps)
-        log.info("resuming from %s (step %d)", checkpoint, state["step"])
-        return int(state["step"])
+        """The step to start from: that of the newest checkpoint this run wrote, or 0.
+        A checkpoint of other inputs is removed; a broken one is skipped with a warning."""
+        while (checkpoint := latest_checkpoint(self.ckpt_dir)) is not None:
+            try:
+                state = check_readable(checkpoint)
+                if state.get("fingerprint") != self.fingerprint():
+                    log.warning("%s was written by a run with other settings, weights, data "
+                                "or code: starting over", checkpoint)
+                    self.remove(self.ckpt_dir)
+                    return 0
+                load_checkpoint(self.accelerator, checkpoint)
+            except Exception as err:  # noqa: BLE001 - any unreadable file: not resumable
+                reason = str(err).splitlines()[0][:200] if str(err) else ""
+                log.warning("%s cannot be read (%s: %s): skipping it", checkpoint,
+                            type(err).__name__, reason)
+                self.remove(checkpoint)
+                continue
+            if state.get("total_steps") != self.total_steps:
+                log.warning("%s was written for %s total steps, this run has %s",
+                            checkpoint, state.get("total_steps"), self.total_steps)
+            log.info("resuming from %s (step %d)", checkpoint, state["step"])
+            return int(state["step"])
+        return 0
+
+    def remove(self, path: Path) -> None:
+        self.accelerator.wait_for_everyone()
+        if self.accelerator.is_main_process:
+            shutil.rmtree(path, ignore_errors=True)
+        self.accelerator.wait_for_everyone()
 
     def epoch_batches(self, epoch: int, start_step: int):
         # accelerate's loaders call set_epoch(their own counter) when iterated, which
@@ -308,10 +325,13 @@ def drain(batches: Iterator) -> None:
 
 
 def train(task: Task, cfg: LoopConfig, ckpt_dir: str | Path, metrics_path: str | Path,
-          desc: str = "train", on_step: StepHook | None = None) -> tuple[nn.Module, TrainResult]:
+          desc: str = "train", on_step: StepHook | None = None,
+          inputs: str = "") -> tuple[nn.Module, TrainResult]:
     """Train ``task`` (resuming from ``ckpt_dir``); return the unwrapped model and stats.
-    ``on_step`` runs in every process after each optimizer step (e.g. a held-out check)."""
-    trainer = Trainer(task, cfg, ckpt_dir, metrics_path, desc, on_step)
+    ``on_step`` runs in every process after each optimizer step (e.g. a held-out check);
+    ``inputs``: the digest of the files the run reads (train/fingerprint.py), so only a
+    run built from the same inputs resumes a checkpoint."""
+    trainer = Trainer(task, cfg, ckpt_dir, metrics_path, desc, on_step, inputs)
     result = trainer.run()
     trainer.accelerator.wait_for_everyone()
     return trainer.unwrapped_model(), result

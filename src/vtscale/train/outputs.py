@@ -9,14 +9,16 @@ import logging
 import platform
 import shutil
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Sequence, TypeVar
 
 import torch
 from torch import nn
 
 from vtscale.config import config_section, parse_json_arg
 from vtscale.io import atomic_dir, write_json
+from vtscale.train.checkpoint import clear_checkpoints
 from vtscale.train.config import LoopConfig
+from vtscale.train.fingerprint import inputs_digest
 from vtscale.train.loop import Task, TrainResult, train
 
 log = logging.getLogger(__name__)
@@ -40,16 +42,20 @@ def write_summary(path: str | Path, name: str, result: TrainResult, cfg: LoopCon
 
 
 def train_backbone(task: Task, cfg: LoopConfig, ckpt_dir: str | Path, out: str | Path, name: str,
-                   save: Callable[[nn.Module, Path], None], **extra: Any) -> TrainResult:
-    """Train a demo backbone (resumable in ``ckpt_dir``) and write ``out`` whole: the
-    model via ``save(model, folder)``, its loss curve (metrics.csv) and summary.json."""
+                   save: Callable[[nn.Module, Path], None], inputs: Sequence[str | Path],
+                   **extra: Any) -> TrainResult:
+    """Train a demo backbone (resumable in ``ckpt_dir`` by a run that reads the same
+    ``inputs``) and write ``out`` whole: the model via ``save(model, folder)``, its loss
+    curve (metrics.csv) and summary.json; then drop the checkpoints."""
     metrics = Path(ckpt_dir) / "metrics.csv"
-    model, result = train(task, cfg, ckpt_dir, metrics, desc=name.replace("_", "-"))
+    model, result = train(task, cfg, ckpt_dir, metrics, desc=name.replace("_", "-"),
+                          inputs=inputs_digest(inputs))
     if result.is_main_process:
         with atomic_dir(out) as tmp:
             save(model, tmp)
             shutil.copy(metrics, tmp / "metrics.csv")
             write_summary(tmp / "summary.json", name, result, cfg, **extra)
+        clear_checkpoints(ckpt_dir)
         log.info("%s loss %.4f -> %.4f in %.1f s", name, result.first_loss or float("nan"),
                  result.final_loss or float("nan"), result.wall_time_s)
     return result

@@ -24,7 +24,9 @@ from accelerate.utils import set_seed
 from vtscale.config import ConfigError, config_section, m_for, parse_json_arg
 from vtscale.data.conversations import ConversationDataset, RecordDataset
 from vtscale.model.folder import TrainedSetting
+from vtscale.train.checkpoint import clear_checkpoints
 from vtscale.train.config import Stage1Config, TrainConfig, TrainSection
+from vtscale.train.fingerprint import inputs_digest
 from vtscale.train.loop import Task, train
 from vtscale.train.metrics import summary_path_for
 from vtscale.train.outputs import write_summary
@@ -186,10 +188,13 @@ def main(argv: list[str] | None = None) -> int:
     log.info("stage %d: %d samples, n=%d m=%d question=%s, %.2fM trainable parameters",
              args.stage, len(dataset), setting.n, setting.m, setting.use_question,
              sum(p.numel() for p in task.parameters) / 1e6)
-    model, result = train(task, train_cfg, args.ckpt_dir, args.metrics, desc=f"stage {args.stage}")
+    inputs = inputs_digest([args.init, args.vision_init, args.llm_init, args.data])
+    model, result = train(task, train_cfg, args.ckpt_dir, args.metrics,
+                          desc=f"stage {args.stage}", inputs=inputs)
     if result.is_main_process:
         model.save_pretrained(args.out, trained_for=TrainedSetting.for_stage(
             args.stage, setting.n, setting.m, setting.use_question))
+        clear_checkpoints(args.ckpt_dir)
         summary = Path(args.summary) if args.summary else summary_path_for(args.metrics)
         write_summary(summary, f"train_{stage_key}", result, train_cfg, stage=args.stage,
                       n=setting.n, m=setting.m, use_question=setting.use_question,
