@@ -146,14 +146,16 @@ def test_batched_predictions_equal_one_by_one(world):
 
 
 def test_collect_scores_tidy_sorted(tmp_path):
-    def scores(path, variant, n, metrics, se):
+    def scores(variant, n, metrics, se):
+        path = tmp_path / "eval" / variant / f"n{n}_m{min(n, 2)}" / "B.scores.json"
+        path.parent.mkdir(parents=True)
         path.write_text(json.dumps({"variant": variant, "benchmark": "B", "type": "pope", "n": n,
                                     "m": min(n, 2), "metrics": metrics, "se": se, "skipped": []}))
         return str(path)
 
-    files = [scores(tmp_path / "a.json", "question", 4, {"Overall": 80.0, "acc": 75.0}, {"Overall": 1.5}),
-             scores(tmp_path / "b.json", "no_question", 1, {"Overall": 50.5}, {"Overall": 2.5}),
-             scores(tmp_path / "c.json", "question", 2, {"Overall": 70.0}, {})]
+    files = [scores("question", 4, {"Overall": 80.0, "acc": 75.0}, {"Overall": 1.5}),
+             scores("no_question", 1, {"Overall": 50.5}, {"Overall": 2.5}),
+             scores("question", 2, {"Overall": 70.0}, {})]
     out = tmp_path / "scores.csv"
     assert collect.main(files + ["--out", str(out)]) == 0
     frame = pd.read_csv(out)
@@ -166,9 +168,31 @@ def test_collect_scores_tidy_sorted(tmp_path):
 
 
 def test_collect_scores_names_bad_file(tmp_path):
-    bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps({"variant": "q", "benchmark": "B", "n": 1, "m": 1,
+    bad = tmp_path / "eval" / "question" / "n1_m1" / "B.scores.json"
+    bad.parent.mkdir(parents=True)
+    bad.write_text(json.dumps({"variant": "question", "benchmark": "B", "n": 1, "m": 1,
                                "metrics": {"Overall": "high"}}))
-    from vtscale.errors import InputError
-    with pytest.raises(InputError, match=r"bad.json: metrics.Overall"):
+    with pytest.raises(InputError, match=r"n1_m1/B.scores.json: metrics.Overall"):
         collect.main([str(bad), "--out", str(tmp_path / "s.csv")])
+
+
+@pytest.mark.parametrize("content, message", [
+    ("index\timage\tquestion\tanswer\n", r"no rows under the header"),
+    ("index\timage\tquestion\tanswer\n0\t{img}\tIs it red?\tYes\t\n1\t{img}\tIs it blue?\tNo\t\n",
+     r"line 2 has 5 fields, the header 4: column 5 has no name"),
+    ("index\timage\tquestion\tanswer\n0\t{img}\tIs it red?\tMaybe\n",
+     r"none of its 1 rows could be scored \(bad answer 1\)"),
+])
+def test_a_benchmark_without_a_scorable_row_fails_naming_it_before_the_model_loads(
+        world, tmp_path, monkeypatch, content, message):
+    data = tmp_path / "data"
+    (data / "benchmarks").mkdir(parents=True)
+    tsv = data / "benchmarks" / "POPE.tsv"
+    tsv.write_text(content.format(img=png_b64(3)))
+    cfg = {"eval": {"benchmarks": {"DemoPOPE": {"tsv": "benchmarks/POPE.tsv", "type": "pope"}}}}
+    argv = eval_argv({**world, "cfg": cfg}, tmp_path / "out", tmp_path / "cache")
+    argv[argv.index("--data-dir") + 1] = str(data)
+    monkeypatch.setattr(run, "load_model", lambda *a: pytest.fail("model loaded for an unscorable benchmark"))
+    with pytest.raises(InputError, match=rf"^{tsv}: {message}"):
+        run.main(argv)
+    assert not (tmp_path / "out" / "DemoPOPE.scores.json").exists()

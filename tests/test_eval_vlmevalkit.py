@@ -60,6 +60,12 @@ def test_flatten_result_dataframe_and_dict():
         {"Bleu_1": 1.0, "Bleu_2": 2.0, "CIDEr": 3.0}
 
 
+def test_flatten_result_omits_undefined_numbers():
+    frame = pd.DataFrame({"split": ["Overall", "empty"], "Overall": [80.0, float("nan")]})
+    assert vlmevalkit.flatten_result(frame) == {"Overall": 80.0}
+    assert vlmevalkit.flatten_result({"Bleu": [1.0, float("nan")], "CIDEr": float("inf")}) == {"Bleu_1": 1.0}
+
+
 def test_missing_vlmeval_error_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "vlmeval", None)
     vlmevalkit.model_class.cache_clear()

@@ -120,3 +120,51 @@ def test_eval_still_requires_the_image_column(tmp_path):
     with pytest.raises(InputError, match=r"Signs\.tsv: missing required column 'image'"):
         read_benchmark(path, "Signs", "mcq")
     assert len(read_benchmark(path, "Signs", "mcq", with_images=False).rows) == 3
+
+
+def strict_json(path):
+    """The JSON of ``path``, failing on NaN or infinity (not JSON)."""
+    def refuse(constant):
+        raise ValueError(f"{path}: {constant} is not JSON")
+    return json.loads(path.read_text(), parse_constant=refuse)
+
+
+def test_an_undefined_standard_error_is_written_as_null(tmp_path):
+    rows = [{"index": 0, "answer": json.dumps(["a red circle", "one circle"]), "prediction": "a circle"}]
+    path = write_tsv(tmp_path / "Cap.tsv", rows)
+    code, out, _ = run_score(path, "caption", tmp_path)
+    assert code == 0
+    scores = strict_json(out)
+    assert scores["se"] == {"CIDEr": None} and scores["metrics"]["CIDEr"] == 0.0
+
+
+def test_no_scorable_row_is_an_error_not_a_zero_score(tmp_path, capsys):
+    rows = [{**row, "answer": "E"} for row in MCQ_ROWS]
+    path = write_tsv(tmp_path / "Signs.tsv", rows)
+    assert _error_line(capsys, path, "mcq", tmp_path) == \
+        f"{path}: none of its 3 rows could be scored (option mismatch 3)"
+
+
+def test_scores_json_is_never_written_with_nan(tmp_path, monkeypatch):
+    from vtscale.eval import scoring
+    monkeypatch.setattr(scoring, "standard_error", lambda *a, **k: float("nan"))
+    path = write_tsv(tmp_path / "Signs.tsv", MCQ_ROWS)
+    code, out, _ = run_score(path, "mcq", tmp_path)
+    assert code == 0 and strict_json(out)["se"] == {"Overall": None}
+
+
+def test_a_latin1_file_is_one_line_naming_line_and_column(tmp_path, capsys):
+    rows = [dict(row) for row in MCQ_ROWS]
+    rows[1]["prediction"] = "B, the école sign"
+    path = write_tsv(tmp_path / "Signs.tsv", rows)
+    path.write_bytes(path.read_text(encoding="utf-8").encode("latin-1"))
+    assert _error_line(capsys, path, "mcq", tmp_path) == \
+        f"{path}: line 3, column 8 ('prediction'): byte 0xe9 is not UTF-8 (save the file as UTF-8)"
+
+
+def test_a_trailing_tab_on_each_row_is_named_not_taken_for_duplicate_indices(tmp_path, capsys):
+    path = write_tsv(tmp_path / "Signs.tsv", MCQ_ROWS)
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([lines[0]] + [line + "\t" for line in lines[1:]]) + "\n")
+    assert _error_line(capsys, path, "mcq", tmp_path) == \
+        f"{path}: line 2 has 9 fields, the header 8: column 9 has no name (a tab at the end of each row?)"

@@ -55,8 +55,11 @@ def write_text(path: str | os.PathLike, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
-def write_json(path: str | os.PathLike, obj: Any, indent: int | None = 2) -> None:
-    write_text(path, json.dumps(obj, indent=indent, ensure_ascii=False, sort_keys=False) + "\n")
+def write_json(path: str | os.PathLike, obj: Any, indent: int | None = 2, allow_nan: bool = True) -> None:
+    """``allow_nan=False``: a NaN or infinity, which JSON has no word for, raises ValueError
+    instead of being written."""
+    write_text(path, json.dumps(obj, indent=indent, ensure_ascii=False, sort_keys=False,
+                                allow_nan=allow_nan) + "\n")
 
 
 def write_jsonl(path: str | os.PathLike, rows: Iterable[Any]) -> None:

@@ -1,22 +1,31 @@
 """``vtscale collect-scores``: gather score JSONs into the tidy scores.csv
 (variant, benchmark, metric, n, m, score, se; se, the score's standard error, is given
 for each benchmark's headline metric and empty for the others) and, apart from the
-scores, answers.csv: how varied each setting's answers are."""
+scores, answers.csv: how varied each setting's answers are.
+
+Each file must sit where ``vtscale eval`` writes it, ``.../<variant>/n<N>_m<M>/<Bench>.scores.json``,
+and say the same variant, n, m and benchmark; each metric must lie in its scorer's range
+(``vtscale.eval.metrics.ranges``) and each standard error be null or a non-negative
+number. Anything else is one error line naming the file."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
 
 from vtscale.errors import InputError
+from vtscale.eval.metrics.ranges import metric_range
 from vtscale.io import atomic_path
 
 COLUMNS = ["variant", "benchmark", "metric", "n", "m", "score", "se"]
 ANSWER_COLUMNS = ["variant", "benchmark", "n", "m", "most_common_share", "distinct_share"]
+SUFFIX = ".scores.json"
+SETTING_FOLDER = re.compile(r"n(?P<n>\d+)_m(?P<m>\d+)")
 
 
 def read_scores_json(path: Path) -> dict:
@@ -27,22 +36,66 @@ def read_scores_json(path: Path) -> dict:
     for key in ("variant", "benchmark", "n", "m", "metrics"):
         if key not in scores:
             raise InputError(f"{path}: missing key {key!r}")
+    check_setting(path, scores)
     return scores
+
+
+def check_setting(path: Path, scores: dict) -> None:
+    """benchmark, variant, n and m as the file's path has them."""
+    for key in ("n", "m"):
+        if not _is_number(scores[key]) or scores[key] != int(scores[key]) or scores[key] < 1:
+            raise InputError(f"{path}: {key} {scores[key]!r} is not a positive integer")
+    said = {"benchmark": scores["benchmark"], "variant": scores["variant"],
+            "n": int(scores["n"]), "m": int(scores["m"])}
+    from_path = path_setting(path)
+    wrong = [key for key in said if said[key] != from_path[key]]
+    if wrong:
+        fields = ", ".join(f"{key} {said[key]!r}" for key in wrong)
+        raise InputError(f"{path}: {fields} disagree with the path "
+                         f"(<variant>/n<N>_m<M>/<Bench>{SUFFIX})")
+
+
+def path_setting(path: Path) -> dict:
+    """benchmark, variant, n and m of a path <variant>/n<N>_m<M>/<Bench>.scores.json (n and m
+    None when the folder is not named so)."""
+    match = SETTING_FOLDER.fullmatch(path.parent.name)
+    return {"benchmark": path.name.removesuffix(SUFFIX), "variant": path.parent.parent.name,
+            "n": int(match["n"]) if match else None, "m": int(match["m"]) if match else None}
 
 
 def tidy_rows(path: Path, scores: dict) -> list[dict]:
     standard_errors = scores.get("se", {})
     rows = []
     for metric, value in scores["metrics"].items():
-        if not _is_number(value) or not math.isfinite(value):
-            raise InputError(f"{path}: metrics.{metric} is not a finite number: {value!r}")
-        se = standard_errors.get(metric)
-        if se is not None and not _is_number(se):
-            raise InputError(f"{path}: se.{metric} is not a number: {se!r}")
+        check_metric(path, scores, metric, value)
+        se = standard_error(path, metric, standard_errors.get(metric))
         rows.append({"variant": scores["variant"], "benchmark": scores["benchmark"],
                      "metric": metric, "n": int(scores["n"]), "m": int(scores["m"]),
-                     "score": float(value), "se": math.nan if se is None else float(se)})
+                     "score": float(value), "se": se})
     return rows
+
+
+def check_metric(path: Path, scores: dict, metric: str, value) -> None:
+    """A finite number within its scorer's range (when the type has a known one)."""
+    if not _is_number(value) or not math.isfinite(value):
+        raise InputError(f"{path}: metrics.{metric} is not a finite number: {value!r}")
+    type_ = scores.get("type", "")
+    bounds = metric_range(type_, metric, scores["metrics"], scores.get("rows", {}).get("scored"))
+    if bounds and not bounds[0] <= value <= bounds[1]:
+        raise InputError(f"{path}: metrics.{metric} = {float(value)!r} is outside "
+                         f"[{bounds[0]:g}, {bounds[1]:g}] (type {type_})")
+
+
+def standard_error(path: Path, metric: str, se) -> float:
+    """The se of a metric, NaN where none is given (null; NaN in files written before
+    score JSON became strict)."""
+    if se is None:
+        return math.nan
+    if not _is_number(se):
+        raise InputError(f"{path}: se.{metric} is not a number: {se!r}")
+    if se < 0:
+        raise InputError(f"{path}: se.{metric} = {float(se)!r} is negative")
+    return float(se)
 
 
 def _is_number(value) -> bool:

@@ -32,10 +32,10 @@ from vtscale.eval.config import EvalConfig
 from vtscale.eval.generate import generate_predictions
 from vtscale.eval.predictions import predictions_path, write_predictions
 from vtscale.eval.rules import LATEST
-from vtscale.eval.scoring import score_benchmark
+from vtscale.eval.scoring import score_benchmark, write_scores
 from vtscale.eval.setting_check import ALLOW_FLAG, Request, check_model_setting
-from vtscale.eval.tsv import Benchmark
-from vtscale.io import read_json, write_json
+from vtscale.eval.tsv import Benchmark, check_scorable
+from vtscale.io import read_json
 
 log = logging.getLogger(__name__)
 
@@ -156,13 +156,15 @@ def write_outputs(bench: Benchmark, predictions: dict[str, str], args: argparse.
     write_predictions(predictions_path(args.out_dir, bench.name), [r.index for r in bench.rows], preds)
     scores = {"variant": args.variant, "benchmark": bench.name, "type": bench.type,
               "n": args.n, "m": args.m, "rules": rules, **score_benchmark(bench, preds, rules)}
-    write_json(args.out_dir / f"{bench.name}.scores.json", scores)
+    write_scores(args.out_dir / f"{bench.name}.scores.json", scores)
     log.info("%s: %s", bench.name, {k: round(v, 2) for k, v in list(scores["metrics"].items())[:6]})
     return scores
 
 
 def run_builtin(cfg: EvalConfig, args: argparse.Namespace, shard: Shard = Shard()) -> None:
     benches = [cfg.read(name, args.data_dir) for name in cfg.benchmarks]  # fail fast on bad TSVs
+    for bench in benches:
+        check_scorable(bench)
     model_id = model_fingerprint(args.model)
     jobs = [benchmark_job(bench, cfg, args, model_id) for bench in benches]
     if shard.world_size > 1:

@@ -19,9 +19,9 @@ from vtscale.errors import InputError
 from vtscale.eval.metrics.per_row import RowScore, row_scores
 from vtscale.eval.predictions import predictions_in_row_order
 from vtscale.eval.rules import LATEST, RULE_SETS
-from vtscale.eval.scoring import score_benchmark
+from vtscale.eval.scoring import score_benchmark, write_scores
 from vtscale.eval.tsv import TYPES, Benchmark, read_benchmark, read_frame
-from vtscale.io import write_csv, write_json
+from vtscale.io import write_csv
 
 PREDICTION = "prediction"
 ROW_COLUMNS = ("index", "score", "extracted")
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     bench, preds = read_scored(args.predictions, args.type, args.circular)
     scores = {"benchmark": bench.name, "type": bench.type, "rules": args.rules,
               **score_benchmark(bench, preds, args.rules)}
-    write_json(args.out, scores)
+    write_scores(args.out, scores)
     if args.rows:
         write_rows(args.rows, row_scores(bench.type, bench.rows, preds, args.rules))
     return 0

@@ -114,6 +114,18 @@ class Benchmark:
         return rows_summary(len(self.rows), self.skipped)
 
 
+def check_scorable(bench: Benchmark) -> None:
+    """InputError naming the file when not one of its rows can be scored: a score of no
+    rows would read as a real 0."""
+    if bench.rows:
+        return
+    summary = bench.rows_summary()
+    if not summary["read"]:
+        raise InputError(f"{bench.path}: no rows under the header")
+    reasons = ", ".join(f"{kind} {count}" for kind, count in summary["skip_reasons"].items())
+    raise InputError(f"{bench.path}: none of its {summary['read']} rows could be scored ({reasons})")
+
+
 def rows_summary(scored: int, skipped: Iterable[SkippedRow] = ()) -> dict:
     """``{"read", "scored", "skipped", "skip_reasons": {kind: count}}``; every row read is
     either scored or skipped, so ``read`` is their sum."""
@@ -193,7 +205,9 @@ def read_benchmark(path: str | Path, name: str, type_: str | None = None,
 
 
 def read_frame(path: Path) -> pd.DataFrame:
-    """The TSV as strings, empty fields as ""."""
+    """The TSV as strings, empty fields as "". Not UTF-8, or a data row with a field more
+    than the header (which pandas would silently take for the row labels, shifting every
+    column), is an InputError naming the line and the column."""
     if not path.exists():
         raise InputError(f"{path}: benchmark TSV not found")
     try:
@@ -202,9 +216,31 @@ def read_frame(path: Path) -> pd.DataFrame:
         raise InputError(f"{path}: empty file (no header row)") from None
     except pd.errors.ParserError as err:
         raise InputError(f"{path}: not a readable TSV ({' '.join(str(err).split())})") from None
+    except UnicodeDecodeError:
+        raise InputError(not_utf8(path)) from None
+    if not isinstance(frame.index, pd.RangeIndex):
+        width = len(frame.columns)
+        raise InputError(f"{path}: line 2 has {width + 1} fields, the header {width}: column "
+                         f"{width + 1} has no name (a tab at the end of each row?)")
     # A row with fewer fields than the header gets NaN even with keep_default_na=False:
     # make it an empty field, which the row checks report by name.
     return frame.fillna("")
+
+
+def not_utf8(path: Path) -> str:
+    """Where a file stops being UTF-8: its line, tab-separated column and the byte."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        start = data.rfind(b"\n", 0, err.start) + 1
+        line = data.count(b"\n", 0, err.start) + 1
+        column = data.count(b"\t", start, err.start) + 1
+        header = data.split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r").split("\t")
+        name = f" ({header[column - 1]!r})" if column <= len(header) else ""
+        return (f"{path}: line {line}, column {column}{name}: byte 0x{data[err.start]:02x} is not "
+                f"UTF-8 (save the file as UTF-8)")
+    return f"{path}: not UTF-8"
 
 
 def _add_hallusion_ids(frame: pd.DataFrame, path: Path) -> None:

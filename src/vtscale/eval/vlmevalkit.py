@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import functools
 import logging
+import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -21,8 +22,8 @@ from vtscale.eval import prompts
 from vtscale.eval.metrics import answer_spread
 from vtscale.eval.multi_image import LAST, model_images
 from vtscale.eval.predictions import predictions_path, write_predictions
+from vtscale.eval.scoring import write_scores
 from vtscale.eval.tsv import rows_summary
-from vtscale.io import write_json
 from vtscale.variants import MODEL_OF, SEES_QUESTION
 
 log = logging.getLogger(__name__)
@@ -140,14 +141,15 @@ def register_grid(models_dir: str | Path, settings: Iterable[tuple[int, int]],
 
 
 def flatten_result(result: Any) -> dict[str, float]:
-    """VLMEvalKit's evaluate() returns a dict or a DataFrame (one row per split)."""
+    """VLMEvalKit's evaluate() returns a dict or a DataFrame (one row per split). An
+    undefined number (NaN, e.g. of an empty split) is left out: JSON has no NaN."""
     if isinstance(result, pd.DataFrame):
         metrics = {}
         split_col = "split" if "split" in result.columns else None
         for _, row in result.iterrows():
             split = str(row[split_col]) if split_col else ""
             for col, value in row.items():
-                if col == split_col or not isinstance(value, (int, float)):
+                if col == split_col or not _is_finite(value):
                     continue
                 key = col if split in ("", "Overall", "none") else f"{split}/{col}"
                 metrics[key] = float(value)
@@ -156,11 +158,15 @@ def flatten_result(result: Any) -> dict[str, float]:
         out = {}
         for k, v in result.items():
             if isinstance(v, (list, tuple)):   # COCO: "Bleu": [b1..b4]
-                out.update({f"{k}_{i}": float(x) for i, x in enumerate(v, start=1)})
-            elif isinstance(v, (int, float)):
+                out.update({f"{k}_{i}": float(x) for i, x in enumerate(v, start=1) if _is_finite(x)})
+            elif _is_finite(v):
                 out[str(k)] = float(v)
         return out
     raise TypeError(f"unexpected VLMEvalKit result type {type(result).__name__}")
+
+
+def _is_finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
 
 
 def run_vlmevalkit(cfg, args: argparse.Namespace) -> None:
@@ -187,7 +193,7 @@ def run_vlmevalkit(cfg, args: argparse.Namespace) -> None:
         preds = load(pred_file)
         write_predictions(predictions_path(args.out_dir, bench), preds["index"], preds["prediction"])
         # VLMEvalKit scores every row it reads: none skipped.
-        write_json(args.out_dir / f"{bench}.scores.json", {
+        write_scores(args.out_dir / f"{bench}.scores.json", {
             "variant": args.variant, "benchmark": bench, "type": dataset.TYPE, "n": args.n,
             "m": args.m, "rules": "vlmevalkit-installed", "rows": rows_summary(scored=len(preds)), "skipped": [],
             "metrics": flatten_result(result), "answers": answer_spread(preds["prediction"].tolist())})
