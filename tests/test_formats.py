@@ -124,3 +124,16 @@ def test_bad_predictions_name_file_and_column(tmp_path):
     path.write_text("index\tanswer\n0\tyes\n")
     with pytest.raises(InputError, match=r"POPE\.preds\.tsv: missing column 'prediction'"):
         read_predictions(path, bench(tmp_path))
+
+
+@pytest.mark.parametrize("content, message", [
+    ("index\tprediction\n0\tyes\t\n1\tno\t\n2\tyes\t\n".encode(),
+     r"line 2 has 3 fields, the header 2: column 3 has no name"),
+    ("index\tprediction\n0\tyes\n1\tnon, pas ça\n".encode("latin-1"),
+     r"line 3, column 2 \('prediction'\): byte 0xe7 is not UTF-8"),
+])
+def test_predictions_with_a_trailing_tab_or_not_utf8_name_line_and_column(tmp_path, content, message):
+    path = predictions_path(tmp_path, "POPE")
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=rf"POPE\.preds\.tsv: {message}"):
+        read_predictions(path, bench(tmp_path))

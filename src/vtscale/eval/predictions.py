@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from vtscale.errors import InputError
-from vtscale.eval.tsv import Benchmark
+from vtscale.eval.tsv import Benchmark, read_frame
 from vtscale.io import write_csv
 
 SUFFIX = ".preds.tsv"
@@ -29,7 +29,7 @@ def read_predictions(path: Path, bench: Benchmark) -> list[str]:
     """One prediction per scored row of ``bench``, in its order."""
     if not path.is_file():
         raise InputError(f"{path}: predictions file not found")
-    frame = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    frame = read_frame(path)
     for column in COLUMNS:
         if column not in frame.columns:
             raise InputError(f"{path}: missing column {column!r}")
