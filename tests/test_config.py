@@ -158,6 +158,11 @@ def test_shipped_configs_pass_the_cross_field_rules(repo_root, path):
          "config error: world.min_objects exceeds world.max_objects"),
         ("paper", lambda c: c["datasets"]["svit"].pop("descriptions"),
          "config error: datasets.svit.descriptions"),
+        ("tiny", lambda c: c["eval"]["benchmarks"]["DemoMME"].update(tsv="benchmarks/DemoMMe.tsv"),
+         "config error: eval.benchmarks.DemoMME.tsv: benchmarks/DemoMMe.tsv is not a benchmark the "
+         "demo world writes (benchmarks/DemoPOPE.tsv, benchmarks/DemoMME.tsv, "),
+        ("demo", lambda c: c["eval"]["benchmarks"].update(MMBench={"tsv": "benchmarks/MMBench.tsv", "type": "mcq"}),
+         "config error: eval.benchmarks.MMBench.tsv: benchmarks/MMBench.tsv is not a benchmark"),
     ],
 )
 def test_cross_field_rule_names_the_key(repo_root, profile, mutate, message):
@@ -207,6 +212,26 @@ def test_snakemake_stops_on_a_cross_field_rule_before_any_job(repo_root, venv_en
     error_lines = [line for line in proc.stderr.splitlines() if "config error" in line]
     assert error_lines == ["config error: grid.n: 64 is more than model.fusion.max_tokens (32)"]
     assert "rule" not in proc.stdout and "Job stats" not in proc.stdout
+
+
+def test_a_benchmark_path_the_world_does_not_write_stops_snakemake(repo_root, venv_env, tmp_path):
+    """Else the mistyped TSV becomes an output of synth_world, which a real run then fails
+    and Snakemake answers by deleting every generated file."""
+    config = yaml.safe_load((repo_root / "config/tiny.yaml").read_text())
+    config["eval"]["benchmarks"]["DemoPOPE"]["tsv"] = "benchmarks/DemoPOEP.tsv"
+    typo = tmp_path / "typo.yaml"
+    typo.write_text(yaml.safe_dump(config))
+    proc = subprocess.run(
+        ["snakemake", "-n", "-s", str(repo_root / "Snakefile"), "--directory", str(tmp_path),
+         "--configfile", str(typo)],
+        cwd=repo_root, env=venv_env, capture_output=True, text=True,
+    )
+    assert proc.returncode != 0
+    error_lines = [line for line in proc.stderr.splitlines() if "config error" in line]
+    assert len(error_lines) == 1
+    assert error_lines[0].startswith("config error: eval.benchmarks.DemoPOPE.tsv: benchmarks/DemoPOEP.tsv "
+                                     "is not a benchmark the demo world writes")
+    assert "synth_world" not in proc.stdout
 
 
 def test_dry_run_plans_every_rule(repo_root, venv_env, tmp_path):

@@ -90,6 +90,7 @@ def check_cross_fields(config: Mapping[str, Any]) -> None:
     _check_grid(config["grid"], max_tokens)
     _check_stage_tokens(config, max_tokens)
     _check_backbone_sources(config)
+    _check_world_benchmarks(config)
     _build_sections(config)
 
 
@@ -139,6 +140,22 @@ def _check_backbone_sources(config: Mapping[str, Any]) -> None:
         if _locate(config, key) == "bootstrap":
             raise ConfigError(f"config error: {key}: bootstrap backbones are trained by the "
                               f"{' and '.join(DEMO_PROFILES)} profiles only")
+
+
+def _check_world_benchmarks(config: Mapping[str, Any]) -> None:
+    """In the demo and tiny profiles every benchmark TSV is an output of synth_world: a
+    path the world does not write (a typo) would be planned as one, fail the job and have
+    Snakemake delete the whole world."""
+    if config["profile"] not in DEMO_PROFILES:
+        return
+    from vtscale.data.synth.benchmarks import FILES
+
+    written = list(FILES.values())
+    for name, bench in (_locate(config, "eval.benchmarks") or {}).items():
+        tsv = bench.get("tsv") if isinstance(bench, Mapping) else None
+        if tsv and tsv not in written:
+            raise ConfigError(f"config error: eval.benchmarks.{name}.tsv: {tsv} is not a benchmark the "
+                              f"demo world writes ({', '.join(written)})")
 
 
 def _build_sections(config: Mapping[str, Any]) -> None:
