@@ -3,7 +3,9 @@ training mixtures; docs/formats.md): their validation, reading, writing, and the
 of :class:`Sample` the stages train on.
 
 Every record is validated when the file is read, so a bad record fails the run
-before training starts; images are only opened in ``__getitem__``.
+before training starts: its image must exist, and the images of the records kept must
+open as images (``Image.verify``: the header, and for PNG every chunk's checksum; no
+decoding). Images are decoded only in ``__getitem__``.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
 from vtscale.data.sample import Sample, Turn
@@ -94,6 +96,17 @@ def parse_record(raw: dict, index: int, path: Path, image_root: Path) -> Record:
     return Record(str(raw.get("id", f"#{index}")), image, parse_turns(raw.get("conversations"), where))
 
 
+def check_image(record: Record, path: Path) -> None:
+    """The record's image file opens as an image; else one line naming the JSON file,
+    the record and the image."""
+    try:
+        with Image.open(record.image) as image:
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+        raise InputError(f"{path}: record {record.id!r}: image file {record.image} is not a readable "
+                         f"image ({type(err).__name__})") from None
+
+
 def read_llava(path: str | Path) -> list[dict]:
     """The records of a LLaVA json as written, each checked by ``check_record``."""
     path = Path(path)
@@ -121,13 +134,16 @@ def write_llava(path: str | Path, records: list[dict], indent: int | None = 2) -
 def read_records(path: str | Path, image_root: str | Path,
                  max_samples: int | None = None, seed: int = 0) -> list[Record]:
     """Read and validate a LLaVA json; keep a seeded random ``max_samples`` subset
-    (in file order), since mixtures are often ordered by source."""
+    (in file order), since mixtures are often ordered by source. The kept records'
+    images are checked to open."""
     path, image_root = Path(path), Path(image_root)
     raw = read_json_list(path)
     records = [parse_record(r, i, path, image_root) for i, r in enumerate(raw)]
     if max_samples and max_samples < len(records):
         keep = sorted(random.Random(seed).sample(range(len(records)), max_samples))
         records = [records[i] for i in keep]
+    for record in records:
+        check_image(record, path)
     return records
 
 
