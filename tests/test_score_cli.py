@@ -168,3 +168,18 @@ def test_a_trailing_tab_on_each_row_is_named_not_taken_for_duplicate_indices(tmp
     path.write_text("\n".join([lines[0]] + [line + "\t" for line in lines[1:]]) + "\n")
     assert _error_line(capsys, path, "mcq", tmp_path) == \
         f"{path}: line 2 has 9 fields, the header 8: column 9 has no name (a tab at the end of each row?)"
+
+
+def test_score_speed_benchmark_writes_its_json(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "score_speed.py"
+    spec = importlib.util.spec_from_file_location("score_speed", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path / "score_speed.json"
+    assert module.main(["--rows", "30", "--types", "pope", "mme", "--out", str(out)]) == 0
+    results = json.loads(out.read_text())["results"]
+    assert [(r["type"], r["rows"], r["exit_code"]) for r in results] == [("pope", 30, 0), ("mme", 30, 0)]
+    assert all(r["se"] == r["se_written"] and r["se"] >= 0 for r in results)

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from vtscale.eval import uncertainty
-from vtscale.eval.metrics import headline_metric
+from vtscale.eval.metrics import headline_metric, score
 from vtscale.eval.metrics.caption import caption_scores, cider_per_image
+from vtscale.eval.rules import LATEST, RULE_SETS
 from vtscale.eval.tsv import Benchmark, Row
 
 
@@ -52,3 +53,64 @@ def test_caption_standard_error_is_that_of_the_mean_per_image_cider():
 
 def test_empty_benchmark_has_no_standard_error():
     assert math.isnan(uncertainty.standard_error(bench("pope", []), []))
+
+
+CATEGORIES = {"pope": ["random", "popular", "adversarial", "random,popular", None],
+              "mme": ["existence", "count", "color", "OCR", "code_reasoning"],
+              "hallusionbench": ["VD", "VS", None, "VD", "VS"]}
+
+
+def yes_no_bench(type_: str, rows: int, seed: int = 0) -> tuple[Benchmark, list[str]]:
+    """Rows on shared images (HallusionBench: in sets of figures and questions), POPE rows
+    in one or several comma-separated categories, and varied predictions (yes, no, neither)."""
+    rng = np.random.default_rng(seed)
+    answers = ["Yes, there is.", "No.", "yes", "I cannot tell", "no no", "Yes and no"]
+    rows_ = [Row(index=str(i), image_b64="", question="Is there a cat?",
+                 answers=[str(rng.choice(["Yes", "No"]))], category=CATEGORIES[type_][rng.integers(5)],
+                 image_key=f"img{rng.integers(max(rows // 3, 1))}") for i in range(rows)]
+    if type_ == "hallusionbench":
+        for i, row in enumerate(rows_):
+            row.extra.update(set_id=f"s{i // 6}", figure_id=str(i % 2), question_id=str(i % 3))
+    preds = [answers[k] for k in rng.integers(len(answers), size=rows)]
+    return Benchmark("B", type_, Path("B.tsv"), rows_, []), preds
+
+
+def rescored_standard_error(b: Benchmark, preds: list[str], seed: int, rules: str) -> float:
+    """The bootstrap as it was before per-row hits: every draw's rows relabelled and
+    scored again by the benchmark's scorer."""
+    clusters = {}
+    for i, row in enumerate(b.rows):
+        clusters.setdefault(row.extra.get("set_id") or row.image_key or row.index, []).append(i)
+    groups = list(clusters.values())
+    rng = np.random.default_rng(seed)
+    draws = []
+    for _ in range(uncertainty.BOOTSTRAP_DRAWS):
+        picked = [(copy, i) for copy, g in enumerate(rng.integers(len(groups), size=len(groups)))
+                  for i in groups[g]]
+        rows = [uncertainty._relabel(b.rows[i], copy) for copy, i in picked]
+        draws.append(score(b.type, rows, [preds[i] for _, i in picked], rules)["Overall"])
+    return float(np.nanstd(draws, ddof=1))
+
+
+@pytest.mark.parametrize("rules", RULE_SETS)
+@pytest.mark.parametrize("seed", [0, 7])
+@pytest.mark.parametrize("type_", ["pope", "mme", "hallusionbench"])
+def test_bootstrap_from_answers_read_once_equals_rescoring_each_draw(type_, rules, seed):
+    """The standard error from answers read once (POPE: from per-cluster counts) is exactly
+    the one of rescoring each resampled benchmark with its scorer, as it was computed before."""
+    b, preds = yes_no_bench(type_, 90, seed)
+    expected = rescored_standard_error(b, preds, seed, rules)
+    assert uncertainty.standard_error(b, preds, seed=seed, rules=rules) == expected
+    assert expected > 0
+
+
+@pytest.mark.parametrize("type_", ["pope", "mme", "hallusionbench"])
+def test_bootstrap_reads_each_answer_once(type_, monkeypatch):
+    from vtscale.eval.metrics import yorn
+
+    calls = []
+    original = yorn.extract_yes_no
+    monkeypatch.setattr(yorn, "extract_yes_no", lambda p, rules=LATEST: calls.append(p) or original(p, rules))
+    b, preds = yes_no_bench(type_, 60)
+    uncertainty._bootstrap(b, preds, 0, LATEST, "Overall")
+    assert len(calls) <= len(b.rows)

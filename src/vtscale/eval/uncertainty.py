@@ -6,6 +6,11 @@
 - every other score (MME's acc + acc+, POPE's F1, HallusionBench's set-level scores):
   a bootstrap over images, rows that share an image or a HallusionBench set drawn
   together, each draw scored by the benchmark's own scorer.
+
+Yes/no answers are read once, not once per draw: POPE's F1 of a draw comes from the
+counts of true and false positives of the clusters drawn; MME and HallusionBench score
+each draw from the rows' hits. Each draw's score is the same number as rescoring the
+resampled predictions gives (tests/test_uncertainty.py).
 """
 
 from __future__ import annotations
@@ -13,10 +18,13 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections import defaultdict
+from collections.abc import Callable, Sequence
+from functools import partial
 
 import numpy as np
 
 from vtscale.eval import metrics
+from vtscale.eval.metrics import yorn
 from vtscale.eval.metrics.caption import cider_per_image
 from vtscale.eval.metrics.mcq import circular_groups
 from vtscale.eval.rules import LATEST
@@ -54,20 +62,77 @@ def scored_units(bench: Benchmark) -> int:
 
 
 def _bootstrap(bench: Benchmark, predictions: list[str], seed: int, rules: str, name: str) -> float:
-    clusters = defaultdict(list)
-    for i, row in enumerate(bench.rows):
-        clusters[row.extra.get("set_id") or row.image_key or row.index].append(i)
-    groups = list(clusters.values())
+    groups = clusters(bench.rows)
+    score_draw = draw_scorer(bench, predictions, rules, name, groups)
     rng = np.random.default_rng(seed)
-    draws = []
-    for _ in range(BOOTSTRAP_DRAWS):
-        rows, preds = [], []
-        for copy, g in enumerate(rng.integers(len(groups), size=len(groups))):
-            for i in groups[g]:
-                rows.append(_relabel(bench.rows[i], copy))
-                preds.append(predictions[i])
-        draws.append(metrics.score(bench.type, rows, preds, rules).get(name, float("nan")))
+    draws = [score_draw(rng.integers(len(groups), size=len(groups))) for _ in range(BOOTSTRAP_DRAWS)]
     return float(np.nanstd(draws, ddof=1))
+
+
+def clusters(rows: Sequence[Row]) -> list[list[int]]:
+    """Row positions drawn together: those of one HallusionBench set, else of one image."""
+    found = defaultdict(list)
+    for i, row in enumerate(rows):
+        found[row.extra.get("set_id") or row.image_key or row.index].append(i)
+    return list(found.values())
+
+
+def draw_scorer(bench: Benchmark, predictions: list[str], rules: str, name: str,
+                groups: list[list[int]]) -> Callable[[np.ndarray], float]:
+    """Metric ``name`` of one draw (the positions in ``groups`` drawn, repeats included),
+    with the answers read here once."""
+    if bench.type == "pope" and name == "Overall":
+        return PopeCounts.of(bench.rows, [yorn.extract_yes_no(p, rules) for p in predictions], groups).f1
+    if bench.type in HIT_SCORERS:
+        hits = yorn.correct(bench.rows, predictions, rules)
+        scorer = partial(HIT_SCORERS[bench.type], rules=rules)
+        return partial(_rescored, bench.rows, hits, groups, scorer, name)
+    scorer = partial(metrics.score, bench.type, rules=rules)
+    return partial(_rescored, bench.rows, predictions, groups, scorer, name)
+
+
+HIT_SCORERS = {"mme": yorn.mme_scores_from_hits, "hallusionbench": yorn.hallusion_scores_from_hits}
+
+
+def _rescored(rows: Sequence[Row], per_row: Sequence, groups: list[list[int]],
+              scorer: Callable[[list[Row], list], dict[str, float]], name: str, drawn: np.ndarray) -> float:
+    """The draw's rows (each drawn copy relabelled) and their predictions or hits, scored."""
+    draw_rows, draw_values = [], []
+    for copy, g in enumerate(drawn):
+        for i in groups[g]:
+            draw_rows.append(_relabel(rows[i], copy))
+            draw_values.append(per_row[i])
+    return scorer(draw_rows, draw_values).get(name, float("nan"))
+
+
+@dataclasses.dataclass(frozen=True)
+class PopeCounts:
+    """Per cluster, its true positives, false positives and false negatives ("Yes" the
+    positive answer), each row counted once per category it lists, as POPE's Overall
+    counts it."""
+    tp: np.ndarray
+    fp: np.ndarray
+    fn: np.ndarray
+
+    @classmethod
+    def of(cls, rows: Sequence[Row], extracted: Sequence[str], groups: list[list[int]]) -> PopeCounts:
+        cluster = np.empty(len(rows), dtype=np.int64)
+        for k, group in enumerate(groups):
+            cluster[group] = k
+        weight = np.array([len(yorn.pope_categories(row)) for row in rows], dtype=np.int64)
+        truth = np.array([row.answer == "Yes" for row in rows], dtype=bool)
+        guess = np.array([answer == "Yes" for answer in extracted], dtype=bool)
+
+        def per_cluster(mask: np.ndarray) -> np.ndarray:
+            return np.bincount(cluster, weights=weight * mask, minlength=len(groups)).astype(np.int64)
+
+        return cls(per_cluster(truth & guess), per_cluster(~truth & guess), per_cluster(truth & ~guess))
+
+    def f1(self, drawn: np.ndarray) -> float:
+        """POPE's Overall (F1 x 100) of the clusters drawn."""
+        times = np.bincount(drawn, minlength=len(self.tp))
+        f1, _, _ = yorn.f1_from_counts(int(times @ self.tp), int(times @ self.fp), int(times @ self.fn))
+        return f1 * 100
 
 
 def _relabel(row: Row, copy: int) -> Row:

@@ -59,7 +59,12 @@ def yorn_scores(rows: Sequence[Row], preds: Sequence[str], rules: str = LATEST) 
 def _f1_precision_recall(answers: list[str], extracted: list[str]) -> tuple[float, float, float]:
     truth = np.array([a == "Yes" for a in answers])
     guess = np.array([e == "Yes" for e in extracted])
-    tp, fp, fn = int((truth & guess).sum()), int((~truth & guess).sum()), int((truth & ~guess).sum())
+    return f1_from_counts(int((truth & guess).sum()), int((~truth & guess).sum()), int((truth & ~guess).sum()))
+
+
+def f1_from_counts(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    """(F1, precision, recall) of "Yes" as the positive answer, from the counts of true
+    positives, false positives and false negatives."""
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -71,12 +76,17 @@ def pope_scores(rows: Sequence[Row], preds: Sequence[str], rules: str = LATEST) 
     several comma-separated categories counts once per category, overall too (VLMEvalKit)."""
     items = []  # (category, answer, extracted)
     for row, pred in zip(rows, preds):
-        for cat in (row.category or "").split(",") if row.category else [None]:
+        for cat in pope_categories(row):
             items.append((cat, row.answer, extract_yes_no(pred, rules)))
     metrics = _pope_block(items, "")
     for cat in sorted({c for c, _, _ in items if c}):
         metrics.update(_pope_block([it for it in items if it[0] == cat], f"{cat}/"))
     return metrics
+
+
+def pope_categories(row: Row) -> list[str | None]:
+    """The categories a POPE row counts in: each of its comma-separated ones, or None."""
+    return row.category.split(",") if row.category else [None]
 
 
 def _pope_block(items, prefix: str) -> dict[str, float]:
@@ -92,7 +102,11 @@ def mme_scores(rows: Sequence[Row], preds: Sequence[str], rules: str = LATEST) -
     perception and cognition sums (by l2-category if given, else the official lists; the
     lists only under 0ff0c3e). Overall = perception + cognition (0ff0c3e reports the two
     sums, calling cognition "reasoning", and no Overall)."""
-    hits = correct(rows, preds, rules)
+    return mme_scores_from_hits(rows, correct(rows, preds, rules), rules)
+
+
+def mme_scores_from_hits(rows: Sequence[Row], hits: Sequence[bool], rules: str = LATEST) -> dict[str, float]:
+    """``mme_scores`` from each row's hit."""
     metrics: dict[str, float] = {}
     sums = {"perception": 0.0, "cognition": 0.0}
     for cat, idx in _by(rows, lambda r: r.category or "all").items():
@@ -152,7 +166,11 @@ def _hallusion_block(rows, hits, prefix: str) -> dict[str, float]:
 def hallusion_scores(rows: Sequence[Row], preds: Sequence[str], rules: str = LATEST) -> dict[str, float]:
     """aAcc, fAcc (figure groups all right), qAcc (question groups all right), Overall = mean;
     also per category and l2-category."""
-    hits = correct(rows, preds, rules)
+    return hallusion_scores_from_hits(rows, correct(rows, preds, rules))
+
+
+def hallusion_scores_from_hits(rows: Sequence[Row], hits: Sequence[bool], rules: str = LATEST) -> dict[str, float]:
+    """``hallusion_scores`` from each row's hit (``rules``: for a common signature)."""
     metrics = _hallusion_block(rows, hits, "")
     for key in (lambda r: r.category, lambda r: r.l2_category):
         for split, idx in _by(rows, key).items():
