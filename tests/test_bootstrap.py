@@ -45,11 +45,14 @@ def draw_scene(colour: str, shape: str, size: int = 96) -> Image.Image:
 def make_world(root: Path, count: int = 12) -> Path:
     """Images, descriptions.json and conversations.json in the demo world's formats."""
     (root / "images").mkdir(parents=True)
-    descriptions, conversations = [], []
+    descriptions, conversations, scenes = [], [], []
     for i in range(count):
         colour, shape = list(COLOURS)[i % 3], SHAPES[(i // 3) % 2]
         name = f"images/scene_{i:03d}.png"
         draw_scene(colour, shape).save(root / name)
+        scenes.append({"id": f"scene_{i:03d}", "image": name, "split": "train", "words": [],
+                       "objects": [{"kind": shape, "color": colour, "size": "large",
+                                    "cell": [1, 1], "bbox": [24, 24, 72, 72]}]})
         descriptions.append({"id": f"scene_{i:03d}", "image": name,
                              "description": f"The image shows one {colour} {shape} in the center."})
         conversations.append({"id": f"scene_{i:03d}", "image": name, "conversations": [
@@ -59,6 +62,7 @@ def make_world(root: Path, count: int = 12) -> Path:
             {"from": "gpt", "value": "Yes"}]})
     (root / "descriptions.json").write_text(json.dumps(descriptions))
     (root / "conversations.json").write_text(json.dumps(conversations))
+    (root / "scenes.jsonl").write_text("".join(json.dumps(s) + "\n" for s in scenes))
     return root
 
 
@@ -82,8 +86,9 @@ def make_tokenizer_folder(path: Path, world: Path) -> Path:
 
 def bootstrap_cfg(steps: int = 8) -> str:
     stage = {"steps": steps, "batch_size": 6, "lr": 3e-3, "warmup": 0.1}
-    return json.dumps({"seed": 0, "bootstrap": {"clip": stage, "lm": stage},
-                       "model": {"vision": TINY_VISION, "llm": TINY_LLM}})
+    lm = {**stage, "held_out": 3, "gate_every": max(1, steps // 2)}
+    return json.dumps({"seed": 0, "bootstrap": {"clip": stage, "lm": lm},
+                       "model": {"vision": TINY_VISION, "llm": TINY_LLM}, "world": {"image_size": 96}})
 
 
 def run_bootstrap_clip(world: Path, out: Path, steps: int = 8) -> int:
@@ -97,7 +102,8 @@ def run_bootstrap_lm(world: Path, out: Path, steps: int = 8) -> int:
     tokenizer = make_tokenizer_folder(out / "tokenizer", world)
     return bootstrap_lm.main([
         "--cfg", bootstrap_cfg(steps), "--descriptions", str(world / "descriptions.json"),
-        "--conversations", str(world / "conversations.json"), "--tokenizer", str(tokenizer),
+        "--conversations", str(world / "conversations.json"), "--scenes", str(world / "scenes.jsonl"),
+        "--tokenizer", str(tokenizer),
         "--out", str(out / "bootstrap_lm"), "--ckpt-dir", str(out / "ck_lm")])
 
 
@@ -132,6 +138,10 @@ def test_bootstrap_lm_writes_llama_with_chat_template_and_learns(tmp_path):
     assert tokenizer.eos_token == "<|im_end|>"
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["final_loss"] < summary["first_loss"]
+    gate = json.loads((folder / "gates.json").read_text())
+    assert gate["gate"] == "llm" and gate["figures"]["color"]["target"] == 0.8
+    assert {"color_blind", "color_description"} <= set(gate["figures"])
+    assert [point["step"] for point in gate["curve"]] == [5, 10]
 
 
 def test_missing_image_names_record(tmp_path):

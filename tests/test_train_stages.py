@@ -344,3 +344,27 @@ def test_changed_stage1_retrains_stage2_and_rerun_starts_fresh(world_and_backbon
     assert run.main(["--cfg", cfg, *train_args(2, world, results, "stage2_again", *init)]) == 0
     summary = json.loads((results / "benchmarks" / "train_stage2_again.json").read_text())
     assert summary["resumed_from"] == 0 and summary["steps"] == 3
+
+
+def test_stage2_question_samples_with_warm_projection_and_held_out_check(world_and_backbones, tmp_path):
+    """The demo's stage-2 recipe: one question per sample, the projection alone first,
+    held-out images measured per question kind every step into gates.json."""
+    world, backbones = world_and_backbones
+    results = tmp_path / "results"
+    assert run.main(["--cfg", cfg_json(), *train_args(
+        1, world, results, "stage1", "--vision-init", str(backbones / "bootstrap_clip"),
+        "--llm-init", str(backbones / "bootstrap_lm"))]) == 0
+    stage2 = {**TRAIN["stage2"], "samples": "question", "warm_projection_steps": 2,
+              "warm_projection_lr": 1e-2, "held_out": 3, "probe_every": 1, "cache_views": True}
+    AcceleratorState._reset_state(reset_partial_state=True)
+    assert run.main(["--cfg", cfg_json(stage2=stage2), *train_args(
+        2, world, results, "stage2", "--init", str(results / "models" / "stage1"))]) == 0
+    warm = read_metrics(results / "train_metrics" / "stage2_projection.csv")
+    assert [r["step"] for r in warm] == [1, 2]
+    summary = json.loads((results / "benchmarks" / "train_stage2.json").read_text())
+    # 12 images x 2 questions, 3 images held out: 18 single-question samples / batch 4
+    assert summary["samples_in_data"] == 18 and summary["steps"] == 5
+    gate = json.loads((results / "models" / "stage2" / "gates.json").read_text())
+    assert gate["gate"] == "stage2" and [p["step"] for p in gate["curve"]] == [1, 2, 3, 4, 5]
+    assert gate["figures"]["color"]["target"] == pytest.approx(gate["figures"]["color_blind"]["value"] + 0.1)
+    assert not (results / "checkpoints" / "stage2").exists()

@@ -51,16 +51,19 @@ if DEMO_WORLD:
             " --out {output} --ckpt-dir {CKPTS}/bootstrap_clip --log {log}"
 
     rule bootstrap_lm:
-        """Demo only: a small Llama trained on the world's text (SmolLM2 tokenizer)."""
+        """Demo only: a small Llama that answers from the scene text in its context
+        (SmolLM2 tokenizer); writes its reading gate (gates.json)."""
         input:
             descriptions=f"{DATA}/descriptions.json",
             conversations=f"{DATA}/conversations.json",
+            scenes=f"{DATA}/scenes.jsonl",
             tokenizer=f"{MODELS}/smollm2",
         output:
             directory(f"{MODELS}/bootstrap_lm"),
         params:
             cfg=cfg_json("seed", bootstrap={"lm": config["bootstrap"]["lm"]},
-                         model={"llm": config["model"]["llm"]}),
+                         model={"llm": config["model"]["llm"]},
+                         world={"image_size": config["world"]["image_size"]}),
         threads: workflow.cores
         log:
             f"{LOGS}/bootstrap_lm.log",
@@ -69,7 +72,7 @@ if DEMO_WORLD:
         shell:
             "OMP_NUM_THREADS={threads} vtscale bootstrap-lm --cfg {params.cfg}"
             " --descriptions {input.descriptions} --conversations {input.conversations}"
-            " --tokenizer {input.tokenizer} --out {output} --ckpt-dir {CKPTS}/bootstrap_lm --log {log}"
+            " --scenes {input.scenes} --tokenizer {input.tokenizer} --out {output} --ckpt-dir {CKPTS}/bootstrap_lm --log {log}"
 
 
 def backbone_inputs(wildcards):

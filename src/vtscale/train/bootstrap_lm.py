@@ -1,16 +1,23 @@
-"""``vtscale bootstrap-lm``: demo only. A small Llama (sizes from model.llm) trained with
-the causal LM loss on the world's text: descriptions, and conversations rendered with a
-ChatML template both plain and with the scene's description in the first user turn (so,
-like a pretrained chat LLM, it can answer from facts given in its context). Its tokenizer is SmolLM2's byte-level BPE retrained on that text
+"""``vtscale bootstrap-lm``: demo only. A small Llama (sizes from model.llm) that does
+what the paper's frozen chat LLM does for the VLM: answer from whatever its context
+says. It trains on whole conversations rendered exactly as stage 2 renders them
+(model/chat.py), each opened by the scene's structured line (data/scene_text.py), its
+natural description, or nothing, in the slot where the fused tokens go later; the loss
+is on the answers alone. Weights start at std hidden_size ** -0.5 (transformers' 0.02
+is far too small at width 128). Conversations of held-out scenes measure the reading
+gate (train/lm_gate.py) during and after training.
+
+Its tokenizer is SmolLM2's byte-level BPE retrained on the world's text
 (``train_new_from_iterator``, at most model.llm.vocab_size tokens): the world needs under
 a thousand tokens, and a 49k-row output layer would cost most of every training step.
 The output is a ``save_pretrained`` folder (model + tokenizer with its chat template),
-plus ``metrics.csv`` (loss curve) and ``summary.json``."""
+plus ``metrics.csv`` (loss curve), ``summary.json`` and ``gates.json``."""
 
 from __future__ import annotations
 
 import argparse
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -21,16 +28,36 @@ from transformers import LlamaConfig, LlamaForCausalLM
 from vtscale.config import ConfigError
 from vtscale.data.conversations import read_turns
 from vtscale.data.descriptions import description_text, read_descriptions, with_text
+from vtscale.data.question_kinds import question_kind
+from vtscale.data.sample import Turn
+from vtscale.data.scene_text import structured_scene
+from vtscale.data.scenes import iter_scenes
 from vtscale.errors import InputError
-from vtscale.model.causal_lm import load_tokenizer
+from vtscale.model.causal_lm import load_tokenizer, pad_id
+from vtscale.model.chat import IGNORE, template_row
 from vtscale.model.chat_template import CHATML, END, START
 from vtscale.train.config import BootstrapLMConfig
+from vtscale.train.gates import GATE_FILE, write_gate
+from vtscale.train.lm_gate import ProbeItem, curve_point, group_by_kind, reading_gate, with_context
 from vtscale.train.loop import Task
 from vtscale.train.outputs import backbone_config, backbone_parser, train_backbone
 
 log = logging.getLogger(__name__)
 
-BLOCK_SIZE = 128
+GATE_KINDS = ("existence", "color_yn", "count_yn", "word_yn", "position_yn",
+              "count", "color", "word", "position", "mcq")
+CURVE_ITEMS_PER_KIND = 40     # a curve point scores this many questions per kind
+GATE_ITEMS_PER_KIND = 200
+
+
+@dataclass(frozen=True)
+class SceneTexts:
+    """What may open a conversation about one image: its structured line, its description."""
+    structured: str
+    description: str
+
+    def context(self, kind: str) -> str:
+        return "" if kind == "none" else getattr(self, kind)
 
 
 def world_tokenizer(base, texts: list[str], vocab_size: int):
@@ -44,86 +71,112 @@ def world_tokenizer(base, texts: list[str], vocab_size: int):
     return tokenizer
 
 
-def raw_texts(descriptions: list[tuple[str, str]], conversations: list[tuple[str, list]]) -> list[str]:
-    """Every description and every turn's text, to fit the tokenizer on."""
-    texts = [text for _, text in descriptions]
+def raw_texts(scene_texts: dict[str, SceneTexts], conversations: list[tuple[str, list]]) -> list[str]:
+    """Every context and every turn's text, to fit the tokenizer on."""
+    texts = [t for st in scene_texts.values() for t in (st.structured, st.description)]
     for _, turns in conversations:
         for turn in turns:
             texts += [turn.question, turn.answer]
     return texts
 
 
-def llama_config(llm: Mapping[str, Any], tokenizer) -> LlamaConfig:
+def llama_config(llm: Mapping[str, Any], tokenizer, init_std: float | None) -> LlamaConfig:
     try:
         return LlamaConfig(
             vocab_size=len(tokenizer), hidden_size=llm["hidden_size"],
             intermediate_size=llm["intermediate_size"], num_hidden_layers=llm["layers"],
             num_attention_heads=llm["heads"], num_key_value_heads=llm["heads"],
             max_position_embeddings=2048, tie_word_embeddings=True,
+            initializer_range=init_std or llm["hidden_size"] ** -0.5,
             bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
             pad_token_id=tokenizer.pad_token_id)
     except KeyError as err:
         raise ConfigError(f"config error: model.llm.{err.args[0]} is required for bootstrap") from None
 
 
-def description_texts(path: str | Path) -> list[tuple[str, str]]:
-    """(image, description) per record with a description."""
-    usable, _ = with_text(read_descriptions(path))
-    return [(record["image"], description_text(record)) for record in usable]
+def read_scene_texts(scenes: str | Path, descriptions: str | Path, image_size: int) -> dict[str, SceneTexts]:
+    """Image (as written in the world's files) -> its structured line and description."""
+    usable, _ = with_text(read_descriptions(descriptions))
+    natural = {record["image"]: description_text(record) for record in usable}
+    return {record["image"]: SceneTexts(structured_scene(record, image_size), natural.get(record["image"], ""))
+            for _, record in iter_scenes(scenes, boxes=True)}
 
 
-def conversation_texts(conversations: list[tuple[str, list]], tokenizer,
-                       context: dict[str, str] | None = None) -> list[str]:
-    """Each conversation as the chat template renders it for the LLM at stage 2. With
-    ``context`` (image -> description), the description opens the first user turn: the
-    LLM learns to answer from scene facts in its context, the role the fused vision
-    tokens take later (a frozen LLM cannot learn to read them any other way)."""
-    texts = []
-    for image, turns in conversations:
-        prefix = (context or {}).get(image, "")
-        messages = []
-        for k, turn in enumerate(turns):
-            question = f"{prefix}\n{turn.question}" if prefix and k == 0 else turn.question
-            messages += [{"role": "user", "content": question},
-                         {"role": "assistant", "content": turn.answer}]
-        texts.append(tokenizer.apply_chat_template(messages, tokenize=False))
-    return texts
+def split_held_out(conversations: list[tuple[str, list[Turn]]], held_out: int):
+    """(training, held-out) conversations: the last ``held_out`` images are never trained on."""
+    if held_out >= len(conversations):
+        raise ConfigError(f"config error: bootstrap.lm.held_out={held_out} leaves no training "
+                          f"conversations of {len(conversations)}")
+    return conversations[:-held_out], conversations[-held_out:]
 
 
-class PackedText(Dataset):
-    """All texts tokenized, joined by EOS and cut into equal blocks (GPT-style packing)."""
+class ContextConversations(Dataset):
+    """(context, whole conversation) samples as stage 2 lays them out: the context where
+    the fused tokens go, the loss on the answers and their end-of-turn tokens."""
 
-    def __init__(self, texts: list[str], tokenizer, block_size: int = BLOCK_SIZE):
-        eos = tokenizer.eos_token_id
-        stream: list[int] = []
-        for ids in tokenizer(texts, add_special_tokens=False)["input_ids"]:
-            stream += ids + [eos]
-        n_blocks = len(stream) // block_size
-        if n_blocks == 0:
-            raise InputError(f"text corpus has {len(stream)} tokens, fewer than one "
-                             f"block of {block_size}")
-        self.blocks = torch.tensor(stream[: n_blocks * block_size]).view(n_blocks, block_size)
+    def __init__(self, conversations: list[tuple[str, list[Turn]]], scene_texts: dict[str, SceneTexts],
+                 contexts: list[str], tokenizer):
+        self.rows = []
+        for image, turns in conversations:
+            if image not in scene_texts:
+                raise InputError(f"conversations: image {image!r} has no scene in scenes.jsonl")
+            for kind in contexts:
+                context = scene_texts[image].context(kind)
+                questions = [with_context(context, turns[0].question)] + [t.question for t in turns[1:]]
+                row = template_row(tokenizer, questions, [t.answer for t in turns], [0] * len(turns))
+                self.rows.append((torch.tensor(row.ids), torch.tensor(row.labels)))
+        self.pad = pad_id(tokenizer)
 
     def __len__(self) -> int:
-        return len(self.blocks)
+        return len(self.rows)
 
-    def __getitem__(self, index: int) -> torch.Tensor:
-        return self.blocks[index]
-
-
-def collate_blocks(blocks: list[torch.Tensor]) -> dict[str, torch.Tensor]:
-    return {"input_ids": torch.stack(blocks)}
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.rows[index]
 
 
-def causal_lm_loss(model, batch) -> dict:
-    """Full-vocabulary next-token loss: the frozen LLM's softmax must already put the
-    tokens the world never uses far down, or every later stage pays for them."""
-    return {"loss": model(input_ids=batch["input_ids"], labels=batch["input_ids"]).loss}
+class PadCollate:
+    def __init__(self, pad: int):
+        self.pad = pad
+
+    def __call__(self, rows: list[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, torch.Tensor]:
+        width = max(len(ids) for ids, _ in rows)
+        ids = torch.full((len(rows), width), self.pad, dtype=torch.long)
+        labels = torch.full((len(rows), width), IGNORE, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for k, (row_ids, row_labels) in enumerate(rows):
+            ids[k, :len(row_ids)], labels[k, :len(row_ids)], mask[k, :len(row_ids)] = row_ids, row_labels, 1
+        return {"input_ids": ids, "labels": labels, "attention_mask": mask}
+
+
+def answer_loss(model, batch) -> dict:
+    """Next-token loss on the answer tokens over the full vocabulary; the LM head runs
+    on the labelled positions alone (most of a sample is context and questions)."""
+    hidden = model.get_decoder()(input_ids=batch["input_ids"],
+                                 attention_mask=batch["attention_mask"]).last_hidden_state
+    targets = batch["labels"][:, 1:]
+    keep = targets != IGNORE
+    logits = model.get_output_embeddings()(hidden[:, :-1][keep]).float()
+    return {"loss": torch.nn.functional.cross_entropy(logits, targets[keep])}
+
+
+def probe_items(conversations: list[tuple[str, list[Turn]]],
+                scene_texts: dict[str, SceneTexts]) -> list[ProbeItem]:
+    """Every question of the held-out conversations whose kind the gate reports."""
+    items = []
+    for image, turns in conversations:
+        texts = scene_texts[image]
+        contexts = {"structured": texts.structured, "description": texts.description, "blind": ""}
+        for turn in turns:
+            kind = question_kind(turn.question)
+            if kind in GATE_KINDS:
+                items.append(ProbeItem(kind, turn.question, turn.answer, contexts))
+    return items
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = backbone_parser("vtscale bootstrap-lm", __doc__)
-    parser.add_argument("--conversations", required=True)
+    parser.add_argument("--conversations", required=True, help="the world's conversations.json")
+    parser.add_argument("--scenes", required=True, help="the world's scenes.jsonl (structured lines)")
     parser.add_argument("--tokenizer", required=True,
                         help="folder with the SmolLM2 tokenizer (retrained on the world's text)")
     return parser.parse_args(argv)
@@ -132,26 +185,36 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     train_cfg, cfg = backbone_config(BootstrapLMConfig, args.cfg, "lm")
-    vocab_size = cfg["model"]["llm"].get("vocab_size", 4096)
-    descriptions = description_texts(args.descriptions)
+    image_size = int(cfg.get("world", {}).get("image_size", 224))
+    scene_texts = read_scene_texts(args.scenes, args.descriptions, image_size)
     conversations = read_turns(args.conversations)
+    training, held_out = split_held_out(conversations, train_cfg.held_out)
     tokenizer = world_tokenizer(load_tokenizer(args.tokenizer, "--tokenizer"),
-                                raw_texts(descriptions, conversations), vocab_size)
-    context = {image: text for image, text in descriptions if image}
-    texts = ([text for _, text in descriptions] + conversation_texts(conversations, tokenizer)
-             + conversation_texts(conversations, tokenizer, context))
-    dataset = PackedText(texts, tokenizer)
+                                raw_texts(scene_texts, conversations),
+                                cfg["model"]["llm"].get("vocab_size", 4096))
+    dataset = ContextConversations(training, scene_texts, train_cfg.contexts, tokenizer)
+    items = probe_items(held_out, scene_texts)
+    curve_items = group_by_kind(items, CURVE_ITEMS_PER_KIND)
     torch.manual_seed(train_cfg.seed)
-    model = LlamaForCausalLM(llama_config(cfg["model"]["llm"], tokenizer))
-    log.info("bootstrap LM: %d texts, %d blocks of %d tokens, %.2fM parameters", len(texts),
-             len(dataset), BLOCK_SIZE, model.num_parameters() / 1e6)
-    task = Task(model=model, parameters=list(model.parameters()), dataset=dataset,
-                collate=collate_blocks, loss=causal_lm_loss)
+    model = LlamaForCausalLM(llama_config(cfg["model"]["llm"], tokenizer, train_cfg.init_std))
+    log.info("bootstrap LM: %d samples (%s contexts), %d held-out questions, %.2fM parameters",
+             len(dataset), "/".join(train_cfg.contexts), len(items), model.num_parameters() / 1e6)
+    curve: list[dict] = []
+
+    def gate_point(step: int, row: dict) -> None:
+        if step % train_cfg.gate_every == 0:
+            curve.append(curve_point(model, tokenizer, curve_items, step))
+            log.info("reading gate at step %d: %s", step, curve[-1])
+
     def save(trained, folder: Path) -> None:
         trained.save_pretrained(folder)
         tokenizer.save_pretrained(folder)
+        write_gate(folder / GATE_FILE,
+                   reading_gate(trained, tokenizer, group_by_kind(items, GATE_ITEMS_PER_KIND), curve))
 
+    task = Task(model=model, parameters=list(model.parameters()), dataset=dataset,
+                collate=PadCollate(pad_id(tokenizer)), loss=answer_loss)
     train_backbone(task, train_cfg, args.ckpt_dir, args.out, "bootstrap_lm", save,
-                   inputs=[args.descriptions, args.conversations, args.tokenizer],
-                   texts=len(texts), blocks=len(dataset), block_size=BLOCK_SIZE)
+                   inputs=[args.descriptions, args.conversations, args.scenes, args.tokenizer],
+                   on_step=gate_point, samples=len(dataset), held_out_questions=len(items))
     return 0

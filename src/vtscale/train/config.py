@@ -38,15 +38,36 @@ class LoopConfig:
         return max(1, math.ceil(self.epochs * steps_per_epoch))
 
 
+SAMPLE_FORMS = ("question", "conversation")
+
+
 @dataclass
 class TrainConfig(LoopConfig):
     """One stage of ``train`` (train.stage1, .stage2, .stage3)."""
     n: int | None = None              # stages 1-2: fused tokens trained (default max(grid.n))
     m: int | None = None
     cache_views: bool = False         # keep the ViT frozen, its outputs computed once per image
+    samples: str = "conversation"     # conversation: one sample per record | question: per question
+    warm_projection_steps: int = 0    # stages 2-3: train the projection alone first
+    warm_projection_lr: float | None = None   # its learning rate (default: lr)
+    held_out: int = 0                 # stage 2: images kept out for the per-kind check (stage2_gate)
+    probe_every: int = 50             # steps between points of that check's curve
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_choice("train.<stage>.samples", self.samples, SAMPLE_FORMS)
+
+    def projection_warmup(self) -> LoopConfig | None:
+        """The loop settings of the projection-only warm-up, if any."""
+        if not self.warm_projection_steps:
+            return None
+        return LoopConfig(steps=self.warm_projection_steps, lr=self.warm_projection_lr or self.lr,
+                          warmup=0.1, batch_size=self.batch_size, grad_accum=self.grad_accum,
+                          max_samples=self.max_samples, checkpoint_every=self.checkpoint_every,
+                          precision=self.precision, seed=self.seed,
+                          weight_decay=self.weight_decay, max_grad_norm=self.max_grad_norm)
 
 
-STAGE1_SAMPLES = ("question", "conversation")
 IDENTITY_FORMS = ("per_question", "batch")
 
 
@@ -66,7 +87,6 @@ class Stage1Config(TrainConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        check_choice("train.stage1.samples", self.samples, STAGE1_SAMPLES)
         check_choice("train.stage1.identity", self.identity, IDENTITY_FORMS)
         if self.answer_mask_sigma is not None and self.answer_mask_sigma <= 0:
             raise ConfigError(f"config error: train.stage1.answer_mask_sigma="
@@ -113,6 +133,19 @@ class BootstrapClipConfig(LoopConfig):
     dense_weight: float = 0.0         # weight of the per-patch cell-label loss
 
 
+LM_CONTEXTS = ("structured", "description", "none")
+
+
 @dataclass
 class BootstrapLMConfig(LoopConfig):
     """``bootstrap.lm`` (demo): the small Llama pretrained on the demo world's text."""
+    contexts: tuple = ("structured", "description", "none")   # what opens a sample's first turn
+    init_std: float | None = None     # weight init std; None: hidden_size ** -0.5
+    held_out: int = 200               # conversations (scenes) kept out for the reading gate
+    gate_every: int = 500             # steps between points of the gate's learning curve
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.contexts = tuple(self.contexts)
+        for context in self.contexts:
+            check_choice("bootstrap.lm.contexts", context, LM_CONTEXTS)

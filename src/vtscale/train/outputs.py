@@ -19,7 +19,7 @@ from vtscale.io import atomic_dir, write_json
 from vtscale.train.checkpoint import clear_checkpoints
 from vtscale.train.config import LoopConfig
 from vtscale.train.fingerprint import inputs_digest
-from vtscale.train.loop import Task, TrainResult, train
+from vtscale.train.loop import StepHook, Task, TrainResult, train
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +43,13 @@ def write_summary(path: str | Path, name: str, result: TrainResult, cfg: LoopCon
 
 def train_backbone(task: Task, cfg: LoopConfig, ckpt_dir: str | Path, out: str | Path, name: str,
                    save: Callable[[nn.Module, Path], None], inputs: Sequence[str | Path],
-                   **extra: Any) -> TrainResult:
+                   on_step: StepHook | None = None, **extra: Any) -> TrainResult:
     """Train a demo backbone (resumable in ``ckpt_dir`` by a run that reads the same
     ``inputs``) and write ``out`` whole: the model via ``save(model, folder)``, its loss
     curve (metrics.csv) and summary.json; then drop the checkpoints."""
     metrics = Path(ckpt_dir) / "metrics.csv"
     model, result = train(task, cfg, ckpt_dir, metrics, desc=name.replace("_", "-"),
-                          inputs=inputs_digest(inputs))
+                          on_step=on_step, inputs=inputs_digest(inputs))
     if result.is_main_process:
         with atomic_dir(out) as tmp:
             save(model, tmp)

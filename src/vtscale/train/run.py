@@ -22,18 +22,24 @@ import torch
 from accelerate.utils import set_seed
 
 from vtscale.config import ConfigError, config_section, m_for, parse_json_arg
-from vtscale.data.conversations import ConversationDataset, RecordDataset
+from vtscale.data.conversations import ConversationDataset, RecordDataset, load_image
+from vtscale.data.sample import Sample
 from vtscale.model.folder import TrainedSetting
 from vtscale.train.checkpoint import clear_checkpoints
 from vtscale.train.config import Stage1Config, TrainConfig, TrainSection
 from vtscale.train.fingerprint import inputs_digest
+from vtscale.train.gates import GATE_FILE, write_gate
 from vtscale.train.loop import Task, train
 from vtscale.train.metrics import summary_path_for
 from vtscale.train.outputs import write_summary
+from vtscale.train.stage2_gate import (BlindBaselines, Stage2Probe, at_most_per_kind, single_turns,
+                                       split_by_image)
 from vtscale.train.stage1_data import (CachedConversationCollate, ConversationContrastiveCollate,
                                        FrozenPatchCache, QuestionCollate, QuestionDataset)
 
 log = logging.getLogger(__name__)
+
+PROBE_PER_KIND = 100      # held-out questions per kind in stage 2's per-kind check
 
 
 @dataclass
@@ -118,13 +124,26 @@ def count_vlm_tokens(batch: dict[str, Any]) -> int:
 def load_dataset(args: argparse.Namespace, train_cfg: TrainConfig):
     """Stage 1: one sample per question (each question group has its own contrastive
     target) or per conversation (train.stage1.samples); stages 2 and 3: one multi-turn
-    conversation per sample. Records only where the collate reads the images (stage-1
-    conversations, cached views)."""
+    conversation per sample, or one question per sample (train.stageN.samples: question,
+    the layout every benchmark question has). Records only where the collate reads the
+    images (stage-1 conversations, cached views)."""
     if args.stage == 1 and train_cfg.samples == "question":
         return QuestionDataset(args.data, args.image_root, train_cfg.max_samples, seed=train_cfg.seed)
     records = args.stage == 1 or train_cfg.cache_views
     kind = RecordDataset if records else ConversationDataset
-    return kind(args.data, args.image_root, train_cfg.max_samples, seed=train_cfg.seed)
+    dataset = kind(args.data, args.image_root, train_cfg.max_samples, seed=train_cfg.seed)
+    if args.stage > 1 and train_cfg.samples == "question":
+        dataset.records = single_turns(dataset.records, kinds=None)
+    return dataset
+
+
+def hold_out_images(dataset, train_cfg: TrainConfig) -> list:
+    """Stage 2's held-out check: take ``held_out`` images' records out of ``dataset``
+    and return them (empty when none are held out)."""
+    if not train_cfg.held_out:
+        return []
+    dataset.records, held = split_by_image(dataset.records, train_cfg.held_out, train_cfg.seed)
+    return held
 
 
 def make_task(stage: int, model, dataset, setting: Setting, cache_views: bool = False,
@@ -173,6 +192,37 @@ def generation(model, batch) -> dict:
     return model.generation_loss(batch)
 
 
+def warm_projection(task: Task, train_cfg: TrainConfig, args: argparse.Namespace, inputs: str) -> None:
+    """Train the projection alone before the fusion trains: it learns to read what
+    stage 1 taught the fusion before the fusion's own updates can wash that out."""
+    warm_cfg = train_cfg.projection_warmup()
+    if warm_cfg is None:
+        return
+    metrics = Path(args.metrics)
+    warm = Task(model=task.model, parameters=list(task.model.projection.parameters()),
+                dataset=task.dataset, collate=task.collate, loss=generation,
+                count_tokens=task.count_tokens)
+    log.info("stage %d: the projection alone for %d steps at lr %g", args.stage,
+             warm_cfg.steps, warm_cfg.lr)
+    train(warm, warm_cfg, Path(args.ckpt_dir) / "projection",
+          metrics.with_name(f"{metrics.stem}_projection{metrics.suffix}"),
+          desc=f"stage {args.stage} projection", inputs=inputs)
+
+
+def held_out_probe(task: Task, held: list, train_cfg: TrainConfig) -> Stage2Probe | None:
+    """The per-kind check on held-out images (stage2_gate), if any are held out."""
+    if not held:
+        return None
+    probe = at_most_per_kind(single_turns(held), PROBE_PER_KIND)
+    baselines = BlindBaselines.fit(task.dataset.records).accuracy(probe)
+    collate = task.collate if train_cfg.cache_views else partial(records_to_samples, task.collate)
+    return Stage2Probe(task.model, collate, probe, baselines, train_cfg.probe_every)
+
+
+def records_to_samples(collate, records: list) -> dict:
+    return collate([Sample(r.id, load_image(r.image), list(r.turns)) for r in records])
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     check_flags(args)
@@ -181,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     train_cfg = config_section(TrainSection, cfg, "train").stage(stage_key, cfg.get("seed", 0))
     setting = setting_for(args, cfg["grid"], train_cfg)
     dataset = load_dataset(args, train_cfg)
+    held = hold_out_images(dataset, train_cfg) if args.stage == 2 else []
     set_seed(train_cfg.seed)
     model = build_model(args, cfg["model"])
     task = make_task(args.stage, model, dataset, setting, train_cfg.cache_views,
@@ -189,16 +240,21 @@ def main(argv: list[str] | None = None) -> int:
              args.stage, len(dataset), setting.n, setting.m, setting.use_question,
              sum(p.numel() for p in task.parameters) / 1e6)
     inputs = inputs_digest([args.init, args.vision_init, args.llm_init, args.data])
+    if args.stage > 1:
+        warm_projection(task, train_cfg, args, inputs)
+    probe = held_out_probe(task, held, train_cfg)
     model, result = train(task, train_cfg, args.ckpt_dir, args.metrics,
-                          desc=f"stage {args.stage}", inputs=inputs)
+                          desc=f"stage {args.stage}", on_step=probe, inputs=inputs)
     if result.is_main_process:
         model.save_pretrained(args.out, trained_for=TrainedSetting.for_stage(
             args.stage, setting.n, setting.m, setting.use_question))
+        if probe is not None:
+            write_gate(Path(args.out) / GATE_FILE, probe.gate())
         clear_checkpoints(args.ckpt_dir)
         summary = Path(args.summary) if args.summary else summary_path_for(args.metrics)
         write_summary(summary, f"train_{stage_key}", result, train_cfg, stage=args.stage,
                       n=setting.n, m=setting.m, use_question=setting.use_question,
-                      samples_in_data=len(dataset))
+                      samples_in_data=len(dataset), held_out_images=train_cfg.held_out if held else 0)
         log.info("stage %d loss %.4f -> %.4f in %.1f s (%.2f samples/s)", args.stage,
                  result.first_loss or float("nan"), result.final_loss or float("nan"),
                  result.wall_time_s, result.samples_per_s)

@@ -1,0 +1,38 @@
+"""What a demo-world question asks, read from its surface form (vtscale.prompts and
+data/synth/facts.py): the kinds the backbone gates and stage 2's held-out check report.
+
+Kinds: ``existence`` (POPE-style "Is there a red circle in the image?"), ``color_yn``
+("Is the circle on the left red?"), ``count_yn``, ``word_yn``, ``position_yn`` (yes/no);
+``count``, ``color``, ``word``, ``position`` (short answers); ``mcq``; ``caption``;
+``other`` (e.g. generated QA).
+"""
+
+from __future__ import annotations
+
+import re
+
+YES_NO_KINDS = ("existence", "color_yn", "count_yn", "word_yn", "position_yn")
+SHORT_KINDS = ("count", "color", "word", "position")
+KINDS = (*YES_NO_KINDS, *SHORT_KINDS, "mcq", "caption", "other")
+
+_PATTERNS = (
+    ("mcq", r"^(hint: .*\n)?question:"),
+    ("caption", r"describe"),
+    ("word_yn", r"^is the word "),
+    ("count_yn", r"^(is|are) there exactly "),
+    ("existence", r"^is there an? \w+ \w+ in the image\?"),
+    ("position_yn", r"^is the \w+ \w+ (in|on|at) the [a-z ]+ of the image\?"),
+    ("color_yn", r"^is the \w+ (in|on|at) the [a-z ]+ \w+\?"),
+    ("count", r"^how many "),
+    ("color", r"^what colou?r "),
+    ("word", r"^what word "),
+    ("position", r"^(where is|in which part)"),
+)
+
+
+def question_kind(question: str) -> str:
+    text = question.replace("<image>", "").strip().lower()
+    for kind, pattern in _PATTERNS:
+        if re.search(pattern, text):
+            return kind
+    return "other"

@@ -1,0 +1,59 @@
+"""Stage 2's held-out per-kind check (train/stage2_gate.py) and the question kinds it reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from vtscale.data.conversations import Record
+from vtscale.data.question_kinds import question_kind
+from vtscale.data.sample import Turn
+from vtscale.train.stage2_gate import BlindBaselines, at_most_per_kind, single_turns, split_by_image
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("<image>\nIs there a red circle in the image? Please answer yes or no.", "existence"),
+    ("Is the square on the right yellow? Please answer yes or no.", "color_yn"),
+    ("Are there exactly 3 squares in the image? Please answer yes or no.", "count_yn"),
+    ('Is the word "hat" written in the image? Please answer yes or no.', "word_yn"),
+    ("Is the red circle in the top left of the image? Please answer yes or no.", "position_yn"),
+    ("What color is the circle at the top?\nAnswer the question using a single word or phrase.", "color"),
+    ("What word is written in the top left?\nAnswer the question using a single word or phrase.", "word"),
+    ("How many stars are there in the image?", "count"),
+    ("Question: How many stars are there in the image?\nOptions:\nA. 3\nB. 0\n", "mcq"),
+    ("Please describe this image in general.", "caption"),
+    ("Is the sky blue in this picture?", "other"),
+])
+def test_question_kinds_of_the_world_forms(question, kind):
+    assert question_kind(question) == kind
+
+
+def record(i: int, turns: list[tuple[str, str]]) -> Record:
+    return Record(f"r{i}", Path(f"images/{i % 5}.png"), [Turn(q, a) for q, a in turns])
+
+
+def test_held_out_images_leave_no_record_in_training():
+    records = [record(i, [("What word is written in the image?", "cat")]) for i in range(20)]
+    training, held = split_by_image(records, held_out=2, seed=0)
+    assert len({r.image for r in held}) == 2
+    assert not {r.image for r in held} & {r.image for r in training}
+    assert len(training) + len(held) == 20
+
+
+def test_single_turns_ask_every_question_first_and_limit_per_kind():
+    rec = record(0, [("What color is the circle at the top?", "red"),
+                     ("Please describe this image in general.", "A red circle."),
+                     ("Is there a red circle in the image? Please answer yes or no.", "Yes")])
+    assert [r.turns[0].answer for r in single_turns([rec])] == ["red", "Yes"]
+    assert len(single_turns([rec], kinds=None)) == 3
+    assert len(at_most_per_kind(single_turns([rec] * 5), 2)) == 4
+
+
+def test_blind_baselines_take_the_better_of_majority_and_question_alone():
+    q1, q2 = "Is there a red circle in the image?", "Is there a blue star in the image?"
+    training = [record(0, [(q1, "Yes")]), record(1, [(q1, "Yes")]), record(2, [(q2, "No")])]
+    baselines = BlindBaselines.fit(training)
+    assert baselines.by_kind["existence"] == "Yes" and baselines.by_question[q2] == "No"
+    probe = single_turns([record(3, [(q1, "Yes")]), record(4, [(q2, "No")])])
+    assert baselines.accuracy(probe) == {"existence": 1.0}     # question alone gets both
