@@ -1,7 +1,9 @@
 """The ``vtscale`` command: one subcommand per pipeline stage, plus the diagnostics.
 
-Each subcommand is a module with ``main(argv: list[str] | None) -> int``; Snakemake
+Each subcommand is a module with ``main(argv: list[str] | None) -> int`` (or a
+``module:function`` of that form, where one module serves two commands); Snakemake
 rules call the pipeline's (``vtscale <stage> ...``) so every stage also runs by hand.
+``--log FILE``, taken here before the command parses its options, works with every one.
 Diagnostics (``vtscale.diagnostics``, docs/diagnostics.md) are run by hand only: no
 rule calls them and no pipeline module imports them (tests/test_diagnostics_apart.py).
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 import importlib
 import logging
 import sys
+from collections.abc import Callable
 
 from vtscale.config import ConfigError
 from vtscale.errors import InputError
@@ -18,8 +21,8 @@ from vtscale.logs import setup_logging
 
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("vtscale.data.synth", "generate the demo world"),
-    "prepare-data": ("vtscale.data.prepare", "paper: training data from the hub in internal formats"),
-    "link-benchmarks": ("vtscale.data.prepare", "paper: link VLMEvalKit TSVs under data_dir"),
+    "prepare-data": ("vtscale.data.prepare:prepare_main", "paper: training data from the hub in internal formats"),
+    "link-benchmarks": ("vtscale.data.prepare:link_main", "paper: link VLMEvalKit TSVs under data_dir"),
     "augment-qa": ("vtscale.augment.qa", "LLM yes/no + multiple-choice QA generation"),
     "augment-docs": ("vtscale.augment.docparse", "OCR re-parsing of document pages + filters"),
     "mixture": ("vtscale.augment.mixture", "merge training sources, seeded stage-3 subset"),
@@ -28,11 +31,12 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "bootstrap-lm": ("vtscale.train.bootstrap_lm", "demo: pretrain a small Llama LM"),
     "train": ("vtscale.train.run", "train stage 1, 2 or 3"),
     "model-info": ("vtscale.model.info", "parameter counts and token counts of a model config"),
-    "eval": ("vtscale.eval.run", "evaluate one (variant, n, m) checkpoint on one benchmark"),
+    "eval": ("vtscale.eval.run", "evaluate one (variant, n, m) checkpoint on every configured benchmark"),
     "score": ("vtscale.eval.score", "score a VLMEvalKit-format predictions TSV (no model)"),
     "collect-scores": ("vtscale.eval.collect", "gather score JSONs into the tidy scores.csv"),
     "baselines": ("vtscale.analysis.baselines", "majority and question-alone baselines per benchmark"),
     "fit": ("vtscale.analysis.fit", "fit P = C n^-alpha per benchmark"),
+    "collect-gates": ("vtscale.analysis.gates", "the stand-ins' gate figures for the report and DVC"),
     "headline": ("vtscale.analysis.headline", "headline numbers and plot data for the report and DVC"),
     "question-fusion": ("vtscale.analysis.question_fusion", "question-fusion deltas and curve clusters"),
     "divergence": ("vtscale.theory.divergence", "divergence analysis on LLM hidden states"),
@@ -47,14 +51,26 @@ DIAGNOSTICS: dict[str, tuple[str, str]] = {
                        "demo: how fast does a model learn to use the question?"),
 }
 COMMANDS = {**SUBCOMMANDS, **DIAGNOSTICS}
+HELP_FLAGS = {"-h", "--help"}
+LOG_OPTION_HELP = ("\noption of every command:\n"
+                   "  --log FILE            also write the log to FILE (the console still gets it)")
 
 
 def usage() -> str:
-    lines = ["usage: vtscale <command> [options]", "", "pipeline commands:"]
+    lines = ["usage: vtscale <command> [options] [--log FILE]",
+             "       vtscale <command> --help: the command's own options", LOG_OPTION_HELP,
+             "", "pipeline commands:"]
     lines += [f"  {name:<18} {help_}" for name, (_, help_) in SUBCOMMANDS.items()]
     lines += ["", "diagnostics (by hand, outputs apart from the scores; docs/diagnostics.md):"]
     lines += [f"  {name:<18} {help_}" for name, (_, help_) in DIAGNOSTICS.items()]
     return "\n".join(lines)
+
+
+def entry_point(name: str) -> Callable[[list[str] | None], int]:
+    """The ``main(argv)`` of command ``name``: its module's ``main``, or the function named
+    after the colon."""
+    module_name, _, function = COMMANDS[name][0].partition(":")
+    return getattr(importlib.import_module(module_name), function or "main")
 
 
 def _pop_log_option(argv: list[str]) -> tuple[str | None, list[str]]:
@@ -79,9 +95,13 @@ def main(argv: list[str] | None = None) -> int:
     log_file, rest = _pop_log_option(rest)
     setup_logging(log_file)
     log = logging.getLogger(f"vtscale.{name}")
-    module = importlib.import_module(COMMANDS[name][0])
+    command = entry_point(name)
     try:
-        return int(module.main(rest) or 0)
+        return int(command(rest) or 0)
+    except SystemExit as exit_:
+        if exit_.code == 0 and HELP_FLAGS & set(rest):  # the command printed its help
+            print(LOG_OPTION_HELP)
+        raise
     except (ConfigError, InputError, FileNotFoundError) as err:
         log.error("%s", err)
         return 1

@@ -101,7 +101,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--train", required=True, type=Path, help="training conversations (LLaVA json)")
     p.add_argument("--preds-dir", required=True, type=Path,
                    help="the question variant's <Bench>.preds.tsv at the largest n")
-    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--out", required=True, type=Path, help="baselines.csv to write")
     return p.parse_args(argv)
 
 

@@ -113,8 +113,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fits", required=True, type=Path, help="fits.csv of `vtscale fit`")
     p.add_argument("--theory-dir", required=True, type=Path, help="folder of <llm>/summary.json")
     p.add_argument("--llms", nargs="*", default=[], help="theory LLM names")
-    p.add_argument("--metrics-dir", required=True, type=Path)
-    p.add_argument("--plots-dir", required=True, type=Path)
+    p.add_argument("--metrics-dir", required=True, type=Path,
+                   help="folder of the small JSONs `dvc metrics` reads")
+    p.add_argument("--plots-dir", required=True, type=Path, help="folder of the CSVs `dvc plots` draws")
     args = p.parse_args(argv)
     scores = read_scores(args.scores)
     table = headline_table(scores, read_fits(args.fits))

@@ -42,9 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cfg", required=True, help="JSON with the augment section and seed")
     ap.add_argument("--source", action="append", type=parse_source, required=True,
                     metavar="NAME=PATH", help="a LLaVA-format json; repeatable")
-    ap.add_argument("--out", required=True, type=Path)
-    ap.add_argument("--stage3-out", required=True, type=Path)
-    ap.add_argument("--stats", required=True, type=Path)
+    ap.add_argument("--out", required=True, type=Path, help="LLaVA json of the merged training set")
+    ap.add_argument("--stage3-out", required=True, type=Path, help="LLaVA json of the seeded stage-3 subset")
+    ap.add_argument("--stats", required=True, type=Path, help="JSON of the record counts per source, in all and in the stage-3 subset")
     args = ap.parse_args(argv)
 
     cfg, seed = parse_cfg(args.cfg)

@@ -11,9 +11,9 @@ from vtscale.io import write_json, write_throughput
 
 
 def add_output_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", required=True, type=Path)
-    parser.add_argument("--stats", required=True, type=Path)
-    parser.add_argument("--throughput", type=Path, default=None)
+    parser.add_argument("--out", required=True, type=Path, help="LLaVA json of the kept conversations")
+    parser.add_argument("--stats", required=True, type=Path, help="JSON of what was generated, kept and dropped")
+    parser.add_argument("--throughput", type=Path, default=None, help="JSON of items per second (optional)")
 
 
 def write_outputs(args: argparse.Namespace, conversations: list[dict], stats: dict,

@@ -128,7 +128,8 @@ def _stats(n_descriptions: int, skipped: Counter, dropped: Counter, per_task: di
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="vtscale augment-qa", description=__doc__)
     parser.add_argument("--cfg", required=True, help="JSON with the augment section and seed")
-    parser.add_argument("--descriptions", required=True, type=Path)
+    parser.add_argument("--descriptions", required=True, type=Path,
+                        help="descriptions.json: the image descriptions to write QA from")
     parser.add_argument("--generator", required=True, help="model folder or hub id")
     add_output_options(parser)
     args = parser.parse_args(argv)

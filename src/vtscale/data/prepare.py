@@ -239,15 +239,25 @@ def parse_link(argv: list[str]) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def prepare_main(argv: list[str] | None = None) -> int:
+    """``vtscale prepare-data`` (cli.py)."""
+    args = parse_prepare(argv)
+    prepare(config_section(DatasetsConfig, parse_json_arg(args.cfg), "datasets"), args.out)
+    return 0
+
+
+def link_main(argv: list[str] | None = None) -> int:
+    """``vtscale link-benchmarks`` (cli.py)."""
+    args = parse_link(argv)
+    link_benchmarks(lmudata_root(args.root), args.outputs)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    """cli.py maps both commands here and passes only their options: prepare-data is the
-    one with ``--cfg``. A leading command name is accepted too."""
+    """Either command by hand (``python -m``): named first, else prepare-data if ``--cfg``
+    is given. cli.py calls :func:`prepare_main` and :func:`link_main` directly."""
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv.pop(0) if argv and argv[0] in ("prepare-data", "link-benchmarks") else None
     if command == "prepare-data" or (command is None and "--cfg" in argv):
-        args = parse_prepare(argv)
-        prepare(config_section(DatasetsConfig, parse_json_arg(args.cfg), "datasets"), args.out)
-    else:
-        args = parse_link(argv)
-        link_benchmarks(lmudata_root(args.root), args.outputs)
-    return 0
+        return prepare_main(argv)
+    return link_main(argv)

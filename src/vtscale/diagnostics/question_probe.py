@@ -208,6 +208,12 @@ def run_probe(model, train_records: list[dict], held: list[dict], images: SceneI
             "curve": curve}
 
 
+INT_OPTIONS = {"steps": "training steps", "batch_size": "questions per step",
+               "n": "fused tokens for the first question", "m": "fused tokens for later questions",
+               "eval_every": "steps between held-out evaluations", "held_out": "held-out questions",
+               "seed": "seed of the question draws and the training order"}
+
+
 def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, ProbeConfig]:
     parser = argparse.ArgumentParser(prog="vtscale question-probe", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -219,9 +225,10 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, ProbeConfig]
     defaults = ProbeConfig()
     parser.add_argument("--task", choices=TASKS, default=defaults.task,
                         help="question family (see above)")
-    for name in ("steps", "batch_size", "n", "m", "eval_every", "held_out", "seed"):
-        parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name))
-    parser.add_argument("--lr", type=float, default=defaults.lr)
+    for name, help_ in INT_OPTIONS.items():
+        parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name),
+                            help=f"{help_} (default {getattr(defaults, name)})")
+    parser.add_argument("--lr", type=float, default=defaults.lr, help=f"learning rate (default {defaults.lr})")
     parser.add_argument("--no-question", dest="use_question", action="store_false",
                         help="leave the question out of the fusion input (the LLM still sees it)")
     args = parser.parse_args(argv)

@@ -51,8 +51,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--m", required=True, type=int, help="fused tokens for later questions")
     p.add_argument("--no-question", action="store_true", help="drop the question from the fusion input")
     p.add_argument("--variant", required=True, help="variant name recorded in the scores")
-    p.add_argument("--out-dir", required=True, type=Path)
-    p.add_argument("--cache-dir", required=True, type=Path)
+    p.add_argument("--out-dir", required=True, type=Path,
+                   help="folder of the <Bench>.preds.tsv and <Bench>.scores.json to write")
+    p.add_argument("--cache-dir", required=True, type=Path,
+                   help="folder of the per-batch prediction cache an interrupted run resumes from")
     p.add_argument(ALLOW_FLAG, action="store_true",
                    help="evaluate the model at another n, m or question setting than it records "
                         "(vtscale/eval/setting_check.py)")
