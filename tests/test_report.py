@@ -186,3 +186,31 @@ def test_a_second_fit_without_excluded_n_gets_its_own_column(tmp_path):
 def test_without_exclusions_the_fit_table_has_no_second_fit_columns(tmp_path):
     page = render(tmp_path)
     assert "α, R² without" not in page and "alpha_excl" not in page
+
+
+def test_backbones_come_first_with_each_gate_against_its_target(tmp_path):
+    from vtscale.analysis import gates as collect_gates
+    from vtscale.train.gates import Figure, Gate, write_gate
+    results = tmp_path / "results"
+    fake_results(results)
+    score_documents(results, 0)
+    lm = Gate("llm", {"existence": Figure(0.95, 0.9), "existence_blind": Figure(0.5),
+                      "word": Figure(0.4, 0.8), "word_blind": Figure(0.1)},
+              curve=[{"step": 250, "existence": 0.6, "word": 0.2},
+                     {"step": 500, "existence": 0.95, "word": 0.4}], note="held-out scenes")
+    write_gate(tmp_path / "lm_gates.json", lm)
+    assert collect_gates.main([str(tmp_path / "lm_gates.json"), "--metrics",
+                               str(results / "metrics" / "gates.json"),
+                               "--out", str(results / "gates.json")]) == 0
+    metrics = json.loads((results / "metrics" / "gates.json").read_text())
+    assert metrics == {"llm": {"existence": 0.95, "existence_target": 0.9, "existence_blind": 0.5,
+                               "word": 0.4, "word_target": 0.8, "word_blind": 0.1}}
+    out = results / "report" / "index.html"
+    assert report.main(["--results", str(results), "--out", str(out)]) == 0
+    page = out.read_text()
+    assert page.find("<h2>Backbones") < page.find("findings on this run")
+    fragment = section(page, "<h2>Backbones")
+    assert "below target: word" in fragment and "learning curve" in fragment
+    rows = {r["figure"]: r for r in records(fragment)}
+    assert rows["word"]["meets target"] == "NO" and rows["existence"]["meets target"] == "yes"
+    assert rows["word"]["blind"] == "0.1"

@@ -139,8 +139,31 @@ rule cost_table:
         " --data-dir {DATA} --out {output.table} --markdown {output.markdown} --log {log}"
 
 
+def gate_models(wildcards=None):
+    """Model folders that hold a gates.json: the demo's stand-ins, stage 2 with held-out images."""
+    folders = [f"{MODELS}/bootstrap_lm", f"{MODELS}/bootstrap_clip"] if DEMO_WORLD else []
+    if config["train"]["stage2"].get("held_out"):
+        folders.append(f"{MODELS}/stage2")
+    return folders
+
+
+rule collect_gates:
+    """The stand-ins' gate figures: DVC metrics and the report's Backbones section."""
+    input:
+        gate_models,
+    output:
+        metrics=f"{RESULTS}/metrics/gates.json",
+        gates=f"{RESULTS}/gates.json",
+    log:
+        f"{LOGS}/collect_gates.log",
+    run:
+        files = " ".join(f"{folder}/gates.json" for folder in input)
+        shell(f"vtscale collect-gates {files} --metrics {output.metrics} --out {output.gates} --log {log}")
+
+
 rule report:
     input:
+        gates=f"{RESULTS}/gates.json",
         scores=f"{RESULTS}/scores.csv",
         fits=f"{RESULTS}/fits.csv",
         scaling=f"{RESULTS}/figures/scaling.png",

@@ -153,6 +153,66 @@ def header_section(results: Path, profile: str, config_hash: str) -> str:
     return f"<table class='meta'>{rows}</table>"
 
 
+# -- the backbones ----------------------------------------------------------------------
+
+GATE_TITLES = {"llm": "The LLM reads its context (bootstrap LM)",
+               "vit": "The ViT's patch tokens say what is where (bootstrap CLIP)",
+               "stage2": "Stage 2 teaches every question kind (held-out images)"}
+SIDE_FIGURES = ("_blind", "_description")
+
+
+def gate_table(gate: dict) -> pd.DataFrame:
+    figures = gate["figures"]
+    rows = []
+    for name, figure in figures.items():
+        if name.endswith(SIDE_FIGURES):
+            continue
+        row = {"figure": name, "value": figure["value"], "target": figure.get("target"),
+               "meets target": {True: "yes", False: "NO", None: "–"}[figure.get("passed")]}
+        for suffix in SIDE_FIGURES:
+            if name + suffix in figures:
+                row[suffix.strip("_")] = figures[name + suffix]["value"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def gate_curve_png(gate: dict) -> bytes | None:
+    curve = pd.DataFrame(gate.get("curve") or [])
+    if curve.empty or "step" not in curve:
+        return None
+    main = [c for c in curve.columns if c != "step" and not c.endswith(SIDE_FIGURES)]
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    for column in main:
+        ax.plot(curve["step"], curve[column], marker="o", ms=3, label=column)
+    ax.set_xlabel("training step")
+    ax.set_ylabel("held-out accuracy")
+    ax.legend(fontsize=7, ncol=3)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def backbones_section(results: Path) -> str:
+    """Each stand-in's gate figures against their targets, with its learning curve."""
+    path = results / "gates.json"
+    if not path.is_file():
+        return "<h2>Backbones</h2>" + _missing("gates.json")
+    parts = ["<h2>Backbones</h2><p>Whether each stand-in does its backbone's job, measured "
+             "(targets are goals; a figure below its target is also a WARNING in the log).</p>"]
+    for gate in json.loads(path.read_text()):
+        below = [n for n, f in gate["figures"].items() if f.get("passed") is False]
+        verdict = f"below target: {', '.join(below)}" if below else "every gated figure meets its target"
+        parts.append(f"<h3>{html.escape(GATE_TITLES.get(gate['gate'], gate['gate']))}: "
+                     f"{html.escape(verdict)}</h3><p>{html.escape(gate.get('note', ''))}</p>")
+        parts.append(_table(gate_table(gate), 3))
+        png = gate_curve_png(gate)
+        if png:
+            parts.append(_img_bytes(png, f"{gate['gate']} gate: learning curve"))
+    return "".join(parts)
+
+
 # -- the answer --------------------------------------------------------------------------
 
 def findings_section(results: Path) -> str:
@@ -371,7 +431,8 @@ def runtimes_details(results: Path) -> str:
 
 
 def render(results: Path, profile: str = "", config_hash: str = "") -> str:
-    sections = [header_section(results, profile, config_hash), findings_section(results),
+    sections = [header_section(results, profile, config_hash), backbones_section(results),
+                findings_section(results),
                 scaling_section(results), headline_section(results), skipped_rows_section(results),
                 theory_section(results), fusion_section(results), cost_section(results),
                 training_section(results), tables_details(results), runtimes_details(results)]
