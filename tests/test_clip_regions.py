@@ -6,6 +6,7 @@ import json
 import random
 
 import pytest
+import torch
 from PIL import Image
 
 from vtscale.errors import InputError
@@ -68,7 +69,7 @@ def test_missing_image_names_line(tmp_path):
         region_pairs(path, tmp_path, seed=0)
 
 
-def test_each_image_is_decoded_once_for_all_its_crops(tmp_path, monkeypatch):
+def test_each_image_is_decoded_once_up_front_for_all_its_crops(tmp_path, monkeypatch):
     import numpy as np
 
     from vtscale.train import bootstrap_clip
@@ -76,13 +77,21 @@ def test_each_image_is_decoded_once_for_all_its_crops(tmp_path, monkeypatch):
     path = tmp_path / "img.png"
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 80, 3), dtype=np.uint8)).save(path)
     boxes = [None, (0, 0, 40, 32), (40, 32, 80, 64)]
-    dataset = bootstrap_clip.ImageTextPairs([ImageText(path, f"crop {i}", b) for i, b in enumerate(boxes)], 16)
     decoded = []
     real_load = bootstrap_clip.load_image
     monkeypatch.setattr(bootstrap_clip, "load_image", lambda p: decoded.append(p) or real_load(p))
+    dataset = bootstrap_clip.ImageTextPairs([ImageText(path, f"crop {i}", b) for i, b in enumerate(boxes)], 16)
     views = [dataset[i][0] for i in (2, 0, 1, 2)]
     assert decoded == [path]
     whole = Image.open(path).convert("RGB")
     for view, box in zip(views, [boxes[2], None, boxes[1]]):
         expected = (whole.crop(box) if box else whole).resize((16, 16), Image.Resampling.BICUBIC)
-        assert np.array_equal(np.asarray(view), np.asarray(expected))
+        assert view.dtype == torch.uint8 and np.array_equal(view.permute(1, 2, 0).numpy(), np.asarray(expected))
+
+
+def test_a_batch_is_normalised_as_the_vlm_normalises_its_views():
+    from vtscale.model.vision import views_to_pixels
+    from vtscale.train.bootstrap_clip import normalise_views
+    views = torch.randint(0, 256, (3, 3, 8, 8), dtype=torch.uint8)
+    pil = [Image.fromarray(view.permute(1, 2, 0).numpy()) for view in views]
+    assert torch.equal(normalise_views(views.clone()), views_to_pixels(pil))

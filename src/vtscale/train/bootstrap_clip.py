@@ -8,6 +8,8 @@ gist. Output folder (read by vtscale.model.vision):
 - ``open_clip_config.json``: kwargs of ``open_clip.model.CLIP(**cfg)``
 - ``open_clip_model.safetensors``: that CLIP's state_dict
 - ``metrics.csv`` (loss curve), ``summary.json``
+- ``gates.json`` (given ``--scenes``): the ViT gate (vtscale.train.vit_gate), whether
+  the patch tokens say what lies in each grid cell, with its learning curve
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ from __future__ import annotations
 import argparse
 import logging
 import random
-from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
 import open_clip
 import torch
 from accelerate import PartialState
+from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
 from open_clip.loss import ClipLoss
 from PIL import Image
 from safetensors.torch import save_file
@@ -34,14 +37,22 @@ from vtscale.errors import InputError
 from vtscale.io import write_json
 from vtscale.model.config import VisionConfig
 from vtscale.model.vision import (BOOTSTRAP_CONFIG, BOOTSTRAP_WEIGHTS, CLIP_TEXT_CONTEXT,
-                                  clip_config_from_sizes, patch_tokens, views_to_pixels)
+                                  clip_config_from_sizes)
 from vtscale.train.cell_labels import CellHeads, patch_labels, scene_items
 from vtscale.train.clip_regions import Box, ImageText, region_pairs
 from vtscale.train.config import BootstrapClipConfig
+from vtscale.train.gate_curve import GateCurve
+from vtscale.train.gates import GATE_FILE, write_gate
 from vtscale.train.loop import Task
 from vtscale.train.outputs import backbone_config, backbone_parser, train_backbone
+from vtscale.train.vit_gate import ProbeSettings, SceneSet, load_scene_set, probe_figures, vit_gate
 
 log = logging.getLogger(__name__)
+
+GATE_TRAIN_SCENES = 1000              # training scenes the gate's probes learn from
+GATE_PROBE = ProbeSettings(steps=500)
+CURVE_TRAIN_SCENES = 300              # fewer for a curve point: a few seconds each
+CURVE_PROBE = ProbeSettings(steps=300)
 
 def description_pairs(path: str | Path, image_root: Path) -> list[ImageText]:
     """(image, description) of every record with a description (empty ones skipped)."""
@@ -58,9 +69,10 @@ def description_pairs(path: str | Path, image_root: Path) -> list[ImageText]:
 
 
 class ImageTextPairs(Dataset):
-    """(view, caption tokens[, patch labels]); each view is cropped and resized once, then
-    kept (8-bit RGB) and normalised per batch exactly as the VLM normalises its views. The
-    first visit to an image decodes it once and cuts the views of all its pairs. With
+    """(view, caption tokens[, patch labels]). Every image is decoded once, up front, into
+    an 8-bit RGB tensor (about 0.6 GB for the demo world, where keeping each pair's cut
+    view as a PIL image held 6.8 GB); a view is cut from it and resized bicubic (PIL) per
+    item, and normalised per batch exactly as the VLM normalises its views. With
     ``contents`` (image -> its shapes and words, vtscale.train.cell_labels) every item
     also carries the labels of its view's ``grid`` x ``grid`` patches."""
 
@@ -71,35 +83,48 @@ class ImageTextPairs(Dataset):
         self.contents, self.grid = contents, grid
         self.tokens = open_clip.tokenizer.SimpleTokenizer(context_length=CLIP_TEXT_CONTEXT)(
             [pair.text for pair in pairs])
-        self.pairs_of_image: dict[Path, list[int]] = defaultdict(list)
-        for index, pair in enumerate(pairs):
-            self.pairs_of_image[pair.image].append(index)
-        self.cache: dict[int, Image.Image] = {}
+        images = list(dict.fromkeys(pair.image for pair in pairs))
+        index = {image: i for i, image in enumerate(images)}
+        self.image_of = [index[pair.image] for pair in pairs]
+        self.pixels = [torch.from_numpy(np.array(load_image(image))) for image in images]   # [H, W, 3]
 
     def __len__(self) -> int:
         return len(self.pairs)
 
-    def view(self, image: Image.Image, box: Box | None) -> Image.Image:
-        if box is not None:
-            image = image.crop(box)
-        return image.resize((self.view_size, self.view_size), Image.Resampling.BICUBIC)
+    def view(self, index: int) -> torch.Tensor:
+        """[3, view, view] uint8: the pair's crop of its image, resized."""
+        pixels, box = self.pixels[self.image_of[index]], self.pairs[index].box
+        height, width = pixels.shape[:2]
+        if box is None or box == (0, 0, width, height):
+            if (height, width) == (self.view_size, self.view_size):
+                return pixels.permute(2, 0, 1)
+            box = (0, 0, width, height)
+        image = Image.fromarray(pixels.numpy()).crop(box)
+        image = image.resize((self.view_size, self.view_size), Image.Resampling.BICUBIC)
+        return torch.from_numpy(np.array(image)).permute(2, 0, 1)
 
     def __getitem__(self, index: int) -> tuple:
         pair = self.pairs[index]
-        if index not in self.cache:
-            image = load_image(pair.image)
-            for sibling in self.pairs_of_image[pair.image]:
-                self.cache[sibling] = self.view(image, self.pairs[sibling].box)
         if self.contents is None:
-            return self.cache[index], self.tokens[index]
+            return self.view(index), self.tokens[index]
         items, image_size = self.contents[pair.image]
         box = pair.box or (0, 0, image_size, image_size)
-        return self.cache[index], self.tokens[index], patch_labels(items, box, self.grid)
+        return self.view(index), self.tokens[index], patch_labels(items, box, self.grid)
+
+
+_MEAN = torch.tensor(OPENAI_DATASET_MEAN, dtype=torch.float32).view(1, 3, 1, 1)
+_STD = torch.tensor(OPENAI_DATASET_STD, dtype=torch.float32).view(1, 3, 1, 1)
+
+
+def normalise_views(views: torch.Tensor) -> torch.Tensor:
+    """uint8 [views, 3, H, W] -> what vtscale.model.vision.views_to_pixels makes of the
+    same views: the same float32 arithmetic, in place on the whole batch."""
+    return views.float().div_(255.0).sub_(_MEAN).div_(_STD)
 
 
 def collate_pairs(items: list) -> dict[str, torch.Tensor]:
     views, texts, *labels = zip(*items)
-    batch = {"images": views_to_pixels(list(views)), "texts": torch.stack(texts)}
+    batch = {"images": normalise_views(torch.stack(views)), "texts": torch.stack(texts)}
     if labels:
         batch["patch_labels"] = torch.stack(labels[0])
     return batch
@@ -124,6 +149,13 @@ def scene_contents(scenes: str | Path, image_root: Path) -> dict[Path, tuple[lis
     return out
 
 
+def image_and_patch_tokens(visual: torch.nn.Module, pixels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """One ViT pass for both losses: the normalised image embedding (encode_image) and
+    the patch tokens (vtscale.model.vision.patch_tokens)."""
+    out = visual.forward_intermediates(pixels, indices=1, output_fmt="NLC")
+    return torch.nn.functional.normalize(out["image_features"], dim=-1), out["image_intermediates"][-1]
+
+
 def make_clip_loss(dense_weight: float = 0.0):
     """open_clip's ClipLoss; on a ClipWithCellHeads also the per-patch label loss."""
     state = PartialState()
@@ -132,15 +164,45 @@ def make_clip_loss(dense_weight: float = 0.0):
 
     def loss(model, batch) -> dict:
         clip = model.clip if isinstance(model, ClipWithCellHeads) else model
-        image = clip.encode_image(batch["images"], normalize=True)
         text = clip.encode_text(batch["texts"], normalize=True)
-        contrastive = clip_loss(image, text, clip.logit_scale.exp())
         if not isinstance(model, ClipWithCellHeads):
-            return {"loss": contrastive}
-        cells = model.cells.loss(patch_tokens(clip.visual, batch["images"]), batch["patch_labels"])
+            image = clip.encode_image(batch["images"], normalize=True)
+            return {"loss": clip_loss(image, text, clip.logit_scale.exp())}
+        image, patches = image_and_patch_tokens(clip.visual, batch["images"])
+        contrastive = clip_loss(image, text, clip.logit_scale.exp())
+        cells = model.cells.loss(patches, batch["patch_labels"])
         return {"loss": contrastive + dense_weight * cells, "contrastive": contrastive.detach(),
                 "cells": cells.detach()}
     return loss
+
+
+class ViTGateRun:
+    """The ViT gate (vtscale.train.vit_gate) of the CLIP being trained: cheap points of
+    its learning curve during training, the full gate once trained. The probes learn
+    from training scenes and are scored on the scenes whose images no training pair
+    shows (the world's benchmark scenes)."""
+
+    def __init__(self, visual: torch.nn.Module, scenes: str | Path, image_root: Path,
+                 pairs: list[ImageText], view_size: int, every: int, ckpt_dir: str | Path):
+        trained = {pair.image for pair in pairs}
+        records = read_scenes(scenes, boxes=True)
+        held_out = [r for r in records if r["split"] != "train" and image_root / r["image"] not in trained]
+        if not held_out:
+            raise InputError(f"{scenes}: no scene outside the training ones to score the ViT gate on")
+        self.train_records = [r for r in records if r["split"] == "train"][:GATE_TRAIN_SCENES]
+        self.visual, self.image_root, self.view_size = visual, image_root, view_size
+        self.held_out = load_scene_set(held_out, image_root, view_size)
+        curve_train = load_scene_set(self.train_records[:CURVE_TRAIN_SCENES], image_root, view_size)
+        self.curve = GateCurve(lambda: self.measure_point(curve_train), every, ckpt_dir)
+
+    def measure_point(self, train: SceneSet) -> dict[str, float]:
+        figures = probe_figures(self.visual, train, self.held_out, CURVE_PROBE)
+        log.info("ViT gate curve: %s", {k: round(v, 3) for k, v in figures.items()})
+        return figures
+
+    def write(self, path: Path) -> None:
+        train = load_scene_set(self.train_records, self.image_root, self.view_size)
+        write_gate(path, vit_gate(self.visual, train, self.held_out, GATE_PROBE, self.curve.points()))
 
 
 def save_clip(model: torch.nn.Module, config: dict, folder: Path) -> None:
@@ -152,7 +214,8 @@ def save_clip(model: torch.nn.Module, config: dict, folder: Path) -> None:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = backbone_parser("vtscale bootstrap-clip", __doc__)
     parser.add_argument("--scenes", help="scenes.jsonl: add (crop, region caption) pairs")
-    parser.add_argument("--image-root", required=True)
+    parser.add_argument("--image-root", required=True,
+                        help="folder the image paths of --descriptions and --scenes are relative to")
     return parser.parse_args(argv)
 
 
@@ -166,23 +229,28 @@ def main(argv: list[str] | None = None) -> int:
     if train_cfg.max_samples and train_cfg.max_samples < len(pairs):
         pairs = random.Random(train_cfg.seed).sample(pairs, train_cfg.max_samples)
     torch.manual_seed(train_cfg.seed)
-    model = open_clip.model.CLIP(**config)
+    clip = open_clip.model.CLIP(**config)
     vision = config["vision_cfg"]
-    contents = None
+    model, contents = clip, None
     if train_cfg.dense_weight > 0:
         if not args.scenes:
             raise ConfigError("config error: bootstrap.clip.dense_weight needs --scenes (cell labels)")
         contents = scene_contents(args.scenes, Path(args.image_root))
-        model = ClipWithCellHeads(model, vision["width"])
+        model = ClipWithCellHeads(clip, vision["width"])
     dataset = ImageTextPairs(pairs, vision["image_size"], contents, vision["image_size"] // vision["patch_size"])
     task = Task(model=model, parameters=list(model.parameters()), dataset=dataset,
                 collate=collate_pairs, loss=make_clip_loss(train_cfg.dense_weight), count_tokens=lambda b: 0)
     log.info("bootstrap CLIP: %d pairs, %.2fM parameters, dense weight %g", len(pairs),
              sum(p.numel() for p in model.parameters()) / 1e6, train_cfg.dense_weight)
+    gate = ViTGateRun(clip.visual, args.scenes, Path(args.image_root), pairs, vision["image_size"],
+                      train_cfg.gate_every, args.ckpt_dir) if args.scenes else None
 
     def save(trained, folder: Path) -> None:
         save_clip(trained.clip if isinstance(trained, ClipWithCellHeads) else trained, config, folder)
+        if gate:
+            gate.write(folder / GATE_FILE)
 
     train_backbone(task, train_cfg, args.ckpt_dir, args.out, "bootstrap_clip", save,
-                   inputs=[args.descriptions, args.scenes], pairs=len(pairs))
+                   inputs=[args.descriptions, args.scenes], on_step=gate.curve if gate else None,
+                   pairs=len(pairs))
     return 0

@@ -32,29 +32,32 @@ def scene_items(record: dict) -> list[Item]:
     return items
 
 
-def _area(box: Box) -> float:
-    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
-
-
-def _overlap(a: Box, b: Box) -> float:
-    return _area((max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])))
+def _areas(boxes: torch.Tensor) -> torch.Tensor:
+    return (boxes[..., 2] - boxes[..., 0]).clamp(min=0) * (boxes[..., 3] - boxes[..., 1]).clamp(min=0)
 
 
 def patch_labels(items: list[Item], box: Box, grid: int) -> torch.Tensor:
     """[3, grid * grid] labels of the patches of the view cut from ``box``: a patch shows
-    the item that overlaps it most, if that covers enough of the patch or of the item."""
-    x0, y0, x1, y1 = box
-    w, h = (x1 - x0) / grid, (y1 - y0) / grid
+    the item that overlaps it most (the first of equals), if that covers enough of the
+    patch or of the item."""
     labels = torch.zeros((len(FIELDS), grid * grid), dtype=torch.long)
-    for i in range(grid):
-        for j in range(grid):
-            patch = (x0 + j * w, y0 + i * h, x0 + (j + 1) * w, y0 + (i + 1) * h)
-            best = max(items, key=lambda item: _overlap(item[0], patch), default=None)
-            if best is None:
-                continue
-            shared = _overlap(best[0], patch)
-            if shared >= MIN_COVER * min(_area(patch), _area(best[0])) and shared > 0:
-                labels[:, i * grid + j] = torch.tensor(best[1])
+    if not items:
+        return labels
+    x0, y0, x1, y1 = box
+    steps = torch.arange(grid, dtype=torch.float64)
+    xs, ys = x0 + steps * (x1 - x0) / grid, y0 + steps * (y1 - y0) / grid
+    w, h = (x1 - x0) / grid, (y1 - y0) / grid
+    patches = torch.stack([xs.repeat(grid), ys.repeat_interleave(grid),
+                           xs.repeat(grid) + w, ys.repeat_interleave(grid) + h], -1)   # [P, 4]
+    boxes = torch.tensor([item[0] for item in items], dtype=torch.float64)          # [I, 4]
+    corners = torch.cat([torch.maximum(patches[:, None, :2], boxes[None, :, :2]),
+                         torch.minimum(patches[:, None, 2:], boxes[None, :, 2:])], -1)
+    overlap = _areas(corners)                                                        # [P, I]
+    shared, best = overlap.max(-1)
+    needed = MIN_COVER * torch.minimum(_areas(patches), _areas(boxes)[best])
+    shown = (shared >= needed) & (shared > 0)
+    classes = torch.tensor([item[1] for item in items], dtype=torch.long)           # [I, 3]
+    labels[:, shown] = classes[best[shown]].T
     return labels
 
 

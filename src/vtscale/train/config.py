@@ -131,6 +131,7 @@ class TrainSection:
 class BootstrapClipConfig(LoopConfig):
     """``bootstrap.clip`` (demo): the CLIP pretrained on the demo world."""
     dense_weight: float = 0.0         # weight of the per-patch cell-label loss
+    gate_every: int = 200             # steps between points of the ViT gate's learning curve
 
 
 LM_CONTEXTS = ("structured", "description", "none")
