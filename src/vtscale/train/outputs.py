@@ -65,9 +65,11 @@ def backbone_parser(prog: str, description: str | None) -> argparse.ArgumentPars
     """The options both backbone commands take; each adds its own inputs."""
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--cfg", required=True, help="JSON with bootstrap, model, seed")
-    parser.add_argument("--descriptions", required=True)
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--ckpt-dir", required=True)
+    parser.add_argument("--descriptions", required=True, help="the world's descriptions.json")
+    parser.add_argument("--out", required=True, help="model folder to write")
+    parser.add_argument("--ckpt-dir", required=True,
+                        help="checkpoint folder: a rerun that reads the same inputs resumes from its last "
+                        "checkpoint; removed once the model is saved")
     return parser
 
 

@@ -51,7 +51,8 @@ class Setting:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="vtscale train", description=__doc__)
-    parser.add_argument("--stage", type=int, choices=(1, 2, 3), required=True)
+    parser.add_argument("--stage", type=int, choices=(1, 2, 3), required=True,
+                        help="1: align the fusion module; 2: generation fine-tune; 3: per-(n, m) fine-tune")
     parser.add_argument("--cfg", required=True, help="JSON with model, train, grid, seed")
     parser.add_argument("--vision-init", help="stage 1: backbone CLIP (bootstrap folder in the demo)")
     parser.add_argument("--llm-init", help="stage 1: backbone LLM folder or hub id")
@@ -60,9 +61,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--m", type=int, help="fused tokens for each later question")
     parser.add_argument("--no-question", action="store_true", help="stage 3: drop the question text")
     parser.add_argument("--data", required=True, help="LLaVA-format training json")
-    parser.add_argument("--image-root", required=True)
-    parser.add_argument("--out", required=True)
-    parser.add_argument("--ckpt-dir", required=True)
+    parser.add_argument("--image-root", required=True, help="folder the --data image paths are relative to")
+    parser.add_argument("--out", required=True, help="model folder to write")
+    parser.add_argument("--ckpt-dir", required=True,
+                        help="checkpoint folder: a rerun that reads the same inputs resumes from its last "
+                        "checkpoint; removed once the model is saved")
     parser.add_argument("--metrics", required=True, help="per-step metrics CSV")
     parser.add_argument("--summary", help="run summary JSON (default: next to the Snakemake "
                         "benchmark file, derived from --metrics)")
