@@ -183,3 +183,13 @@ def test_score_speed_benchmark_writes_its_json(tmp_path):
     results = json.loads(out.read_text())["results"]
     assert [(r["type"], r["rows"], r["exit_code"]) for r in results] == [("pope", 30, 0), ("mme", 30, 0)]
     assert all(r["se"] == r["se_written"] and r["se"] >= 0 for r in results)
+
+
+def test_a_prediction_with_a_carriage_return_reads_back_as_written(tmp_path):
+    from vtscale.eval.predictions import write_predictions
+    from vtscale.eval.tsv import read_frame
+    path = tmp_path / "Bench.preds.tsv"
+    answers = ["Yes\rno", 'say "A"\tthen\nB', "plain"]
+    write_predictions(path, ["0", "1", "2"], answers)
+    frame = read_frame(path)
+    assert list(frame["index"]) == ["0", "1", "2"] and list(frame["prediction"]) == answers

@@ -3,6 +3,7 @@ and ``prediction``, written by eval and read back by the baselines."""
 
 from __future__ import annotations
 
+import csv
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,7 +23,10 @@ def predictions_path(folder: str | os.PathLike, bench_name: str) -> Path:
 
 
 def write_predictions(path: str | os.PathLike, indices: Sequence, predictions: Sequence) -> None:
-    write_csv(path, pd.DataFrame({"index": list(indices), "prediction": list(predictions)}), sep="\t")
+    # Every text field quoted: a generated answer may hold a bare carriage return, which
+    # an unquoted field would turn into a line break for every TSV reader.
+    write_csv(path, pd.DataFrame({"index": list(indices), "prediction": list(predictions)}),
+              sep="\t", quoting=csv.QUOTE_NONNUMERIC)
 
 
 def read_predictions(path: Path, bench: Benchmark) -> list[str]:

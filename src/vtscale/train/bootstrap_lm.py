@@ -110,28 +110,37 @@ def split_held_out(conversations: list[tuple[str, list[Turn]]], held_out: int):
     return conversations[:-held_out], conversations[-held_out:]
 
 
+def sample_turns(turns: list[Turn], samples: str) -> list[list[Turn]]:
+    """The conversation whole, or each question on its own (as stage 2 asks it with
+    ``samples: question``)."""
+    return [turns] if samples == "conversation" else [[turn] for turn in turns]
+
+
 class ContextConversations(Dataset):
-    """(context, whole conversation) samples as stage 2 lays them out: the context where
-    the fused tokens go, the loss on the answers and their end-of-turn tokens."""
+    """(context, conversation or single question) samples as stage 2 lays them out: the
+    context where the fused tokens go, the loss on the answers and their end-of-turn tokens."""
 
     def __init__(self, conversations: list[tuple[str, list[Turn]]], scene_texts: dict[str, SceneTexts],
-                 contexts: list[str], tokenizer):
+                 contexts: tuple[str, ...], tokenizer, samples: str = "conversation"):
         self.rows = []
-        for image, turns in conversations:
+        for image, all_turns in conversations:
             if image not in scene_texts:
                 raise InputError(f"conversations: image {image!r} has no scene in scenes.jsonl")
-            for kind in contexts:
-                context = scene_texts[image].context(kind)
-                questions = [with_context(context, turns[0].question)] + [t.question for t in turns[1:]]
-                row = template_row(tokenizer, questions, [t.answer for t in turns], [0] * len(turns))
-                self.rows.append((torch.tensor(row.ids), torch.tensor(row.labels)))
-        self.pad = pad_id(tokenizer)
+            for turns in sample_turns(all_turns, samples):
+                for kind in contexts:
+                    self.rows.append(context_row(tokenizer, scene_texts[image].context(kind), turns))
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         return self.rows[index]
+
+
+def context_row(tokenizer, context: str, turns: list[Turn]) -> tuple[torch.Tensor, torch.Tensor]:
+    questions = [with_context(context, turns[0].question)] + [t.question for t in turns[1:]]
+    row = template_row(tokenizer, questions, [t.answer for t in turns], [0] * len(turns))
+    return torch.tensor(row.ids), torch.tensor(row.labels)
 
 
 class PadCollate:
@@ -192,13 +201,14 @@ def main(argv: list[str] | None = None) -> int:
     tokenizer = world_tokenizer(load_tokenizer(args.tokenizer, "--tokenizer"),
                                 raw_texts(scene_texts, conversations),
                                 cfg["model"]["llm"].get("vocab_size", 4096))
-    dataset = ContextConversations(training, scene_texts, train_cfg.contexts, tokenizer)
+    dataset = ContextConversations(training, scene_texts, train_cfg.contexts, tokenizer, train_cfg.samples)
     items = probe_items(held_out, scene_texts)
     curve_items = group_by_kind(items, CURVE_ITEMS_PER_KIND)
     torch.manual_seed(train_cfg.seed)
     model = LlamaForCausalLM(llama_config(cfg["model"]["llm"], tokenizer, train_cfg.init_std))
-    log.info("bootstrap LM: %d samples (%s contexts), %d held-out questions, %.2fM parameters",
-             len(dataset), "/".join(train_cfg.contexts), len(items), model.num_parameters() / 1e6)
+    log.info("bootstrap LM: %d samples (%s, %s contexts), %d held-out questions, %.2fM parameters",
+             len(dataset), train_cfg.samples, "/".join(train_cfg.contexts), len(items),
+             model.num_parameters() / 1e6)
     curve: list[dict] = []
 
     def gate_point(step: int, row: dict) -> None:

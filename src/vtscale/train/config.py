@@ -127,11 +127,20 @@ class TrainSection:
                        seed=int(seed))
 
 
+DENSE_LABELS = ("patch", "cell")
+
+
 @dataclass
 class BootstrapClipConfig(LoopConfig):
     """``bootstrap.clip`` (demo): the CLIP pretrained on the demo world."""
     dense_weight: float = 0.0         # weight of the per-patch cell-label loss
+    dense_labels: str = "patch"       # patch: what each patch shows | cell: each grid cell's item
+    dense_balanced: bool = False      # dense loss: positions showing a field weigh as much as empty ones
     gate_every: int = 200             # steps between points of the ViT gate's learning curve
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_choice("bootstrap.clip.dense_labels", self.dense_labels, DENSE_LABELS)
 
 
 LM_CONTEXTS = ("structured", "description", "none")
@@ -141,6 +150,7 @@ LM_CONTEXTS = ("structured", "description", "none")
 class BootstrapLMConfig(LoopConfig):
     """``bootstrap.lm`` (demo): the small Llama pretrained on the demo world's text."""
     contexts: tuple = ("structured", "description", "none")   # what opens a sample's first turn
+    samples: str = "conversation"     # conversation: whole | question: one question per sample
     init_std: float | None = None     # weight init std; None: hidden_size ** -0.5
     held_out: int = 200               # conversations (scenes) kept out for the reading gate
     gate_every: int = 500             # steps between points of the gate's learning curve
@@ -150,3 +160,4 @@ class BootstrapLMConfig(LoopConfig):
         self.contexts = tuple(self.contexts)
         for context in self.contexts:
             check_choice("bootstrap.lm.contexts", context, LM_CONTEXTS)
+        check_choice("bootstrap.lm.samples", self.samples, SAMPLE_FORMS)
