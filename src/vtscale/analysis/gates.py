@@ -1,4 +1,4 @@
-"""``vtscale collect-gates``: the stand-ins' gate files (train/gates.py) of one run, as
+"""``vtscale collect-gates``: the stand-ins' gate files (vtscale.train.gates) of one run, as
 the numbers ``dvc metrics show`` lists (``metrics/gates.json``: gate -> figure -> value,
 with ``<figure>_target`` beside each gated figure) and as one file the report reads
 (``gates.json``: the gate documents with their learning curves)."""

@@ -1,5 +1,5 @@
 """What a demo-world question asks, read from its surface form (vtscale.prompts and
-data/synth/facts.py): the kinds the backbone gates and stage 2's held-out check report.
+vtscale.data.synth.facts): the kinds the backbone gates and stage 2's held-out check report.
 
 Kinds: ``existence`` (POPE-style "Is there a red circle in the image?"), ``color_yn``
 ("Is the circle on the left red?"), ``count_yn``, ``word_yn``, ``position_yn`` (yes/no);

@@ -1,8 +1,8 @@
 """A scene of ``scenes.jsonl`` as one short structured line of text, e.g. ``Scene: a
 large red circle in the center; a small blue star on the left; the word "cat" in the
-top left.`` Places use the phrases the world's questions use (data/synth/vocab.py),
+top left.`` Places use the phrases the world's questions use (vtscale.data.synth.vocab),
 so an LLM answers by matching the question's words against the line's. The demo's
-bootstrap LM learns to read it (train/bootstrap_lm.py)."""
+bootstrap LM learns to read it (vtscale.train.bootstrap_lm)."""
 
 from __future__ import annotations
 

@@ -1,11 +1,11 @@
 """``vtscale bootstrap-lm``: demo only. A small Llama (sizes from model.llm) that does
 what the paper's frozen chat LLM does for the VLM: answer from whatever its context
 says. It trains on whole conversations rendered exactly as stage 2 renders them
-(model/chat.py), each opened by the scene's structured line (data/scene_text.py), its
+(vtscale.model.chat), each opened by the scene's structured line (vtscale.data.scene_text), its
 natural description, or nothing, in the slot where the fused tokens go later; the loss
 is on the answers alone. Weights start at std hidden_size ** -0.5 (transformers' 0.02
 is far too small at width 128). Conversations of held-out scenes measure the reading
-gate (train/lm_gate.py) during and after training.
+gate (vtscale.train.lm_gate) during and after training.
 
 Its tokenizer is SmolLM2's byte-level BPE retrained on the world's text
 (``train_new_from_iterator``, at most model.llm.vocab_size tokens): the world needs under

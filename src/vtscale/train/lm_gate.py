@@ -1,8 +1,8 @@
 """The LLM gate: does the demo's LLM answer from what its context says? On held-out
 scenes, the first answer token of each question is scored with the scene's structured
-line (data/scene_text.py) in the slot where the fused tokens go, with its natural
+line (vtscale.data.scene_text) in the slot where the fused tokens go, with its natural
 description there, and with nothing there (image-blind), per question kind
-(data/question_kinds.py). Targets: 0.90 on every yes/no kind and 0.80 on colour, count
+(vtscale.data.question_kinds). Targets: 0.90 on every yes/no kind and 0.80 on colour, count
 and word questions, with the structured context."""
 
 from __future__ import annotations
