@@ -178,7 +178,7 @@ class Trainer:
     def fingerprint(self) -> str:
         """What a checkpoint must match to be resumed: the training settings (except how
         often to checkpoint), the trainable weights' names and shapes, the data size, and
-        the digest of what the run was built from (train/fingerprint.py)."""
+        the digest of what the run was built from (vtscale.train.fingerprint)."""
         settings = {k: v for k, v in dataclasses.asdict(self.cfg).items() if k != "checkpoint_every"}
         shapes = sorted((name, list(p.shape)) for name, p in self.task.model.named_parameters()
                         if p.requires_grad)
@@ -329,7 +329,7 @@ def train(task: Task, cfg: LoopConfig, ckpt_dir: str | Path, metrics_path: str |
           inputs: str = "") -> tuple[nn.Module, TrainResult]:
     """Train ``task`` (resuming from ``ckpt_dir``); return the unwrapped model and stats.
     ``on_step`` runs in every process after each optimizer step (e.g. a held-out check);
-    ``inputs``: the digest of the files the run reads (train/fingerprint.py), so only a
+    ``inputs``: the digest of the files the run reads (vtscale.train.fingerprint), so only a
     run built from the same inputs resumes a checkpoint."""
     trainer = Trainer(task, cfg, ckpt_dir, metrics_path, desc, on_step, inputs)
     result = trainer.run()
