@@ -8,8 +8,11 @@ import csv
 import re
 import json
 import os
+import shutil
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 import yaml
@@ -121,3 +124,18 @@ def test_changing_one_n_reruns_only_its_branch(tiny_run, repo_root, tmp_path):
     assert counts["train_stage3"] == "2" and counts["evaluate"] == "3"
     for upstream in ["train_stage1", "train_stage2", "bootstrap_clip", "synth_world"]:
         assert upstream not in counts
+
+
+def test_jobs_find_the_venvs_vtscale_without_the_venv_on_path(tiny_run, repo_root):
+    """`.venv/bin/snakemake` from a shell that has not activated the venv (issue 22 item 10)."""
+    workdir, _, env = tiny_run
+    venv_bin = Path(sys.executable).parent
+    bare = dict(env, PATH=os.pathsep.join(p for p in env["PATH"].split(os.pathsep)
+                                          if Path(p).resolve() != venv_bin.resolve()))
+    assert shutil.which("vtscale", path=bare["PATH"]) is None
+    cmd = [str(venv_bin / "snakemake"), "-s", str(repo_root / "Snakefile"), "--directory", str(workdir),
+           "--configfile", str(repo_root / "config/tiny.yaml"), "--cores", "1", "--forcerun", "report"]
+    proc = subprocess.run(cmd, env=bare, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "vtscale: command not found" not in proc.stderr and "(Rule: report)" in proc.stderr
+

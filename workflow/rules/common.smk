@@ -1,11 +1,19 @@
 # Shared settings and helpers for every rule file.
 import hashlib
 import json
+import os
 import shlex
 import sys
 
 from vtscale.config import DEMO_PROFILES, ConfigError, check_cross_fields, grid_settings, validate
 from vtscale.variants import EVAL_VARIANTS, MODEL_OF, SEES_QUESTION, STAGE3_MODELS, model_uses_question
+
+# Rules call `vtscale`, `accelerate` and `dvc` by name: find them beside the interpreter
+# that runs Snakemake, so `.venv/bin/snakemake` works without activating the venv.
+# (sys.executable, not its resolved path: a venv's python is a link to the base one.)
+_BIN = os.path.dirname(sys.executable)
+if os.environ.get("PATH", "").split(os.pathsep)[0] != _BIN:
+    os.environ["PATH"] = os.pathsep.join(p for p in [_BIN, os.environ.get("PATH")] if p)
 
 try:
     validate(config, workflow.source_path("../../config/schema.yaml"))
