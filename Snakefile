@@ -14,12 +14,23 @@ include: "workflow/rules/eval.smk"
 include: "workflow/rules/analysis.smk"
 
 
+# Outputs of the jobs a killed run was running, which Snakemake removed before starting
+# them: asked for here, so a plain `snakemake` rebuilds them and everything after them
+# even where the later outputs are still there (vtscale/workflow_state.py).
+UNFINISHED = [path for path in unfinished_outputs([DATA, RESULTS])
+              if any(rule_.is_producer(path) for rule_ in workflow.rules)]
+if UNFINISHED and workflow.is_main_process:
+    print(f"vtscale: left unfinished by a killed run, so built again with everything after: "
+          f"{', '.join(UNFINISHED)}", file=sys.stderr)
+
+
 rule all:
     input:
         f"{RESULTS}/scores.csv",
         f"{RESULTS}/fits.csv",
         f"{RESULTS}/report/index.html",
         rules.headline.output,
+        UNFINISHED,
 
 
 onsuccess:

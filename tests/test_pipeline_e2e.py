@@ -9,6 +9,7 @@ import re
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -139,3 +140,57 @@ def test_jobs_find_the_venvs_vtscale_without_the_venv_on_path(tiny_run, repo_roo
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "vtscale: command not found" not in proc.stderr and "(Rule: report)" in proc.stderr
 
+
+TRAINING_LINE = "vtscale.train.run: stage 3: "      # logged as a stage-3 job starts training
+
+
+def start_killable(repo_root, workdir, env, *args):
+    cmd = ["snakemake", "-s", str(repo_root / "Snakefile"), "--directory", str(workdir),
+           "--configfile", str(repo_root / "config/tiny.yaml"), "--cores", "2", *args]
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)   # its own process group: snakemake and its jobs
+
+
+def kill_once_training(proc, log: Path, timeout: float = 600) -> bool:
+    """SIGKILL the run's whole process group once the job's log (removed beforehand) says
+    that training began; False if the run ended first."""
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
+        if log.is_file() and TRAINING_LINE in log.read_text(errors="replace"):
+            os.killpg(proc.pid, signal.SIGKILL)    # the group outlives its leader until reaped
+            proc.wait()
+            return True
+        time.sleep(0.005)
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return False
+
+
+def test_a_killed_run_is_resumed_by_a_plain_snakemake(tiny_run, repo_root):
+    """Kill (SIGKILL, snakemake and its job) a forced rerun of one stage-3 fine-tune while
+    it trains, its evaluations still on disk: the lock it leaves is removed (its owner is
+    gone) and the missing model is built again with everything after it (issue 22 item 3)."""
+    workdir, config, env = tiny_run
+    results = workdir / config["results_dir"]
+    name = "with_question_n1_m1"
+    model, log = results / "models/stage3" / name, results / "logs/train_stage3" / f"{name}.log"
+    for _ in range(3):          # the job may, rarely, finish between two looks at its log
+        log.unlink(missing_ok=True)
+        proc = start_killable(repo_root, workdir, env, "--forcerun", str(model.relative_to(workdir)))
+        if kill_once_training(proc, log) and not model.exists():
+            break
+        assert snakemake(repo_root, workdir, env).returncode == 0
+    else:
+        pytest.fail("the forced stage-3 job was never caught training")
+    assert any((workdir / ".snakemake/locks").glob("*.lock"))
+    assert (results / "eval/question/n1_m1/DemoPOPE.scores.json").is_file()   # later outputs still there
+
+    proc = snakemake(repo_root, workdir, env)                  # plain: no target, no --unlock
+    assert proc.returncode == 0, proc.stderr[-6000:]
+    assert "vtscale: removed the lock that a killed snakemake run" in proc.stderr
+    assert f"left unfinished by a killed run, so built again with everything after: " \
+           f"{model.relative_to(workdir)}" in proc.stderr
+    assert (model / "model.safetensors").is_file()
+    plan = snakemake(repo_root, workdir, env, "-n")
+    assert "Nothing to be done" in plan.stdout + plan.stderr

@@ -7,6 +7,7 @@ import sys
 
 from vtscale.config import DEMO_PROFILES, ConfigError, check_cross_fields, grid_settings, validate
 from vtscale.variants import EVAL_VARIANTS, MODEL_OF, SEES_QUESTION, STAGE3_MODELS, model_uses_question
+from vtscale.workflow_state import check_lock, record_owner, unfinished_outputs
 
 # Rules call `vtscale`, `accelerate` and `dvc` by name: find them beside the interpreter
 # that runs Snakemake, so `.venv/bin/snakemake` works without activating the venv.
@@ -14,6 +15,18 @@ from vtscale.variants import EVAL_VARIANTS, MODEL_OF, SEES_QUESTION, STAGE3_MODE
 _BIN = os.path.dirname(sys.executable)
 if os.environ.get("PATH", "").split(os.pathsep)[0] != _BIN:
     os.environ["PATH"] = os.pathsep.join(p for p in [_BIN, os.environ.get("PATH")] if p)
+
+# A lock a killed run left: removed when its process is gone, else one line on what to do
+# (vtscale/workflow_state.py). Job subprocesses and `--unlock` itself skip the check.
+if workflow.is_main_process and "--unlock" not in sys.argv:
+    _lock_note = check_lock()
+    if _lock_note:
+        print(_lock_note, file=sys.stderr)
+
+
+onstart:
+    record_owner()
+
 
 try:
     validate(config, workflow.source_path("../../config/schema.yaml"))
