@@ -1,8 +1,9 @@
 """The README's "What the demo shows" table, generated from a run's own files.
 
-    python benchmarks/demo_table.py --results results/demo [--out results/demo/benchmarks/demo_table.json]
+    python benchmarks/demo_table.py --results results/demo [--config config/demo.yaml]
+        [--out results/demo/benchmarks/demo_table.json]
 
-One row per benchmark (in the order of scores.csv), the question variant's headline
+One row per benchmark (in the config's order), the question variant's headline
 metric: the score ± one standard error at the smallest and the largest n, the fitted α
 with its R², and the two image-blind baselines on the same rows. Numbers come from
 scores.csv, fits.csv and baselines.csv and are formatted as the report formats them
@@ -23,6 +24,7 @@ from vtscale.analysis.fit import read_fits
 from vtscale.analysis.headline import headline_table
 from vtscale.analysis.report import _score_documents, _with_se, format_fit_values
 from vtscale.analysis.scores import read_scores
+from vtscale.config import load
 from vtscale.eval.metrics.ranges import metric_range
 from vtscale.io import write_json
 from vtscale.variants import QUESTION
@@ -60,8 +62,9 @@ def baseline_text(value: float) -> str:
     return f"{value:.{BASELINE_DIGITS}g}" if math.isfinite(value) else "–"
 
 
-def demo_rows(results: Path) -> tuple[list[dict], int, int]:
-    """(rows, smallest n, largest n) of the question variant's headline metrics."""
+def demo_rows(results: Path, order: list[str] | None = None) -> tuple[list[dict], int, int]:
+    """(rows, smallest n, largest n) of the question variant's headline metrics, the
+    benchmarks in ``order`` first, then the others as scores.csv lists them."""
     scores = read_scores(results / "scores.csv")
     fits = read_fits(results / "fits.csv")
     baselines = pd.read_csv(results / "baselines.csv")
@@ -69,7 +72,7 @@ def demo_rows(results: Path) -> tuple[list[dict], int, int]:
     table = headline_table(scores, fits)
     table = table[table["variant"] == QUESTION]
     shown = format_fit_values(table)
-    order = list(dict.fromkeys(scores["benchmark"]))
+    order = list(dict.fromkeys([*(order or []), *scores["benchmark"]]))
     rows = []
     for i in sorted(table.index, key=lambda i: order.index(table.at[i, "benchmark"])):
         row = table.loc[i]
@@ -104,9 +107,12 @@ def markdown(rows: list[dict], n_min: int, n_max: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--results", type=Path, default=Path("results/demo"), help="a run's results folder")
+    parser.add_argument("--config", type=Path, default=Path("config/demo.yaml"),
+                        help="the run's config: its eval.benchmarks give the row order")
     parser.add_argument("--out", type=Path, help="JSON to write (default: RESULTS/benchmarks/demo_table.json)")
     args = parser.parse_args(argv)
-    rows, n_min, n_max = demo_rows(args.results)
+    order = list(load(args.config)["eval"]["benchmarks"]) if args.config.is_file() else None
+    rows, n_min, n_max = demo_rows(args.results, order)
     write_json(args.out or args.results / "benchmarks" / "demo_table.json", {"n_min": n_min, "n_max": n_max, "rows": rows})
     print(markdown(rows, n_min, n_max))
     return 0
