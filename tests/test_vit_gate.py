@@ -12,11 +12,12 @@ import yaml
 from accelerate.state import AcceleratorState, GradientState
 
 from test_bootstrap import TINY_VISION
+from vtscale.config import ConfigError
 from vtscale.data import synth
 from vtscale.train import bootstrap_clip
-from vtscale.train.cell_labels import FIELDS
+from vtscale.train.cell_labels import FIELDS, scene_items, view_cell_labels
 from vtscale.train.gate_curve import CURVE_FILE, GateCurve
-from vtscale.train.vit_gate import TARGETS, SceneSet, cell_features, cell_labels, probe_accuracies, vit_gate
+from vtscale.train.vit_gate import TARGETS, SceneSet, cell_features, probe_accuracies, vit_gate
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSES = [len(names) for names in FIELDS.values()]
@@ -67,10 +68,12 @@ def test_a_field_no_held_out_cell_shows_is_nan():
 def test_items_are_labelled_in_the_cell_holding_their_centre():
     record = {"objects": [{"kind": "star", "color": "green", "bbox": [60, 0, 100, 40]}],
               "words": [{"text": "cup", "bbox": [170, 190, 215, 205]}]}
-    labels = cell_labels(record, 224).view(3, 4, 4)      # 56 px cells
+    labels = view_cell_labels(scene_items(record), (0, 0, 224, 224), 4).view(3, 4, 4)   # 56 px cells
     assert labels[0].nonzero().tolist() == [[0, 1]] and labels[0, 0, 1] == FIELDS["color"].index("green")
     assert labels[1, 0, 1] == FIELDS["kind"].index("star")
     assert labels[2].nonzero().tolist() == [[3, 3]] and labels[2, 3, 3] == FIELDS["word"].index("cup")
+    quadrant = view_cell_labels(scene_items(record), (112, 112, 224, 224), 4).view(3, 4, 4)   # 2x zoom
+    assert quadrant[0].sum() == 0 and quadrant[2].nonzero().tolist() == [[3, 2]]
 
 
 class PatchIndexViT(torch.nn.Module):
@@ -124,12 +127,20 @@ def world(tmp_path_factory) -> Path:
     return out
 
 
-def test_bootstrap_clip_writes_the_gate_with_its_curve(world, tmp_path):
-    stage = {"steps": 4, "batch_size": 8, "lr": 3e-3, "dense_weight": 1.0, "gate_every": 2}
-    cfg = json.dumps({"seed": 0, "bootstrap": {"clip": stage}, "model": {"vision": TINY_VISION}})
-    assert bootstrap_clip.main(["--cfg", cfg, "--descriptions", str(world / "descriptions.json"),
+def run_bootstrap(world: Path, out: Path, stage: dict, world_cfg: dict | None) -> int:
+    payload = {"seed": 0, "bootstrap": {"clip": stage}, "model": {"vision": TINY_VISION}}
+    if world_cfg:
+        payload["world"] = world_cfg
+    return bootstrap_clip.main(["--cfg", json.dumps(payload), "--descriptions", str(world / "descriptions.json"),
                                 "--scenes", str(world / "scenes.jsonl"), "--image-root", str(world),
-                                "--out", str(tmp_path / "clip"), "--ckpt-dir", str(tmp_path / "ck")]) == 0
+                                "--out", str(out / "clip"), "--ckpt-dir", str(out / "ck")])
+
+
+def test_bootstrap_clip_writes_the_gate_with_its_curve(world, tmp_path):
+    stage = {"steps": 4, "batch_size": 8, "lr": 3e-3, "dense_weight": 1.0, "dense_labels": "cell",
+             "dense_balanced": True, "crops": ["whole"], "extra_scenes": 40, "gate_every": 2}
+    tiny = yaml.safe_load((ROOT / "config/tiny.yaml").read_text())
+    assert run_bootstrap(world, tmp_path, stage, tiny["world"]) == 0
     gate = json.loads((tmp_path / "clip" / "gates.json").read_text())
     assert gate["gate"] == "vit" and set(gate["figures"]) == set(TARGETS)
     assert all(0 <= f["value"] <= 1 for f in gate["figures"].values() if f["value"] is not None)
@@ -137,3 +148,11 @@ def test_bootstrap_clip_writes_the_gate_with_its_curve(world, tmp_path):
     bench = sum(json.loads(line)["split"] != "train" for line in (world / "scenes.jsonl").open())
     assert f"scored on {bench} held-out scenes" in gate["note"]
     assert not (tmp_path / "ck" / CURVE_FILE).exists()
+    summary = json.loads((tmp_path / "clip" / "summary.json").read_text())
+    assert summary["generated_scenes"] == 40 and summary["samples"] == 4 * 8
+
+
+def test_generated_scenes_need_the_world_section(world, tmp_path):
+    stage = {"steps": 2, "batch_size": 8, "extra_scenes": 8}
+    with pytest.raises(ConfigError, match="bootstrap.clip.extra_scenes needs the world section"):
+        run_bootstrap(world, tmp_path, stage, None)

@@ -30,7 +30,8 @@ def stage_settings(stage):
 if DEMO_WORLD:
 
     rule bootstrap_clip:
-        """Demo only: no small pretrained CLIP ships on PyPI, so train one on the world."""
+        """Demo only: no small pretrained CLIP ships on PyPI, so train one on the world
+        (and on fresh scenes from its generator); writes its ViT gate (gates.json)."""
         input:
             descriptions=f"{DATA}/descriptions.json",
             scenes=f"{DATA}/scenes.jsonl",
@@ -38,7 +39,7 @@ if DEMO_WORLD:
         output:
             directory(f"{MODELS}/bootstrap_clip"),
         params:
-            cfg=cfg_json("seed", bootstrap={"clip": config["bootstrap"]["clip"]},
+            cfg=cfg_json("seed", "world", bootstrap={"clip": config["bootstrap"]["clip"]},
                          model={"vision": config["model"]["vision"]}),
         threads: workflow.cores
         log:

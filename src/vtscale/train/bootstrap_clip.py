@@ -15,9 +15,11 @@ gist. Output folder (read by vtscale.model.vision):
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import random
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import open_clip
@@ -27,19 +29,22 @@ from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
 from open_clip.loss import ClipLoss
 from PIL import Image
 from safetensors.torch import save_file
-from torch.utils.data import Dataset
+from torch.utils.data import ConcatDataset, Dataset
 
 from vtscale.config import ConfigError, config_section
 from vtscale.data import descriptions
 from vtscale.data.conversations import load_image
 from vtscale.data.scenes import read_scenes
+from vtscale.data.synth.config import GRID, WorldConfig
 from vtscale.errors import InputError
 from vtscale.io import write_json
 from vtscale.model.config import VisionConfig
 from vtscale.model.vision import (BOOTSTRAP_CONFIG, BOOTSTRAP_WEIGHTS, CLIP_TEXT_CONTEXT,
                                   clip_config_from_sizes)
-from vtscale.train.cell_labels import CellHeads, patch_labels, scene_items
+from vtscale.train.cell_labels import (CellHeads, Item, group_cells, patch_labels, scene_items,
+                                      view_cell_labels)
 from vtscale.train.clip_regions import Box, ImageText, region_pairs
+from vtscale.train.clip_scenes import GeneratedScenes
 from vtscale.train.config import BootstrapClipConfig
 from vtscale.train.gate_curve import GateCurve
 from vtscale.train.gates import GATE_FILE, write_gate
@@ -74,13 +79,14 @@ class ImageTextPairs(Dataset):
     view as a PIL image held 6.8 GB); a view is cut from it and resized bicubic (PIL) per
     item, and normalised per batch exactly as the VLM normalises its views. With
     ``contents`` (image -> its shapes and words, vtscale.train.cell_labels) every item
-    also carries the labels of its view's ``grid`` x ``grid`` patches."""
+    also carries the labels ``label_view(items, box)`` of its view (per patch or per cell)."""
 
     def __init__(self, pairs: list[ImageText], view_size: int,
-                 contents: dict[Path, tuple[list, int]] | None = None, grid: int = 0):
+                 contents: dict[Path, tuple[list, int]] | None = None,
+                 label_view: Callable[[list[Item], Box], torch.Tensor] | None = None):
         self.pairs = pairs
         self.view_size = view_size
-        self.contents, self.grid = contents, grid
+        self.contents, self.label_view = contents, label_view
         self.tokens = open_clip.tokenizer.SimpleTokenizer(context_length=CLIP_TEXT_CONTEXT)(
             [pair.text for pair in pairs])
         images = list(dict.fromkeys(pair.image for pair in pairs))
@@ -109,7 +115,7 @@ class ImageTextPairs(Dataset):
             return self.view(index), self.tokens[index]
         items, image_size = self.contents[pair.image]
         box = pair.box or (0, 0, image_size, image_size)
-        return self.view(index), self.tokens[index], patch_labels(items, box, self.grid)
+        return self.view(index), self.tokens[index], self.label_view(items, box)
 
 
 _MEAN = torch.tensor(OPENAI_DATASET_MEAN, dtype=torch.float32).view(1, 3, 1, 1)
@@ -131,12 +137,34 @@ def collate_pairs(items: list) -> dict[str, torch.Tensor]:
 
 
 class ClipWithCellHeads(torch.nn.Module):
-    """The CLIP being bootstrapped plus the per-patch heads its dense loss trains."""
+    """The CLIP being bootstrapped plus the heads its dense loss trains: on each patch
+    token, or (``cells`` > 0) on each of the view's ``cells`` x ``cells`` cells, its patch
+    tokens concatenated (what one merged token of the VLM sees)."""
 
-    def __init__(self, clip: torch.nn.Module, width: int):
+    def __init__(self, clip: torch.nn.Module, width: int, cells: int = 0, balanced: bool = False):
         super().__init__()
-        self.clip = clip
-        self.cells = CellHeads(width)
+        self.clip, self.cell_grid = clip, cells
+        side = clip.visual.grid_size[0]
+        self.cells = CellHeads(width * (side // cells) ** 2 if cells else width, balanced)
+
+    def dense_loss(self, patches: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return self.cells.loss(group_cells(patches, self.cell_grid) if self.cell_grid else patches, labels)
+
+
+def view_labeller(kind: str, patches: int) -> Callable[[list[Item], Box], torch.Tensor]:
+    """The dense labels of a view: per patch (``patch``) or per grid cell (``cell``)."""
+    if kind == "cell":
+        return functools.partial(view_cell_labels, cells=GRID)
+    return functools.partial(patch_labels, grid=patches)
+
+
+def generated_scenes(payload: dict, cfg: BootstrapClipConfig, view_size: int,
+                     label_view: Callable[[list[Item], Box], torch.Tensor] | None) -> GeneratedScenes:
+    if not isinstance(payload.get("world"), dict):
+        raise ConfigError("config error: bootstrap.clip.extra_scenes needs the world section "
+                          "(the generator's settings) in --cfg")
+    world = config_section(WorldConfig, payload, "world")
+    return GeneratedScenes(world, cfg.seed, cfg.extra_scenes, view_size, label_view)
 
 
 def scene_contents(scenes: str | Path, image_root: Path) -> dict[Path, tuple[list, int]]:
@@ -170,7 +198,7 @@ def make_clip_loss(dense_weight: float = 0.0):
             return {"loss": clip_loss(image, text, clip.logit_scale.exp())}
         image, patches = image_and_patch_tokens(clip.visual, batch["images"])
         contrastive = clip_loss(image, text, clip.logit_scale.exp())
-        cells = model.cells.loss(patches, batch["patch_labels"])
+        cells = model.dense_loss(patches, batch["patch_labels"])
         return {"loss": contrastive + dense_weight * cells, "contrastive": contrastive.detach(),
                 "cells": cells.detach()}
     return loss
@@ -225,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     config = clip_config_from_sizes(config_section(VisionConfig, payload, "model.vision"))
     pairs = description_pairs(args.descriptions, Path(args.image_root))
     if args.scenes:
-        pairs += region_pairs(args.scenes, Path(args.image_root), train_cfg.seed)
+        pairs += region_pairs(args.scenes, Path(args.image_root), train_cfg.seed, train_cfg.crops)
     if train_cfg.max_samples and train_cfg.max_samples < len(pairs):
         pairs = random.Random(train_cfg.seed).sample(pairs, train_cfg.max_samples)
     torch.manual_seed(train_cfg.seed)
@@ -236,12 +264,18 @@ def main(argv: list[str] | None = None) -> int:
         if not args.scenes:
             raise ConfigError("config error: bootstrap.clip.dense_weight needs --scenes (cell labels)")
         contents = scene_contents(args.scenes, Path(args.image_root))
-        model = ClipWithCellHeads(clip, vision["width"])
-    dataset = ImageTextPairs(pairs, vision["image_size"], contents, vision["image_size"] // vision["patch_size"])
+        cells = GRID if train_cfg.dense_labels == "cell" else 0
+        model = ClipWithCellHeads(clip, vision["width"], cells, train_cfg.dense_balanced)
+    label_view = view_labeller(train_cfg.dense_labels, vision["image_size"] // vision["patch_size"])
+    dataset = ImageTextPairs(pairs, vision["image_size"], contents, label_view)
+    if train_cfg.extra_scenes:
+        dataset = ConcatDataset([dataset, generated_scenes(payload, train_cfg, vision["image_size"],
+                                                           label_view if contents else None)])
     task = Task(model=model, parameters=list(model.parameters()), dataset=dataset,
                 collate=collate_pairs, loss=make_clip_loss(train_cfg.dense_weight), count_tokens=lambda b: 0)
-    log.info("bootstrap CLIP: %d pairs, %.2fM parameters, dense weight %g", len(pairs),
-             sum(p.numel() for p in model.parameters()) / 1e6, train_cfg.dense_weight)
+    log.info("bootstrap CLIP: %d pairs, %d generated scenes, %.2fM parameters, dense weight %g",
+             len(pairs), train_cfg.extra_scenes, sum(p.numel() for p in model.parameters()) / 1e6,
+             train_cfg.dense_weight)
     gate = ViTGateRun(clip.visual, args.scenes, Path(args.image_root), pairs, vision["image_size"],
                       train_cfg.gate_every, args.ckpt_dir) if args.scenes else None
 
@@ -252,5 +286,5 @@ def main(argv: list[str] | None = None) -> int:
 
     train_backbone(task, train_cfg, args.ckpt_dir, args.out, "bootstrap_clip", save,
                    inputs=[args.descriptions, args.scenes], on_step=gate.curve if gate else None,
-                   pairs=len(pairs))
+                   pairs=len(pairs), generated_scenes=train_cfg.extra_scenes)
     return 0

@@ -61,15 +61,57 @@ def patch_labels(items: list[Item], box: Box, grid: int) -> torch.Tensor:
     return labels
 
 
-class CellHeads(nn.Module):
-    """One linear classifier per field on the ViT's patch tokens."""
+def view_cell_labels(items: list[Item], box: Box, cells: int) -> torch.Tensor:
+    """[3, cells * cells] labels of the view cut from ``box``, split into ``cells`` x
+    ``cells`` cells: a cell shows the item whose centre it holds (the largest of several).
+    On a whole scene these are the world's grid cells, one merged token each."""
+    labels = torch.zeros((len(FIELDS), cells * cells), dtype=torch.long)
+    x0, y0, x1, y1 = box
+    largest = [0.0] * (cells * cells)
+    for item_box, classes in items:
+        cx, cy = (item_box[0] + item_box[2]) / 2, (item_box[1] + item_box[3]) / 2
+        if not (x0 <= cx < x1 and y0 <= cy < y1):
+            continue
+        cell = int((cy - y0) * cells // (y1 - y0)) * cells + int((cx - x0) * cells // (x1 - x0))
+        area = (item_box[2] - item_box[0]) * (item_box[3] - item_box[1])
+        if area > largest[cell]:
+            largest[cell] = area
+            labels[:, cell] = torch.tensor(classes)
+    return labels
 
-    def __init__(self, width: int):
+
+def group_cells(tokens: torch.Tensor, cells: int) -> torch.Tensor:
+    """Patch tokens [views, side * side, d] -> [views, cells * cells, k * k * d]: the k x k
+    patches of each cell (k = side / cells) concatenated in raster order."""
+    views, patches, width = tokens.shape
+    side = round(patches ** 0.5)
+    if side * side != patches or side % cells:
+        raise ValueError(f"{patches} patch tokens do not tile a {cells} x {cells} grid of cells")
+    k = side // cells
+    grid = tokens.reshape(views, cells, k, cells, k, width).permute(0, 1, 3, 2, 4, 5)
+    return grid.reshape(views, cells * cells, k * k * width)
+
+
+class CellHeads(nn.Module):
+    """One linear classifier per field on the ViT's patch tokens (or on each cell's
+    patch tokens concatenated: ``inputs`` = k * k * width)."""
+
+    def __init__(self, inputs: int, balanced: bool = False):
         super().__init__()
-        self.heads = nn.ModuleList(nn.Linear(width, len(classes)) for classes in FIELDS.values())
+        self.balanced = balanced
+        self.heads = nn.ModuleList(nn.Linear(inputs, len(classes)) for classes in FIELDS.values())
 
     def loss(self, tokens: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """tokens [views, patches, width], labels [views, fields, patches]: mean CE."""
-        losses = [nn.functional.cross_entropy(head(tokens).flatten(0, 1), labels[:, k].flatten())
-                  for k, head in enumerate(self.heads)]
+        """tokens [views, positions, inputs], labels [views, fields, positions]: mean CE
+        (``balanced``: the mean of the positions that show the field and of those that
+        do not, so the many empty ones do not drown the rest)."""
+        losses = []
+        for k, head in enumerate(self.heads):
+            ce = nn.functional.cross_entropy(head(tokens).flatten(0, 1), labels[:, k].flatten(),
+                                             reduction="none")
+            shown = labels[:, k].flatten() > 0
+            if self.balanced and shown.any() and not shown.all():
+                losses.append((ce[shown].mean() + ce[~shown].mean()) / 2)
+            else:
+                losses.append(ce.mean())
         return torch.stack(losses).mean()

@@ -45,20 +45,29 @@ def crop_caption(record: dict, box: Box) -> str:
     return ", ".join(parts) or EMPTY
 
 
-def crop_boxes(width: int, height: int, rng: random.Random) -> list[Box]:
-    boxes = [(0, 0, width, height)]
-    for row in range(QUADRANTS):
-        for col in range(QUADRANTS):
-            boxes.append((col * width // QUADRANTS, row * height // QUADRANTS,
-                          (col + 1) * width // QUADRANTS, (row + 1) * height // QUADRANTS))
-    side = int(min(width, height) * rng.uniform(0.3, 0.7))
-    x0, y0 = rng.randrange(width - side + 1), rng.randrange(height - side + 1)
-    boxes.append((x0, y0, x0 + side, y0 + side))
+CROPS = ("whole", "quadrants", "random")
+
+
+def crop_boxes(width: int, height: int, rng: random.Random, crops: tuple[str, ...] = CROPS) -> list[Box]:
+    """The crops named in ``crops``: the whole image, its 2x2 quadrants, one seeded random
+    square of 30-70 % of the side."""
+    boxes = [(0, 0, width, height)] if "whole" in crops else []
+    if "quadrants" in crops:
+        for row in range(QUADRANTS):
+            for col in range(QUADRANTS):
+                boxes.append((col * width // QUADRANTS, row * height // QUADRANTS,
+                              (col + 1) * width // QUADRANTS, (row + 1) * height // QUADRANTS))
+    if "random" in crops:
+        side = int(min(width, height) * rng.uniform(0.3, 0.7))
+        x0, y0 = rng.randrange(width - side + 1), rng.randrange(height - side + 1)
+        boxes.append((x0, y0, x0 + side, y0 + side))
     return boxes
 
 
-def region_pairs(scenes: str | Path, image_root: Path, seed: int) -> list[ImageText]:
-    """(crop, caption) pairs for every training scene of ``scenes`` (a scenes.jsonl)."""
+def region_pairs(scenes: str | Path, image_root: Path, seed: int,
+                 crops: tuple[str, ...] = CROPS) -> list[ImageText]:
+    """(crop, caption) pairs for every training scene of ``scenes`` (a scenes.jsonl), one
+    per crop named in ``crops``."""
     rng = random.Random(seed)
     pairs = []
     for where, record in iter_scenes(scenes, boxes=True):
@@ -70,7 +79,7 @@ def region_pairs(scenes: str | Path, image_root: Path, seed: int) -> list[ImageT
         with Image.open(image) as img:
             width, height = img.size
         pairs += [ImageText(image, crop_caption(record, box), box)
-                  for box in crop_boxes(width, height, rng)]
+                  for box in crop_boxes(width, height, rng, crops)]
     if not pairs:
         raise InputError(f"{scenes}: no scenes with split 'train'")
     return pairs

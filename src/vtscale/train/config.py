@@ -128,6 +128,7 @@ class TrainSection:
 
 
 DENSE_LABELS = ("patch", "cell")
+CLIP_CROPS = ("whole", "quadrants", "random")    # vtscale.train.clip_regions.CROPS
 
 
 @dataclass
@@ -136,11 +137,16 @@ class BootstrapClipConfig(LoopConfig):
     dense_weight: float = 0.0         # weight of the per-patch cell-label loss
     dense_labels: str = "patch"       # patch: what each patch shows | cell: each grid cell's item
     dense_balanced: bool = False      # dense loss: positions showing a field weigh as much as empty ones
+    crops: tuple = ("whole", "quadrants", "random")   # region-caption crops of each scene
+    extra_scenes: int = 0             # fresh scenes from the world's generator (train/clip_scenes.py)
     gate_every: int = 200             # steps between points of the ViT gate's learning curve
 
     def __post_init__(self):
         super().__post_init__()
         check_choice("bootstrap.clip.dense_labels", self.dense_labels, DENSE_LABELS)
+        self.crops = tuple(self.crops)
+        for crop in self.crops:
+            check_choice("bootstrap.clip.crops", crop, CLIP_CROPS)
 
 
 LM_CONTEXTS = ("structured", "description", "none")

@@ -23,7 +23,7 @@ from vtscale.data.conversations import load_image
 from vtscale.data.synth.config import GRID
 from vtscale.errors import InputError
 from vtscale.model.vision import patch_tokens, views_to_pixels
-from vtscale.train.cell_labels import FIELDS, scene_items
+from vtscale.train.cell_labels import FIELDS, group_cells, scene_items, view_cell_labels
 from vtscale.train.gates import Figure, Gate
 
 GATE_NAME = "vit"
@@ -48,19 +48,6 @@ class SceneSet:
         return len(self.views)
 
 
-def cell_labels(record: dict, image_size: int) -> torch.Tensor:
-    """[fields, GRID * GRID]: each shape's or word's classes in the cell holding its centre."""
-    labels = torch.zeros((len(FIELDS), GRID * GRID), dtype=torch.long)
-    side = image_size / GRID
-    for (x0, y0, x1, y1), classes in scene_items(record):
-        row = min(GRID - 1, int((y0 + y1) / 2 // side))
-        col = min(GRID - 1, int((x0 + x1) / 2 // side))
-        for field, cls in enumerate(classes):
-            if cls:
-                labels[field, row * GRID + col] = cls
-    return labels
-
-
 def load_scene_set(records: list[dict], image_root: Path, view_size: int) -> SceneSet:
     """Each scene's whole image, decoded once and resized bicubic to the ViT's view (the
     VLM's global view of a square scene)."""
@@ -69,7 +56,8 @@ def load_scene_set(records: list[dict], image_root: Path, view_size: int) -> Sce
     views, labels = [], []
     for record in records:
         image = load_image(image_root / record["image"])
-        labels.append(cell_labels(record, image.size[0]))
+        side = image.size[0]
+        labels.append(view_cell_labels(scene_items(record), (0, 0, side, side), GRID))
         if image.size != (view_size, view_size):
             image = image.resize((view_size, view_size), Image.Resampling.BICUBIC)
         views.append(torch.from_numpy(np.array(image)).permute(2, 0, 1))
@@ -78,18 +66,16 @@ def load_scene_set(records: list[dict], image_root: Path, view_size: int) -> Sce
 
 @torch.no_grad()
 def cell_features(visual: nn.Module, views: torch.Tensor, batch_size: int = 128) -> torch.Tensor:
-    """[scenes, GRID * GRID, k * k * width]: the k x k patch tokens of each cell, concatenated."""
+    """[scenes, GRID * GRID, k * k * width]: the k x k patch tokens of each grid cell, concatenated."""
     was_training = visual.training
     visual.eval()
     tokens = torch.cat([patch_tokens(visual, views_to_pixels(list(views[i:i + batch_size].float() / 255)))
                         for i in range(0, len(views), batch_size)])
     visual.train(was_training)
-    side = round(tokens.shape[1] ** 0.5)
-    if side % GRID:
-        raise InputError(f"ViT gate: {side} x {side} patches do not tile a {GRID} x {GRID} grid")
-    k, width = side // GRID, tokens.shape[-1]
-    grid = tokens.view(len(views), GRID, k, GRID, k, width).permute(0, 1, 3, 2, 4, 5)
-    return grid.reshape(len(views), GRID * GRID, k * k * width)
+    try:
+        return group_cells(tokens, GRID)
+    except ValueError as err:
+        raise InputError(f"ViT gate: {err}") from None
 
 
 def _balanced_weights(labels: torch.Tensor, classes: int) -> torch.Tensor:
