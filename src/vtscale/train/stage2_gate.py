@@ -7,6 +7,7 @@ above that baseline on the existence, colour and word kinds."""
 
 from __future__ import annotations
 
+import logging
 import random
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ import torch
 from vtscale.data.conversations import Record
 from vtscale.data.question_kinds import question_kind
 from vtscale.train.gates import Figure, Gate
+
+log = logging.getLogger(__name__)
 
 GATED_KINDS = ("existence", "color", "color_yn", "word", "word_yn")
 MARGIN = 0.10
@@ -104,6 +107,8 @@ class Stage2Probe:
     def __call__(self, step: int, row: dict) -> None:
         if step % self.every == 0:
             self.curve.append({"step": step, **{k: round(v, 4) for k, v in self.measure().items()}})
+            log.info("held-out first-answer-token accuracy at step %d: %s", step,
+                     ", ".join(f"{k} {v:.2f}" for k, v in self.curve[-1].items() if k != "step"))
 
     def measure(self) -> dict[str, float]:
         return first_token_accuracy(self.model, self.collate, self.probe)
