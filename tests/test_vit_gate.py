@@ -118,6 +118,13 @@ def test_curve_keeps_the_points_of_the_run_it_resumes(tmp_path):
     assert fresh.points() == []
 
 
+def test_curve_leaves_the_last_step_to_the_final_gate(tmp_path):
+    curve = GateCurve(lambda: {"color": float("nan")}, every=2, folder=tmp_path, skip=6)
+    for step in range(1, 7):
+        curve(step, {})
+    assert curve.points() == [{"step": 2, "color": None}, {"step": 4, "color": None}]
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> Path:
     tiny = yaml.safe_load((ROOT / "config/tiny.yaml").read_text())
@@ -144,7 +151,9 @@ def test_bootstrap_clip_writes_the_gate_with_its_curve(world, tmp_path):
     gate = json.loads((tmp_path / "clip" / "gates.json").read_text())
     assert gate["gate"] == "vit" and set(gate["figures"]) == set(TARGETS)
     assert all(0 <= f["value"] <= 1 for f in gate["figures"].values() if f["value"] is not None)
-    assert [p["step"] for p in gate["curve"]] == [2, 4]
+    assert [p["step"] for p in gate["curve"]] == [2, 4]       # 4: the final gate itself
+    assert {k: round(f["value"], 4) for k, f in gate["figures"].items() if f["value"] is not None} \
+        == {k: v for k, v in gate["curve"][-1].items() if k != "step" and v is not None}
     bench = sum(json.loads(line)["split"] != "train" for line in (world / "scenes.jsonl").open())
     assert f"scored on {bench} held-out scenes" in gate["note"]
     assert not (tmp_path / "ck" / CURVE_FILE).exists()

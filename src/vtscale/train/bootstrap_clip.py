@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import math
 import logging
 import random
 from pathlib import Path
@@ -46,18 +47,16 @@ from vtscale.train.cell_labels import (CellHeads, Item, group_cells, patch_label
 from vtscale.train.clip_regions import Box, ImageText, region_pairs
 from vtscale.train.clip_scenes import GeneratedScenes
 from vtscale.train.config import BootstrapClipConfig
-from vtscale.train.gate_curve import GateCurve
+from vtscale.train.gate_curve import GateCurve, curve_point
 from vtscale.train.gates import GATE_FILE, write_gate
 from vtscale.train.loop import Task
 from vtscale.train.outputs import backbone_config, backbone_parser, train_backbone
-from vtscale.train.vit_gate import ProbeSettings, SceneSet, load_scene_set, probe_figures, vit_gate
+from vtscale.train.vit_gate import ProbeSettings, load_scene_set, probe_figures, vit_gate
 
 log = logging.getLogger(__name__)
 
 GATE_TRAIN_SCENES = 1000              # training scenes the gate's probes learn from
 GATE_PROBE = ProbeSettings(steps=500)
-CURVE_TRAIN_SCENES = 300              # fewer for a curve point: a few seconds each
-CURVE_PROBE = ProbeSettings(steps=300)
 
 def description_pairs(path: str | Path, image_root: Path) -> list[ImageText]:
     """(image, description) of every record with a description (empty ones skipped)."""
@@ -204,33 +203,37 @@ def make_clip_loss(dense_weight: float = 0.0):
     return loss
 
 
+def gate_scenes(scenes: str | Path, image_root: Path, pairs: list[ImageText]) -> tuple[list, list]:
+    """Training scenes for the gate's probes, and the scenes they are scored on: those
+    whose images no training pair shows (the world's benchmark scenes)."""
+    trained = {pair.image for pair in pairs}
+    records = read_scenes(scenes, boxes=True)
+    held_out = [r for r in records if r["split"] != "train" and image_root / r["image"] not in trained]
+    if not held_out:
+        raise InputError(f"{scenes}: no scene outside the training ones to score the ViT gate on")
+    return [r for r in records if r["split"] == "train"][:GATE_TRAIN_SCENES], held_out
+
+
 class ViTGateRun:
-    """The ViT gate (vtscale.train.vit_gate) of the CLIP being trained: cheap points of
-    its learning curve during training, the full gate once trained. The probes learn
-    from training scenes and are scored on the scenes whose images no training pair
-    shows (the world's benchmark scenes)."""
+    """The ViT gate (vtscale.train.vit_gate) of the CLIP being trained: measured every
+    ``every`` steps during training (its learning curve) and once trained, each time
+    the same way, so the curve ends at the gate's figures."""
 
-    def __init__(self, visual: torch.nn.Module, scenes: str | Path, image_root: Path,
-                 pairs: list[ImageText], view_size: int, every: int, ckpt_dir: str | Path):
-        trained = {pair.image for pair in pairs}
-        records = read_scenes(scenes, boxes=True)
-        held_out = [r for r in records if r["split"] != "train" and image_root / r["image"] not in trained]
-        if not held_out:
-            raise InputError(f"{scenes}: no scene outside the training ones to score the ViT gate on")
-        self.train_records = [r for r in records if r["split"] == "train"][:GATE_TRAIN_SCENES]
-        self.visual, self.image_root, self.view_size = visual, image_root, view_size
-        self.held_out = load_scene_set(held_out, image_root, view_size)
-        curve_train = load_scene_set(self.train_records[:CURVE_TRAIN_SCENES], image_root, view_size)
-        self.curve = GateCurve(lambda: self.measure_point(curve_train), every, ckpt_dir)
+    def __init__(self, visual: torch.nn.Module, scenes: tuple[list, list], image_root: Path,
+                 view_size: int, every: int, last_step: int, ckpt_dir: str | Path):
+        self.visual, self.last_step = visual, last_step
+        self.train, self.held_out = (load_scene_set(records, image_root, view_size) for records in scenes)
+        self.curve = GateCurve(self.measure, every, ckpt_dir, skip=last_step)
 
-    def measure_point(self, train: SceneSet) -> dict[str, float]:
-        figures = probe_figures(self.visual, train, self.held_out, CURVE_PROBE)
-        log.info("ViT gate curve: %s", {k: round(v, 3) for k, v in figures.items()})
+    def measure(self) -> dict[str, float]:
+        figures = probe_figures(self.visual, self.train, self.held_out, GATE_PROBE)
+        log.info("ViT gate: %s", {k: round(v, 3) for k, v in figures.items()})
         return figures
 
     def write(self, path: Path) -> None:
-        train = load_scene_set(self.train_records, self.image_root, self.view_size)
-        write_gate(path, vit_gate(self.visual, train, self.held_out, GATE_PROBE, self.curve.points()))
+        gate = vit_gate(self.visual, self.train, self.held_out, GATE_PROBE, self.curve.points())
+        gate.curve.append(curve_point(self.last_step, {k: f.value for k, f in gate.figures.items()}))
+        write_gate(path, gate)
 
 
 def save_clip(model: torch.nn.Module, config: dict, folder: Path) -> None:
@@ -276,8 +279,13 @@ def main(argv: list[str] | None = None) -> int:
     log.info("bootstrap CLIP: %d pairs, %d generated scenes, %.2fM parameters, dense weight %g",
              len(pairs), train_cfg.extra_scenes, sum(p.numel() for p in model.parameters()) / 1e6,
              train_cfg.dense_weight)
-    gate = ViTGateRun(clip.visual, args.scenes, Path(args.image_root), pairs, vision["image_size"],
-                      train_cfg.gate_every, args.ckpt_dir) if args.scenes else None
+    gate = None
+    if args.scenes:
+        last_step = train_cfg.total_steps(math.ceil(math.ceil(len(dataset) / train_cfg.batch_size)
+                                                    / train_cfg.grad_accum))
+        gate = ViTGateRun(clip.visual, gate_scenes(args.scenes, Path(args.image_root), pairs),
+                          Path(args.image_root), vision["image_size"], train_cfg.gate_every,
+                          last_step, args.ckpt_dir)
 
     def save(trained, folder: Path) -> None:
         save_clip(trained.clip if isinstance(trained, ClipWithCellHeads) else trained, config, folder)

@@ -16,12 +16,18 @@ CURVE_FILE = "gate_curve.jsonl"
 Measure = Callable[[], dict[str, float]]
 
 
-class GateCurve:
-    """An ``on_step`` hook (vtscale.train.loop.train): every ``every`` steps the main
-    process appends ``{"step": S, **measure()}`` to ``folder/gate_curve.jsonl``."""
+def curve_point(step: int, figures: dict[str, float]) -> dict:
+    """``{"step": step, figure: value}``, values rounded, a non-finite one null."""
+    return {"step": step, **{k: round(v, 4) if math.isfinite(v) else None for k, v in figures.items()}}
 
-    def __init__(self, measure: Measure, every: int, folder: str | Path):
-        self.measure, self.every = measure, every
+
+class GateCurve:
+    """An ``on_step`` hook (vtscale.train.loop.train): every ``every`` steps but ``skip``
+    (the last, which the final gate measures) the main process appends a curve point
+    of ``measure()`` to ``folder/gate_curve.jsonl``."""
+
+    def __init__(self, measure: Measure, every: int, folder: str | Path, skip: int | None = None):
+        self.measure, self.every, self.skip = measure, every, skip
         self.path = Path(folder) / CURVE_FILE
         self.started = False
 
@@ -33,12 +39,9 @@ class GateCurve:
             # resumed here (killed before its checkpoint, or other settings): drop them.
             self.write([point for point in self.points() if point["step"] < step])
             self.started = True
-        if step % self.every == 0:
-            figures = self.measure()
-            point = {"step": step, **{k: round(v, 4) if math.isfinite(v) else None
-                                      for k, v in figures.items()}}
+        if step % self.every == 0 and step != self.skip:
             with self.path.open("a") as handle:
-                handle.write(json.dumps(point) + "\n")
+                handle.write(json.dumps(curve_point(step, self.measure())) + "\n")
 
     def points(self) -> list[dict]:
         """The curve so far, one point per step in step order."""
