@@ -12,7 +12,10 @@ from PIL import Image, ImageDraw, ImageFont
 from .scene import Scene, SceneObject, SceneWord, cell_size
 from .vocab import BACKGROUNDS, COLORS, TEXT_COLOR
 
-WORD_FONT_PX = 36   # at 448 px: a three-letter word spans about half a grid cell
+# At 448 px a three-letter word spans about 0.8 of a grid cell (at most 89 of 112 px);
+# at 36 px (18 at the demo's 224) per-cell probes on a bootstrapped ViT read the word
+# 0.75 of the time after 1,000 steps, at 44 px 0.92 (docs/experiments.md, "The ViT gate").
+WORD_FONT_PX = 44
 
 
 @functools.lru_cache(maxsize=None)

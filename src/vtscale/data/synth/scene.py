@@ -72,10 +72,17 @@ def cell_size(image_size: int) -> int:
     return image_size // GRID
 
 
+# Radius ranges at 448 px. A small shape spans about one 28 px patch of the demo's 224 px
+# view: at radius 17-22 (8-11 px at 224, often split over the four patches of its cell)
+# a ViT's per-cell probes told its kind 0.72 of the time after the demo's bootstrap, at
+# 26-30 they tell it 0.99 (docs/experiments.md, "The ViT gate").
+RADII = {"small": (26, 30), "large": (36, 44)}
+
+
 def _sample_object(rng: np.random.Generator, cell: tuple[int, int], image_size: int) -> SceneObject:
     scale = image_size / 448
     size = SIZES[int(rng.integers(2))]
-    low, high = (17, 22) if size == "small" else (36, 44)
+    low, high = RADII[size]
     radius = int(round(rng.integers(low, high + 1) * scale))
     cs = cell_size(image_size)
     slack = max(0, cs // 2 - radius - int(4 * scale))
