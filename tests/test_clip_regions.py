@@ -91,7 +91,7 @@ def test_each_image_is_decoded_once_up_front_for_all_its_crops(tmp_path, monkeyp
 
 def test_a_batch_is_normalised_as_the_vlm_normalises_its_views():
     from vtscale.model.vision import views_to_pixels
-    from vtscale.train.bootstrap_clip import normalise_views
+    from vtscale.train.vit_gate import normalise_views
     views = torch.randint(0, 256, (3, 3, 8, 8), dtype=torch.uint8)
     pil = [Image.fromarray(view.permute(1, 2, 0).numpy()) for view in views]
     assert torch.equal(normalise_views(views.clone()), views_to_pixels(pil))

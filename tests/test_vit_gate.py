@@ -17,7 +17,8 @@ from vtscale.data import synth
 from vtscale.train import bootstrap_clip
 from vtscale.train.cell_labels import FIELDS, scene_items, view_cell_labels
 from vtscale.train.gate_curve import CURVE_FILE, GateCurve
-from vtscale.train.vit_gate import TARGETS, SceneSet, cell_features, probe_accuracies, vit_gate
+from vtscale.train.vit_gate import (TARGETS, ProbeSettings, SceneSet, cell_features, probe_accuracies,
+                                   vit_gate)
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSES = [len(names) for names in FIELDS.values()]
@@ -55,6 +56,16 @@ def test_probes_on_features_unrelated_to_the_cells_stay_near_chance():
     figures = probe_accuracies(train_x, train_y, test_x, test_y)
     for name, classes in zip(FIELDS, CLASSES):      # chance among the classes and "none"
         assert figures[name] < 2.0 / classes, (name, figures[name])
+
+
+def test_probes_leave_the_global_rng_as_they_found_it():
+    labels = random_labels(100, 0)
+    torch.manual_seed(7)
+    expected = torch.rand(3)
+    torch.manual_seed(7)
+    probe_accuracies(one_hot_features(labels, 0.1, 2), labels, one_hot_features(labels, 0.1, 3), labels,
+                     ProbeSettings(steps=5))
+    assert torch.equal(torch.rand(3), expected)
 
 
 def test_a_field_no_held_out_cell_shows_is_nan():

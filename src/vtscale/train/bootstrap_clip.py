@@ -26,7 +26,6 @@ import numpy as np
 import open_clip
 import torch
 from accelerate import PartialState
-from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
 from open_clip.loss import ClipLoss
 from PIL import Image
 from safetensors.torch import save_file
@@ -51,7 +50,8 @@ from vtscale.train.gate_curve import GateCurve, curve_point
 from vtscale.train.gates import GATE_FILE, write_gate
 from vtscale.train.loop import Task
 from vtscale.train.outputs import backbone_config, backbone_parser, train_backbone
-from vtscale.train.vit_gate import ProbeSettings, load_scene_set, probe_figures, vit_gate
+from vtscale.train.vit_gate import (ProbeSettings, load_scene_set, normalise_views, probe_figures,
+                                   vit_gate)
 
 log = logging.getLogger(__name__)
 
@@ -115,16 +115,6 @@ class ImageTextPairs(Dataset):
         items, image_size = self.contents[pair.image]
         box = pair.box or (0, 0, image_size, image_size)
         return self.view(index), self.tokens[index], self.label_view(items, box)
-
-
-_MEAN = torch.tensor(OPENAI_DATASET_MEAN, dtype=torch.float32).view(1, 3, 1, 1)
-_STD = torch.tensor(OPENAI_DATASET_STD, dtype=torch.float32).view(1, 3, 1, 1)
-
-
-def normalise_views(views: torch.Tensor) -> torch.Tensor:
-    """uint8 [views, 3, H, W] -> what vtscale.model.vision.views_to_pixels makes of the
-    same views: the same float32 arithmetic, in place on the whole batch."""
-    return views.float().div_(255.0).sub_(_MEAN).div_(_STD)
 
 
 def collate_pairs(items: list) -> dict[str, torch.Tensor]:

@@ -16,13 +16,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from open_clip.constants import OPENAI_DATASET_MEAN, OPENAI_DATASET_STD
 from PIL import Image
 from torch import nn
 
 from vtscale.data.conversations import load_image
 from vtscale.data.synth.config import GRID
 from vtscale.errors import InputError
-from vtscale.model.vision import patch_tokens, views_to_pixels
+from vtscale.model.vision import patch_tokens
 from vtscale.train.cell_labels import FIELDS, group_cells, scene_items, view_cell_labels
 from vtscale.train.gates import Figure, Gate
 
@@ -64,12 +65,22 @@ def load_scene_set(records: list[dict], image_root: Path, view_size: int) -> Sce
     return SceneSet(torch.stack(views), torch.stack(labels))
 
 
+_MEAN = torch.tensor(OPENAI_DATASET_MEAN, dtype=torch.float32).view(1, 3, 1, 1)
+_STD = torch.tensor(OPENAI_DATASET_STD, dtype=torch.float32).view(1, 3, 1, 1)
+
+
+def normalise_views(views: torch.Tensor) -> torch.Tensor:
+    """uint8 [views, 3, H, W] -> what vtscale.model.vision.views_to_pixels makes of the
+    same views: the same float32 arithmetic on the whole batch at once."""
+    return views.float().div_(255.0).sub_(_MEAN).div_(_STD)
+
+
 @torch.no_grad()
 def cell_features(visual: nn.Module, views: torch.Tensor, batch_size: int = 128) -> torch.Tensor:
     """[scenes, GRID * GRID, k * k * width]: the k x k patch tokens of each grid cell, concatenated."""
     was_training = visual.training
     visual.eval()
-    tokens = torch.cat([patch_tokens(visual, views_to_pixels(list(views[i:i + batch_size].float() / 255)))
+    tokens = torch.cat([patch_tokens(visual, normalise_views(views[i:i + batch_size]))
                         for i in range(0, len(views), batch_size)])
     visual.train(was_training)
     try:
@@ -88,7 +99,8 @@ def train_probes(x: torch.Tensor, labels: torch.Tensor, classes: list[int],
     """One linear head per field, trained together (one matmul a step; each field's rows
     see only its own loss): x [cells, d], labels [cells, fields]; every class weighted
     by its inverse frequency, so the frequent empty cells do not swamp the rest."""
-    head = nn.Linear(x.shape[-1], sum(classes))
+    with torch.random.fork_rng():       # a probe mid-training leaves the run's RNG as it was
+        head = nn.Linear(x.shape[-1], sum(classes))
     generator = torch.Generator().manual_seed(0)
     with torch.no_grad():
         head.weight.copy_(torch.randn(head.weight.shape, generator=generator) * 0.01)
