@@ -54,7 +54,7 @@ def main():
     p.add_argument("--data", default="data/demo")
     p.add_argument("--config", default="config/demo.yaml")
     p.add_argument("--train-scenes", type=int, default=1000)
-    p.add_argument("--steps", type=int, default=500)
+    p.add_argument("--steps", type=int, default=ProbeSettings.steps)
     p.add_argument("--lr", type=float, default=ProbeSettings.lr)
     p.add_argument("--by-size", action="store_true")
     args = p.parse_args()

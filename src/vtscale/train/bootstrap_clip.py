@@ -50,13 +50,12 @@ from vtscale.train.gate_curve import GateCurve, curve_point
 from vtscale.train.gates import GATE_FILE, write_gate
 from vtscale.train.loop import Task
 from vtscale.train.outputs import backbone_config, backbone_parser, train_backbone
-from vtscale.train.vit_gate import (ProbeSettings, load_scene_set, normalise_views, probe_figures,
-                                   vit_gate)
+from vtscale.train.vit_gate import load_scene_set, normalise_views, probe_figures, vit_gate
 
 log = logging.getLogger(__name__)
 
 GATE_TRAIN_SCENES = 1000              # training scenes the gate's probes learn from
-GATE_PROBE = ProbeSettings(steps=500)
+
 
 def description_pairs(path: str | Path, image_root: Path) -> list[ImageText]:
     """(image, description) of every record with a description (empty ones skipped)."""
@@ -174,7 +173,7 @@ def image_and_patch_tokens(visual: torch.nn.Module, pixels: torch.Tensor) -> tup
 
 
 def make_clip_loss(dense_weight: float = 0.0):
-    """open_clip's ClipLoss; on a ClipWithCellHeads also the per-patch label loss."""
+    """open_clip's ClipLoss; on a ClipWithCellHeads also the dense (per patch or per cell) label loss."""
     state = PartialState()
     clip_loss = ClipLoss(gather_with_grad=state.num_processes > 1,
                          rank=state.process_index, world_size=state.num_processes)
@@ -216,12 +215,12 @@ class ViTGateRun:
         self.curve = GateCurve(self.measure, every, ckpt_dir, skip=last_step)
 
     def measure(self) -> dict[str, float]:
-        figures = probe_figures(self.visual, self.train, self.held_out, GATE_PROBE)
+        figures = probe_figures(self.visual, self.train, self.held_out)
         log.info("ViT gate: %s", {k: round(v, 3) for k, v in figures.items()})
         return figures
 
     def write(self, path: Path) -> None:
-        gate = vit_gate(self.visual, self.train, self.held_out, GATE_PROBE, self.curve.points())
+        gate = vit_gate(self.visual, self.train, self.held_out, curve=self.curve.points())
         gate.curve.append(curve_point(self.last_step, {k: f.value for k, f in gate.figures.items()}))
         write_gate(path, gate)
 

@@ -33,8 +33,9 @@ TARGETS = {"color": 0.98, "kind": 0.95, "word": 0.90}
 
 @dataclass(frozen=True)
 class ProbeSettings:
-    """How long the probes train: full-batch Adam on standardised features."""
-    steps: int = 300
+    """How long the probes train: full-batch Adam on standardised features (on the demo,
+    300 steps read words 0.02 lower than 500, and 1,000 no higher than 500)."""
+    steps: int = 500
     lr: float = 0.02
 
 
