@@ -80,15 +80,10 @@ def test_scenes_need_both_splits_and_objects(tmp_path):
 
 
 def write_scenes(world, count: int = 12) -> None:
-    """scenes.jsonl for the test world: one shape per image, the last four held out."""
-    conversations = json.loads((world / "conversations.json").read_text())
-    rows = []
-    for i, record in enumerate(conversations):
-        color = record["conversations"][1]["value"]
-        kind = record["conversations"][2]["value"].split()[3].rstrip("?")
-        rows.append({"id": record["id"], "image": record["image"],
-                     "split": "train" if i < count - 4 else "bench",
-                     "objects": [{"color": color, "kind": kind}]})
+    """The test world's scenes.jsonl (one shape per image) with the last four held out."""
+    lines = (world / "scenes.jsonl").read_text().splitlines()
+    rows = [{**json.loads(line), "split": "train" if i < count - 4 else "bench"}
+            for i, line in enumerate(lines)]
     (world / "scenes.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
 
 

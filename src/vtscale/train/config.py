@@ -55,7 +55,9 @@ class TrainConfig(LoopConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        check_choice("train.<stage>.samples", self.samples, SAMPLE_FORMS)
+        check_choice(f"train.{self.key}.samples", self.samples, SAMPLE_FORMS)
+
+    key = "<stage>"                   # the section's name in messages (a class attribute)
 
     def projection_warmup(self) -> LoopConfig | None:
         """The loop settings of the projection-only warm-up, if any."""
@@ -78,6 +80,7 @@ class Stage1Config(TrainConfig):
     per-question identity term; the authors' code: whole conversations, both towers
     trained, the text tower's own projection, the answers' ±1σ mask and one identity
     term over the batch (config/paper.yaml)."""
+    key = "stage1"
     samples: str = "question"         # question: one sample per question | conversation
     identity: str = "per_question"    # per_question | batch
     answer_mask_sigma: float | None = None   # zero answer-embedding entries beyond mean ± σ·std
