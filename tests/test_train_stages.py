@@ -41,6 +41,18 @@ def cfg_json(**train_overrides) -> str:
                        "grid": {"n": [1, 2, 4], "m_default": 2}})
 
 
+def dies_in_call(count: int, loss):
+    """``loss`` that raises KeyboardInterrupt (a kill) on its ``count``-th call."""
+    calls = {"n": 0}
+
+    def dying(self, batch):
+        calls["n"] += 1
+        if calls["n"] == count:
+            raise KeyboardInterrupt
+        return loss(self, batch)
+    return dying
+
+
 @pytest.fixture(autouse=True)
 def fresh_accelerate_state():
     yield
@@ -274,15 +286,8 @@ def test_stage2_killed_and_rerun_reaches_the_uninterrupted_weights(world_and_bac
     AcceleratorState._reset_state(reset_partial_state=True)
     assert run.main(["--cfg", cfg, *train_args(2, world, results, "full", *init)]) == 0
 
-    original, calls = VisionTokenModel.generation_loss, {"n": 0}
-
-    def dies_in_step_3(self, batch):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt
-        return original(self, batch)
-
-    monkeypatch.setattr(VisionTokenModel, "generation_loss", dies_in_step_3)
+    original = VisionTokenModel.generation_loss
+    monkeypatch.setattr(VisionTokenModel, "generation_loss", dies_in_call(3, original))
     AcceleratorState._reset_state(reset_partial_state=True)
     with pytest.raises(KeyboardInterrupt):
         run.main(["--cfg", cfg, *train_args(2, world, results, "killed", *init)])
@@ -300,7 +305,8 @@ def test_stage2_killed_and_rerun_reaches_the_uninterrupted_weights(world_and_bac
     assert losses[1] == pytest.approx(losses[0], abs=1e-6) and len(losses[0]) == 3
 
 
-def test_changed_stage1_retrains_stage2_and_rerun_starts_fresh(world_and_backbones, tmp_path):
+def test_changed_stage1_retrains_stage2_and_rerun_starts_fresh(world_and_backbones, tmp_path,
+                                                              monkeypatch):
     """Issue 22 item 1: stage 2 killed after a checkpoint, then stage 1 changes (another
     lr): stage 2 must not resume the checkpoint it wrote from the old stage 1. And a
     finished stage leaves no checkpoint, so a forced rerun trains again."""
@@ -318,21 +324,12 @@ def test_changed_stage1_retrains_stage2_and_rerun_starts_fresh(world_and_backbon
 
     # A stage 2 of the old stage 1, killed in step 3, leaves its step-2 checkpoint ...
     from vtscale.model.vlm import VisionTokenModel
-    original, calls = VisionTokenModel.generation_loss, {"n": 0}
-
-    def dies_in_step_3(self, batch):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise KeyboardInterrupt
-        return original(self, batch)
-
     AcceleratorState._reset_state(reset_partial_state=True)
-    VisionTokenModel.generation_loss = dies_in_step_3
-    try:
-        with pytest.raises(KeyboardInterrupt):
-            run.main(["--cfg", cfg, *train_args(2, world, results, "stage2_again", *init)])
-    finally:
-        VisionTokenModel.generation_loss = original
+    monkeypatch.setattr(VisionTokenModel, "generation_loss",
+                        dies_in_call(3, VisionTokenModel.generation_loss))
+    with pytest.raises(KeyboardInterrupt):
+        run.main(["--cfg", cfg, *train_args(2, world, results, "stage2_again", *init)])
+    monkeypatch.undo()
     assert (results / "checkpoints" / "stage2_again" / "step_00000002").is_dir()
 
     # ... then stage 1 changes, and stage 2 rebuilds from it with the same ckpt dir.
