@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from vtscale.data.conversations import Record
-from vtscale.data.question_kinds import question_kind
+from vtscale.data.question_kinds import at_most_per_kind, question_kind
 from vtscale.data.sample import Turn
-from vtscale.train.stage2_gate import BlindBaselines, at_most_per_kind, single_turns, split_by_image
+from vtscale.train.stage2_gate import BlindBaselines, first_question_kind, single_turns, split_by_image
 
 
 @pytest.mark.parametrize("question, kind", [
@@ -47,7 +47,7 @@ def test_single_turns_ask_every_question_first_and_limit_per_kind():
                      ("Is there a red circle in the image? Please answer yes or no.", "Yes")])
     assert [r.turns[0].answer for r in single_turns([rec])] == ["red", "Yes"]
     assert len(single_turns([rec], kinds=None)) == 3
-    assert len(at_most_per_kind(single_turns([rec] * 5), 2)) == 4
+    assert len(at_most_per_kind(single_turns([rec] * 5), 2, first_question_kind)) == 4
 
 
 def test_blind_baselines_take_the_better_of_majority_and_question_alone():

@@ -10,6 +10,10 @@ Kinds: ``existence`` (POPE-style "Is there a red circle in the image?"), ``color
 from __future__ import annotations
 
 import re
+from collections import Counter
+from typing import Callable, Iterable, TypeVar
+
+Item = TypeVar("Item")
 
 YES_NO_KINDS = ("existence", "color_yn", "count_yn", "word_yn", "position_yn")
 SHORT_KINDS = ("count", "color", "word", "position")
@@ -36,3 +40,23 @@ def question_kind(question: str) -> str:
         if re.search(pattern, text):
             return kind
     return "other"
+
+
+def at_most_per_kind(items: Iterable[Item], per_kind: int, kind_of: Callable[[Item], str]) -> list[Item]:
+    """At most ``per_kind`` items of each kind, in order."""
+    kept, seen = [], Counter()
+    for item in items:
+        kind = kind_of(item)
+        if seen[kind] < per_kind:
+            kept.append(item)
+            seen[kind] += 1
+    return kept
+
+
+def accuracy_by_kind(kinds: Iterable[str], hits: Iterable[bool]) -> dict[str, float]:
+    """Share of hits per kind, kinds sorted."""
+    right, total = Counter(), Counter()
+    for kind, hit in zip(kinds, hits):
+        total[kind] += 1
+        right[kind] += bool(hit)
+    return {kind: right[kind] / total[kind] for kind in sorted(total)}

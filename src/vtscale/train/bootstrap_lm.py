@@ -38,7 +38,8 @@ from vtscale.model.chat import IGNORE, template_row
 from vtscale.model.chat_template import CHATML, END, START
 from vtscale.train.config import BootstrapLMConfig
 from vtscale.train.gates import GATE_FILE, write_gate
-from vtscale.train.lm_gate import ProbeItem, curve_point, group_by_kind, reading_gate, with_context
+from vtscale.train.gate_curve import GateCurve
+from vtscale.train.lm_gate import ProbeItem, curve_figures, per_kind, reading_gate, with_context
 from vtscale.train.loop import Task
 from vtscale.train.outputs import backbone_config, backbone_parser, train_backbone
 
@@ -203,28 +204,29 @@ def main(argv: list[str] | None = None) -> int:
                                 cfg["model"]["llm"].get("vocab_size", 4096))
     dataset = ContextConversations(training, scene_texts, train_cfg.contexts, tokenizer, train_cfg.samples)
     items = probe_items(held_out, scene_texts)
-    curve_items = group_by_kind(items, CURVE_ITEMS_PER_KIND)
+    curve_items = per_kind(items, CURVE_ITEMS_PER_KIND)
     torch.manual_seed(train_cfg.seed)
     model = LlamaForCausalLM(llama_config(cfg["model"]["llm"], tokenizer, train_cfg.init_std))
     log.info("bootstrap LM: %d samples (%s, %s contexts), %d held-out questions, %.2fM parameters",
              len(dataset), train_cfg.samples, "/".join(train_cfg.contexts), len(items),
              model.num_parameters() / 1e6)
-    curve: list[dict] = []
 
-    def gate_point(step: int, row: dict) -> None:
-        if step % train_cfg.gate_every == 0:
-            curve.append(curve_point(model, tokenizer, curve_items, step))
-            log.info("reading gate at step %d: %s", step, curve[-1])
+    def measure() -> dict[str, float]:
+        figures = curve_figures(model, tokenizer, curve_items)
+        log.info("reading gate: %s", ", ".join(f"{k} {v:.2f}" for k, v in figures.items()))
+        return figures
+
+    curve = GateCurve(measure, train_cfg.gate_every, args.ckpt_dir)
 
     def save(trained, folder: Path) -> None:
         trained.save_pretrained(folder)
         tokenizer.save_pretrained(folder)
         write_gate(folder / GATE_FILE,
-                   reading_gate(trained, tokenizer, group_by_kind(items, GATE_ITEMS_PER_KIND), curve))
+                   reading_gate(trained, tokenizer, per_kind(items, GATE_ITEMS_PER_KIND), curve.points()))
 
     task = Task(model=model, parameters=list(model.parameters()), dataset=dataset,
                 collate=PadCollate(pad_id(tokenizer)), loss=answer_loss)
     train_backbone(task, train_cfg, args.ckpt_dir, args.out, "bootstrap_lm", save,
                    inputs=[args.descriptions, args.conversations, args.scenes, args.tokenizer],
-                   on_step=gate_point, samples=len(dataset), held_out_questions=len(items))
+                   on_step=curve, samples=len(dataset), held_out_questions=len(items))
     return 0

@@ -7,12 +7,11 @@ and word questions, with the structured context."""
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 import torch
 
-from vtscale.data.question_kinds import YES_NO_KINDS
+from vtscale.data.question_kinds import YES_NO_KINDS, accuracy_by_kind, at_most_per_kind
 from vtscale.model.causal_lm import pad_id
 from vtscale.model.chat import template_row
 from vtscale.train.gates import Figure, Gate
@@ -64,12 +63,8 @@ def left_padded(rows: list[list[int]], pad: int) -> tuple[torch.Tensor, torch.Te
     return ids, mask
 
 
-def accuracy_by_kind(items: list[ProbeItem], hits: list[bool]) -> dict[str, float]:
-    right, total = Counter(), Counter()
-    for item, hit in zip(items, hits):
-        total[item.kind] += 1
-        right[item.kind] += hit
-    return {kind: right[kind] / total[kind] for kind in sorted(total)}
+def reading_accuracy(model, tokenizer, items: list[ProbeItem], mode: str) -> dict[str, float]:
+    return accuracy_by_kind([i.kind for i in items], first_token_hits(model, tokenizer, items, mode))
 
 
 def reading_figures(model, tokenizer, items: list[ProbeItem],
@@ -78,7 +73,7 @@ def reading_figures(model, tokenizer, items: list[ProbeItem],
     ``<kind>_<mode>`` for the other modes."""
     figures: dict[str, Figure] = {}
     for mode in modes:
-        for kind, value in accuracy_by_kind(items, first_token_hits(model, tokenizer, items, mode)).items():
+        for kind, value in reading_accuracy(model, tokenizer, items, mode).items():
             name = kind if mode == "structured" else f"{kind}_{mode}"
             figures[name] = Figure(value, TARGETS.get(kind) if mode == "structured" else None)
     return figures
@@ -91,21 +86,12 @@ def reading_gate(model, tokenizer, items: list[ProbeItem], curve: list[dict]) ->
     return Gate("llm", reading_figures(model, tokenizer, items), curve, note)
 
 
-def curve_point(model, tokenizer, items: list[ProbeItem], step: int) -> dict:
+def curve_figures(model, tokenizer, items: list[ProbeItem]) -> dict[str, float]:
     """A cheap point of the gate's learning curve: structured context and blind."""
-    point: dict = {"step": step}
-    for mode in ("structured", "blind"):
-        accuracy = accuracy_by_kind(items, first_token_hits(model, tokenizer, items, mode))
-        point.update({(k if mode == "structured" else f"{k}_blind"): round(v, 4)
-                      for k, v in accuracy.items()})
-    return point
+    figures = reading_accuracy(model, tokenizer, items, "structured")
+    figures.update({f"{k}_blind": v for k, v in reading_accuracy(model, tokenizer, items, "blind").items()})
+    return figures
 
 
-def group_by_kind(items: list[ProbeItem], per_kind: int) -> list[ProbeItem]:
-    """At most ``per_kind`` items of each kind, in order."""
-    kept, seen = [], defaultdict(int)
-    for item in items:
-        if seen[item.kind] < per_kind:
-            kept.append(item)
-            seen[item.kind] += 1
-    return kept
+def per_kind(items: list[ProbeItem], count: int) -> list[ProbeItem]:
+    return at_most_per_kind(items, count, lambda item: item.kind)

@@ -32,7 +32,8 @@ from vtscale.train.gates import GATE_FILE, write_gate
 from vtscale.train.loop import Task, train
 from vtscale.train.metrics import summary_path_for
 from vtscale.train.outputs import write_summary
-from vtscale.train.stage2_gate import (BlindBaselines, Stage2Probe, at_most_per_kind, single_turns,
+from vtscale.data.question_kinds import at_most_per_kind
+from vtscale.train.stage2_gate import (BlindBaselines, Stage2Probe, first_question_kind, single_turns,
                                        split_by_image)
 from vtscale.train.stage1_data import (CachedConversationCollate, ConversationContrastiveCollate,
                                        FrozenPatchCache, QuestionCollate, QuestionDataset)
@@ -212,14 +213,15 @@ def warm_projection(task: Task, train_cfg: TrainConfig, args: argparse.Namespace
           desc=f"stage {args.stage} projection", inputs=inputs)
 
 
-def held_out_probe(task: Task, held: list, train_cfg: TrainConfig) -> Stage2Probe | None:
+def held_out_probe(task: Task, held: list, train_cfg: TrainConfig,
+                   ckpt_dir: str) -> Stage2Probe | None:
     """The per-kind check on held-out images (stage2_gate), if any are held out."""
     if not held:
         return None
-    probe = at_most_per_kind(single_turns(held), PROBE_PER_KIND)
+    probe = at_most_per_kind(single_turns(held), PROBE_PER_KIND, first_question_kind)
     baselines = BlindBaselines.fit(task.dataset.records).accuracy(probe)
     collate = task.collate if train_cfg.cache_views else partial(records_to_samples, task.collate)
-    return Stage2Probe(task.model, collate, probe, baselines, train_cfg.probe_every)
+    return Stage2Probe(task.model, collate, probe, baselines, train_cfg.probe_every, ckpt_dir)
 
 
 def records_to_samples(collate, records: list) -> dict:
@@ -245,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     inputs = inputs_digest([args.init, args.vision_init, args.llm_init, args.data])
     if args.stage > 1:
         warm_projection(task, train_cfg, args, inputs)
-    probe = held_out_probe(task, held, train_cfg)
+    probe = held_out_probe(task, held, train_cfg, args.ckpt_dir)
     model, result = train(task, train_cfg, args.ckpt_dir, args.metrics,
                           desc=f"stage {args.stage}", on_step=probe, inputs=inputs)
     if result.is_main_process:

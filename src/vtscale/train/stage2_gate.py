@@ -11,11 +11,13 @@ import logging
 import random
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
 from vtscale.data.conversations import Record
-from vtscale.data.question_kinds import question_kind
+from vtscale.data.question_kinds import accuracy_by_kind, question_kind
+from vtscale.train.gate_curve import GateCurve
 from vtscale.train.gates import Figure, Gate
 
 log = logging.getLogger(__name__)
@@ -39,14 +41,8 @@ def single_turns(records: list[Record], kinds: tuple[str, ...] | None = PROBE_KI
             if kinds is None or question_kind(turn.question) in kinds]
 
 
-def at_most_per_kind(records: list[Record], per_kind: int) -> list[Record]:
-    kept, seen = [], Counter()
-    for record in records:
-        kind = question_kind(record.turns[0].question)
-        if seen[kind] < per_kind:
-            kept.append(record)
-            seen[kind] += 1
-    return kept
+def first_question_kind(record: Record) -> str:
+    return question_kind(record.turns[0].question)
 
 
 @dataclass
@@ -81,37 +77,36 @@ def first_token_accuracy(model, collate, probe: list[Record], batch_size: int = 
     """Per kind: how often the argmax at the first answer position is the answer's first token."""
     was_training = model.training
     model.eval()
-    right, total = Counter(), Counter()
+    hits: list[bool] = []
     for start in range(0, len(probe), batch_size):
-        chunk = probe[start:start + batch_size]
-        logits, targets, keep = model.answer_logits(collate(chunk))
+        logits, targets, keep = model.answer_logits(collate(probe[start:start + batch_size]))
         counts = keep.sum(1)
         first = counts.cumsum(0) - counts
-        hits = logits[first].argmax(-1) == targets[first]
-        for record, hit in zip(chunk, hits.tolist()):
-            kind = question_kind(record.turns[0].question)
-            total[kind] += 1
-            right[kind] += hit
+        hits += (logits[first].argmax(-1) == targets[first]).tolist()
     model.train(was_training)
-    return {k: right[k] / total[k] for k in sorted(total)}
+    return accuracy_by_kind(map(first_question_kind, probe), hits)
 
 
 class Stage2Probe:
-    """The held-out check as a loop hook: a curve point every ``every`` steps, the gate at the end."""
+    """The held-out check as a loop hook: a curve point every ``every`` steps (kept in
+    ``folder`` across a resume, vtscale.train.gate_curve), the gate at the end."""
 
-    def __init__(self, model, collate, probe: list[Record], baselines: dict[str, float], every: int):
-        self.model, self.collate, self.probe = model, collate, probe
-        self.baselines, self.every = baselines, every
-        self.curve: list[dict] = []
+    def __init__(self, model, collate, probe: list[Record], baselines: dict[str, float], every: int,
+                 folder: str | Path):
+        self.model, self.collate, self.probe, self.baselines = model, collate, probe, baselines
+        self.curve = GateCurve(self.logged_measure, every, folder)
 
     def __call__(self, step: int, row: dict) -> None:
-        if step % self.every == 0:
-            self.curve.append({"step": step, **{k: round(v, 4) for k, v in self.measure().items()}})
-            log.info("held-out first-answer-token accuracy at step %d: %s", step,
-                     ", ".join(f"{k} {v:.2f}" for k, v in self.curve[-1].items() if k != "step"))
+        self.curve(step, row)
 
     def measure(self) -> dict[str, float]:
         return first_token_accuracy(self.model, self.collate, self.probe)
+
+    def logged_measure(self) -> dict[str, float]:
+        accuracy = self.measure()
+        log.info("held-out first-answer-token accuracy: %s",
+                 ", ".join(f"{k} {v:.2f}" for k, v in accuracy.items()))
+        return accuracy
 
     def gate(self) -> Gate:
         accuracy = self.measure()
@@ -123,4 +118,4 @@ class Stage2Probe:
             figures[f"{kind}_blind"] = Figure(baseline)
         note = (f"first-answer-token accuracy on {len(self.probe)} questions of held-out images; "
                 f"<kind>_blind: the better image-blind baseline; target: {MARGIN:.2f} above it")
-        return Gate("stage2", figures, self.curve, note)
+        return Gate("stage2", figures, self.curve.points(), note)
