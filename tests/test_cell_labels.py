@@ -7,18 +7,15 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
 from safetensors.torch import load_file
 
 from test_bootstrap import TINY_VISION
 from vtscale.config import ConfigError
-from vtscale.data import synth
 from vtscale.model.vision import BOOTSTRAP_WEIGHTS
 from vtscale.train import bootstrap_clip
 from vtscale.train.cell_labels import FIELDS, patch_labels, scene_items
 from vtscale.train.metrics import read_metrics
 
-ROOT = Path(__file__).resolve().parents[1]
 RECORD = {"objects": [{"kind": "circle", "color": "red", "bbox": [10, 10, 40, 40]}],
           "words": [{"text": "cat", "bbox": [180, 185, 210, 200]}]}
 
@@ -37,15 +34,6 @@ def test_patches_show_the_item_that_covers_them():
     assert whole[2].nonzero().tolist() == [[6, 6], [6, 7]]
     quadrant = patch_labels(items, (0, 0, 112, 112), 8).view(3, 8, 8)   # 14 px patches, 2x zoom
     assert quadrant[0, 1, 1] > 0 and quadrant[0, 5:].sum() == 0 and quadrant[2].sum() == 0
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory) -> Path:
-    tiny = yaml.safe_load((ROOT / "config/tiny.yaml").read_text())
-    out = tmp_path_factory.mktemp("world")
-    assert synth.main(["--cfg", json.dumps({"seed": 0, "world": {**tiny["world"], "n_train_scenes": 8}}),
-                       "--out", str(out)]) == 0
-    return out
 
 
 def _bootstrap(world: Path, out: Path, dense_weight: float, scenes: bool = True) -> int:

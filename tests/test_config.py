@@ -198,18 +198,23 @@ def test_snakemake_rejects_bad_config_before_any_job(repo_root, venv_env, tmp_pa
     assert "rule" not in proc.stdout
 
 
-def test_snakemake_stops_on_a_cross_field_rule_before_any_job(repo_root, venv_env, tmp_path):
-    config = _demo(repo_root)
-    config["grid"]["n"] = [1, 2, 64]
-    bad = tmp_path / "big_n.yaml"
-    bad.write_text(yaml.safe_dump(config))
+def dry_run(config: dict, repo_root, venv_env, tmp_path):
+    """``snakemake -n`` on ``config`` (which must fail): the process and its config-error lines."""
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(config))
     proc = subprocess.run(
         ["snakemake", "-n", "-s", str(repo_root / "Snakefile"), "--directory", str(tmp_path),
-         "--configfile", str(bad)],
+         "--configfile", str(path)],
         cwd=repo_root, env=venv_env, capture_output=True, text=True,
     )
     assert proc.returncode != 0
-    error_lines = [line for line in proc.stderr.splitlines() if "config error" in line]
+    return proc, [line for line in proc.stderr.splitlines() if "config error" in line]
+
+
+def test_snakemake_stops_on_a_cross_field_rule_before_any_job(repo_root, venv_env, tmp_path):
+    config = _demo(repo_root)
+    config["grid"]["n"] = [1, 2, 64]
+    proc, error_lines = dry_run(config, repo_root, venv_env, tmp_path)
     assert error_lines == ["config error: grid.n: 64 is more than model.fusion.max_tokens (32)"]
     assert "rule" not in proc.stdout and "Job stats" not in proc.stdout
 
@@ -219,15 +224,7 @@ def test_a_benchmark_path_the_world_does_not_write_stops_snakemake(repo_root, ve
     and Snakemake answers by deleting every generated file."""
     config = yaml.safe_load((repo_root / "config/tiny.yaml").read_text())
     config["eval"]["benchmarks"]["DemoPOPE"]["tsv"] = "benchmarks/DemoPOEP.tsv"
-    typo = tmp_path / "typo.yaml"
-    typo.write_text(yaml.safe_dump(config))
-    proc = subprocess.run(
-        ["snakemake", "-n", "-s", str(repo_root / "Snakefile"), "--directory", str(tmp_path),
-         "--configfile", str(typo)],
-        cwd=repo_root, env=venv_env, capture_output=True, text=True,
-    )
-    assert proc.returncode != 0
-    error_lines = [line for line in proc.stderr.splitlines() if "config error" in line]
+    proc, error_lines = dry_run(config, repo_root, venv_env, tmp_path)
     assert len(error_lines) == 1
     assert error_lines[0].startswith("config error: eval.benchmarks.DemoPOPE.tsv: benchmarks/DemoPOEP.tsv "
                                      "is not a benchmark the demo world writes")

@@ -13,7 +13,6 @@ from accelerate.state import AcceleratorState, GradientState
 
 from test_bootstrap import TINY_VISION
 from vtscale.config import ConfigError
-from vtscale.data import synth
 from vtscale.train import bootstrap_clip
 from vtscale.train.cell_labels import FIELDS, scene_items, view_cell_labels
 from vtscale.train.gate_curve import CURVE_FILE, GateCurve
@@ -134,15 +133,6 @@ def test_curve_leaves_the_last_step_to_the_final_gate(tmp_path):
     for step in range(1, 7):
         curve(step, {})
     assert curve.points() == [{"step": 2, "color": None}, {"step": 4, "color": None}]
-
-
-@pytest.fixture(scope="module")
-def world(tmp_path_factory) -> Path:
-    tiny = yaml.safe_load((ROOT / "config/tiny.yaml").read_text())
-    out = tmp_path_factory.mktemp("world")
-    assert synth.main(["--cfg", json.dumps({"seed": 0, "world": {**tiny["world"], "n_train_scenes": 8}}),
-                       "--out", str(out)]) == 0
-    return out
 
 
 def run_bootstrap(world: Path, out: Path, stage: dict, world_cfg: dict | None) -> int:
