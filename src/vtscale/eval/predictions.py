@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from vtscale.errors import InputError
-from vtscale.eval.tsv import Benchmark, read_frame
+from vtscale.eval.tsv import Benchmark, as_text, read_frame
 from vtscale.io import write_csv
 
 SUFFIX = ".preds.tsv"
@@ -42,8 +42,8 @@ def read_predictions(path: Path, bench: Benchmark) -> list[str]:
 
 def predictions_in_row_order(path: Path, indices: Sequence[str], predictions: Sequence[str],
                              bench: Benchmark) -> list[str]:
-    """The predictions read from ``path``, one per scored row of ``bench``, in its order.
-    InputError names ``path`` and the first index predicted twice, not predicted, or
+    """The predictions read from ``path``, one per scored row of ``bench``, in its order,
+    a missing one (empty, "None", "NA"...) as the "nan" VLMEvalKit scores. InputError names ``path`` and the first index predicted twice, not predicted, or
     predicted but not a row of the benchmark."""
     by_index: dict[str, str] = {}
     for index, prediction in zip(indices, predictions):
@@ -58,4 +58,4 @@ def predictions_in_row_order(path: Path, indices: Sequence[str], predictions: Se
     extra = next((index for index in by_index if index not in known), None)
     if extra is not None:
         raise InputError(f"{path}: prediction for index {extra}, which is not a row of {bench.path}")
-    return [by_index[row.index] for row in bench.rows]
+    return [as_text(by_index[row.index]) for row in bench.rows]

@@ -7,16 +7,18 @@ import math
 import os
 
 from vtscale.eval import metrics
-from vtscale.eval.tsv import Benchmark, check_scorable
+from vtscale.eval.tsv import Benchmark, as_text, check_scorable
 from vtscale.eval.uncertainty import standard_error
 from vtscale.io import write_json
 
 
 def score_benchmark(bench: Benchmark, preds: list[str], rules: str) -> dict:
     """``metrics``, ``answers``, ``se``, ``rows`` and ``skipped`` of the predictions, one per
-    scored row of ``bench`` in its order, under the rule set ``rules``. A benchmark without
-    a scorable row is an InputError naming its file; an undefined standard error is None."""
+    scored row of ``bench`` in its order, under the rule set ``rules``; a missing prediction
+    (empty, "None"...) scored as the "nan" VLMEvalKit reads. A benchmark without a scorable
+    row is an InputError naming its file; an undefined standard error is None."""
     check_scorable(bench)
+    preds = [as_text(str(p)) for p in preds]
     scored = metrics.score(bench.type, bench.rows, preds, rules, bench.circular)
     se = {}
     if scored:

@@ -7,6 +7,12 @@ writes multi-image rows; or for space another row's index, as VLMEvalKit allows)
 an answer the type cannot score) is skipped, counted by kind and reported with its index,
 or, with ``strict``, raises :class:`InputError` naming the row and the field. Scoring alone
 (``vtscale score``) reads without images: the column is then optional and never decoded.
+
+Missing values are read as VLMEvalKit reads them (at 0ff0c3e and today: pandas' default
+``read_csv``, then ``str()`` of the cell): a cell that pandas takes for missing (``None``,
+``NA``, ``N/A``, ``null``, ``nan``, empty...) is the text "nan" in a prediction, a question
+or an answer, and absent in an option, hint, category or split column (VLMEvalKit drops an
+option so read from the choices). An empty required field is still a skipped row.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+from pandas._libs.parsers import STR_NA_VALUES
 from PIL import Image, UnidentifiedImageError
 
 from vtscale.errors import InputError
@@ -50,6 +57,26 @@ SKIP_OPTION_MISMATCH = "option mismatch"
 SKIP_KINDS = (SKIP_MISSING_FIELD, SKIP_IMAGE_REFERENCE, SKIP_UNDECODABLE_IMAGE, SKIP_BAD_ANSWER,
               SKIP_OPTION_MISMATCH)
 
+# The cells pandas' read_csv takes for missing by default (VLMEvalKit's reading), and the
+# text VLMEvalKit then scores in their place (``str(nan)``).
+MISSING_CELLS = frozenset(STR_NA_VALUES)
+MISSING_TEXT = "nan"
+
+
+def is_missing(cell: str) -> bool:
+    """Whether VLMEvalKit reads the TSV cell as a missing value."""
+    return cell in MISSING_CELLS
+
+
+def as_text(cell: str) -> str:
+    """A prediction, question or answer cell as VLMEvalKit scores it: "nan" if missing."""
+    return MISSING_TEXT if is_missing(cell) else cell
+
+
+def present(cell: str | None) -> str | None:
+    """An optional cell (option, hint, category, split), None where VLMEvalKit reads it missing."""
+    return None if cell is None or is_missing(cell) else cell
+
 
 @dataclass
 class Row:
@@ -61,6 +88,9 @@ class Row:
     hint: str | None = None
     category: str | None = None
     l2_category: str | None = None
+    # the ``split`` column (ChartQA's test_human/test_augmented): None without the column,
+    # "" where the column is there but the cell is missing (a row of no split)
+    split: str | None = None
     image_key: str = ""                     # image_path, else a hash of the image data
     extra: dict[str, str] = field(default_factory=dict)
 
@@ -302,20 +332,35 @@ def _make_row(record: dict, images: dict, type_: str, required: tuple[str, ...],
     fault = _image_fault(b64) if with_images else None
     if fault:
         return SkippedRow(index, "image", SKIP_UNDECODABLE_IMAGE, fault)
-    answers, reason = _parse_answers(record["answer"], type_)
+    answers, reason = _parse_answers(as_text(record["answer"]), type_)
     if reason:
         return SkippedRow(index, "answer", SKIP_BAD_ANSWER, reason)
-    options = {c: record[c] for c in string.ascii_uppercase if record.get(c, "") != ""}
-    if type_ == "mcq" and answers[0] not in options:
+    written = [c for c in string.ascii_uppercase if record.get(c, "") != ""]
+    if type_ == "mcq" and answers[0] not in written:
         return SkippedRow(index, "answer", SKIP_OPTION_MISMATCH,
-                          f"answer {answers[0]!r} is not one of the options {''.join(options)}")
+                          f"answer {answers[0]!r} is not one of the options {''.join(written)}")
+    # An option read as missing is not a choice (VLMEvalKit's build_choices): a row whose
+    # answer it is stays, scored wrong, as VLMEvalKit scores it.
+    options = {c: record[c] for c in written if present(record[c]) is not None}
     extra = {k: record[k] for k in HALLUSION_IDS if k in record}
     return Row(
-        index=index, image_b64=b64, question=record.get("question", ""), answers=answers,
-        options=options if type_ == "mcq" else {}, hint=record.get("hint") or None,
-        category=record.get("category") or None, l2_category=record.get("l2-category") or None,
-        image_key=record.get("image_path") or key, extra=extra,
+        index=index, image_b64=b64, question=_question(record), answers=answers,
+        options=options if type_ == "mcq" else {}, hint=present(record.get("hint")) or None,
+        category=present(record.get("category")) or None,
+        l2_category=present(record.get("l2-category")) or None,
+        split=_split(record), image_key=record.get("image_path") or key, extra=extra,
     )
+
+
+def _question(record: dict) -> str:
+    """The question as VLMEvalKit sends it ("" where the TSV has none: a caption's)."""
+    question = record.get("question", "")
+    return as_text(question) if question else question
+
+
+def _split(record: dict) -> str | None:
+    """The row's split: None without the column, "" for a missing cell."""
+    return None if "split" not in record else present(record["split"]) or ""
 
 
 def _first_empty_field(record: dict, required: tuple[str, ...]) -> str | None:

@@ -7,6 +7,12 @@
   a bootstrap over images, rows that share an image or a HallusionBench set drawn
   together, each draw scored by the benchmark's own scorer.
 
+HallusionBench's bootstrap is floored by the error its Overall = (aAcc + fAcc + qAcc)/3
+has from the aAcc term alone: the binomial error of aAcc over 3, the share of rows right
+taken as (right + 1)/(rows + 2) so that it is never 0. Where every answer is the same,
+every draw can score the same (each set with as many Yes as No questions) and the spread of
+the draws is 0, which says nothing about how well the score is known.
+
 Yes/no answers are read once, not once per draw: POPE's F1 of a draw comes from the
 counts of true and false positives of the clusters drawn; MME and HallusionBench score
 each draw from the rows' hits. Each draw's score is the same number as rescoring the
@@ -33,6 +39,7 @@ from vtscale.eval.tsv import Benchmark, Row
 # Types whose headline metric is a plain percentage of right rows.
 BINOMIAL_TYPES = ("mcq", "ocrvqa", "yorn", "textvqa", "chartqa", "docvqa")
 BOOTSTRAP_DRAWS = 200
+HALLUSION_OVERALL_TERMS = 3      # Overall = (aAcc + fAcc + qAcc) / 3
 
 
 def headline_score(bench: Benchmark, predictions: list[str], rules: str = LATEST) -> tuple[str, float]:
@@ -51,9 +58,26 @@ def standard_error(bench: Benchmark, predictions: list[str], seed: int = 0, rule
         return float(per_image.std(ddof=1) / math.sqrt(len(per_image))) if len(per_image) > 1 else math.nan
     name, value = headline or headline_score(bench, predictions, rules)
     if bench.type in BINOMIAL_TYPES:
-        p, units = min(max(value / 100.0, 0.0), 1.0), scored_units(bench)
-        return 100.0 * math.sqrt(p * (1 - p) / units) if units else math.nan
-    return _bootstrap(bench, predictions, seed, rules, name)
+        return binomial_error(value, scored_units(bench))
+    spread = _bootstrap(bench, predictions, seed, rules, name)
+    if bench.type == "hallusionbench":
+        return hallusion_floored(spread, bench, predictions, rules)
+    return spread
+
+
+def binomial_error(percent: float, units: int) -> float:
+    """Standard error (in points) of a percentage of ``units`` right: sqrt(p(1 − p)/units)."""
+    p = min(max(percent / 100.0, 0.0), 1.0)
+    return 100.0 * math.sqrt(p * (1 - p) / units) if units else math.nan
+
+
+def hallusion_floored(spread: float, bench: Benchmark, predictions: list[str], rules: str) -> float:
+    """The bootstrap spread of Overall, at least the binomial error of its aAcc term (aAcc
+    smoothed by Laplace's rule, so that all right or all wrong still has an error)."""
+    hits = yorn.correct(bench.rows, predictions, rules)
+    smoothed = 100.0 * (sum(hits) + 1) / (len(hits) + 2)
+    floor = binomial_error(smoothed, len(hits)) / HALLUSION_OVERALL_TERMS
+    return floor if not math.isfinite(spread) else max(spread, floor)
 
 
 def scored_units(bench: Benchmark) -> int:

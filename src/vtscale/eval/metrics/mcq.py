@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from vtscale.eval.metrics.splits import has_splits, split_key, split_positions
 from vtscale.eval.rules import LATEST, PINNED
 from vtscale.eval.tsv import Row
 
@@ -88,12 +89,26 @@ def row_hits(rows: Sequence[Row], preds: Sequence[str], rules: str = LATEST) -> 
 
 
 def accuracy_table(rows: Sequence[Row], hits: Sequence[bool]) -> dict[str, float]:
-    """Overall and per category / l2-category accuracy in %, as VLMEvalKit's report_acc."""
-    metrics = {"Overall": float(np.mean(hits) * 100) if hits else 0.0}
+    """Accuracy in %, as VLMEvalKit's report_acc: Overall and per l2-category / category;
+    where the TSV has a ``split`` column, its table has one row per split instead, here
+    ``<split>/Overall``, ``<split>/<category>``..., and Overall is over every row."""
+    overall = {"Overall": float(np.mean(hits) * 100) if hits else 0.0}
+    if not has_splits(rows):
+        return {**overall, **_group_accuracies(rows, hits)}
+    for split, positions in split_positions(rows).items():
+        table = {"Overall": float(np.mean([hits[i] for i in positions]) * 100),
+                 **_group_accuracies([rows[i] for i in positions], [hits[i] for i in positions])}
+        overall.update({split_key(split, column): value for column, value in table.items()})
+    return overall
+
+
+def _group_accuracies(rows: Sequence[Row], hits: Sequence[bool]) -> dict[str, float]:
+    """Accuracy per category and per l2-category present in ``rows``."""
+    metrics = {}
     for attr in ("category", "l2_category"):
-        for split in sorted({getattr(r, attr) for r in rows} - {None}):
-            sub = [h for r, h in zip(rows, hits) if getattr(r, attr) == split]
-            metrics[split] = float(np.mean(sub) * 100)
+        for group in sorted({getattr(r, attr) for r in rows} - {None}):
+            sub = [h for r, h in zip(rows, hits) if getattr(r, attr) == group]
+            metrics[group] = float(np.mean(sub) * 100)
     return metrics
 
 

@@ -12,6 +12,7 @@ from functools import partial
 import numpy as np
 from nltk.metrics.distance import edit_distance
 
+from vtscale.eval.metrics.splits import has_splits, split_positions
 from vtscale.eval.metrics.text import normalize_vqa_answer
 from vtscale.eval.rules import LATEST, PINNED
 from vtscale.eval.tsv import Row
@@ -19,6 +20,9 @@ from vtscale.eval.tsv import Row
 log = logging.getLogger(__name__)
 
 ANLS_THRESHOLD = 0.5
+# OCRBench's "Final Score Norm" (VLMEvalKit, 0ff0c3e and today): the Final Score over 10,
+# a percentage on the benchmark's 1,000 questions.
+OCRBENCH_NORM_DIVISOR = 10
 HMER = "Handwritten Mathematical Expression Recognition"
 # OCRBench's categories; 0ff0c3e's Final Score sums these only, the first six as one
 # "Text Recognition".
@@ -85,29 +89,39 @@ def anls(prediction: str, answers: Sequence[str], rules: str = LATEST) -> float:
     return score if score >= ANLS_THRESHOLD else 0.0
 
 
-def _per_category(rows: Sequence[Row], preds: Sequence[str],
+def _score_table(rows: Sequence[Row], preds: Sequence[str],
                   score: Callable[[str, Sequence[str]], float]) -> dict[str, float]:
+    """Overall and, as VLMEvalKit's VQA evaluation reports it, a score per split where
+    the TSV has a ``split`` column (keyed by the split's name), else per category."""
     values = [score(str(p), r.answers) for r, p in zip(rows, preds)]
-    metrics = {"Overall": float(np.mean(values) * 100) if values else 0.0}
+    metrics = {"Overall": _mean_pct(values)}
+    if has_splits(rows):
+        for split, positions in split_positions(rows).items():
+            metrics[split] = _mean_pct([values[i] for i in positions])
+        return metrics
     for cat in sorted({r.category for r in rows} - {None}):
-        metrics[cat] = float(np.mean([v for r, v in zip(rows, values) if r.category == cat]) * 100)
+        metrics[cat] = _mean_pct([v for r, v in zip(rows, values) if r.category == cat])
     return metrics
 
 
+def _mean_pct(values: Sequence[float]) -> float:
+    return float(np.mean(values) * 100) if len(values) else 0.0
+
+
 def textvqa_scores(rows, preds, rules: str = LATEST):
-    return _per_category(rows, preds, partial(vqa_accuracy, rules=rules))
+    return _score_table(rows, preds, partial(vqa_accuracy, rules=rules))
 
 
 def chartqa_scores(rows, preds, rules: str = LATEST):
-    return _per_category(rows, preds, partial(relaxed_accuracy, rules=rules))
+    return _score_table(rows, preds, partial(relaxed_accuracy, rules=rules))
 
 
 def ocrvqa_scores(rows, preds, rules: str = LATEST):
-    return _per_category(rows, preds, exact_match)
+    return _score_table(rows, preds, exact_match)
 
 
 def docvqa_scores(rows, preds, rules: str = LATEST):
-    return _per_category(rows, preds, partial(anls, rules=rules))
+    return _score_table(rows, preds, partial(anls, rules=rules))
 
 
 def ocrbench_hit(prediction: str, answers: Sequence[str], category: str | None) -> bool:
@@ -124,9 +138,9 @@ def ocrbench_hit(prediction: str, answers: Sequence[str], category: str | None) 
 
 
 def ocrbench_scores(rows: Sequence[Row], preds: Sequence[str], rules: str = LATEST) -> dict[str, float]:
-    """Hit counts per category; Overall is the total count (OCRBench's "Final Score").
-    Under 0ff0c3e the total is over OCRBench's ten categories only, with their "Text
-    Recognition" sum."""
+    """Hit counts per category; Overall is the total count (OCRBench's "Final Score"),
+    "Final Score Norm" that over 10. Under 0ff0c3e the total is over OCRBench's ten
+    categories only, with their "Text Recognition" sum."""
     counts: dict[str, int] = defaultdict(int)
     total = 0
     for row, pred in zip(rows, preds):
@@ -137,6 +151,7 @@ def ocrbench_scores(rows: Sequence[Row], preds: Sequence[str], rules: str = LATE
     metrics = {"Overall": float(total), **{c: float(v) for c, v in sorted(counts.items())}}
     if rules == PINNED:
         metrics.update(_ocrbench_sums_0ff0c3e(counts, total))
+    metrics["Final Score Norm"] = metrics["Overall"] / OCRBENCH_NORM_DIVISOR
     return metrics
 
 
