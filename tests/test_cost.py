@@ -24,7 +24,7 @@ SMALL_PAPER_MODEL = {
                "patch_size": 32, "width": 768, "layers": 12, "heads": 12, "mlp_ratio": 4.0},
     "hd_views": 1, "fusion": {"layers": 1},
     "llm": {"source": "no-such-llm-offline", "hidden_size": 64, "layers": 2, "heads": 4,
-            "intermediate_size": 128, "vocab_size": 100},
+            "intermediate_size": 128, "vocab_size": 100, "chat_format": "llama-2-vision"},
 }
 TINY_CLIP = {"embed_dim": 24,
              "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "patch_size": 8, "head_width": 16},
@@ -36,7 +36,8 @@ TINY_MODEL = {"vision": {"source": "bootstrap", "name": "tiny", "view_size": 32,
                       "intermediate_size": 64}}
 GPU_COLUMNS = ["gpu_util_pct", "peak_memory_gib", "mean_memory_gib"]
 MEASURED_COLUMNS = ["profile", "n", "m", "tflops", "tflops_vision_fusion", "tflops_llm", "tmacs",
-                    "thop_tmacs", "thop_tmacs_vision_fusion", "thop_tmacs_llm", "device", "images",
+                    "thop_tmacs", "thop_tmacs_vision_fusion", "thop_tmacs_llm", "llm_prompt_tokens",
+                    "device", "images",
                     "new_tokens", "ttft_ms", "prefill_ms", "decode_tokens_per_s", *GPU_COLUMNS]
 
 
@@ -65,6 +66,10 @@ def test_thop_counts_linear_macs_and_nothing_it_has_no_rule_for():
     assert not module.training
 
 
+# The Llama-2 prompt around the question in llama-2-vision: <s>, the system piece, [/INST]
+LLAMA2_VISION_FIXED = 1 + 46 + 4
+
+
 def test_llm_counts_match_the_llama_formulas():
     model = cost.build_paper_meta_model(SMALL_PAPER_MODEL)
     image = Image.new("RGB", (448, 224), "white")
@@ -73,13 +78,51 @@ def test_llm_counts_match_the_llama_formulas():
         batch = cost_count.generation_batch(model, image, "a b c", n, 1)
         flops = cost_count.count_prefill_flops(model, batch)
         thop = cost_count.count_prefill_thop(model, batch)
-        length = n + 3 + cost_count.LLAMA2_CHAT_WRAPPER_TOKENS      # "a b c" is 3 CLIP BPE tokens
+        length = n + 3 + LLAMA2_VISION_FIXED                  # "a b c" is 3 CLIP BPE tokens
+        assert cost_count.prompt_tokens(batch) == length - n
         linear = length * (4 * d * d + 3 * d * ff)
         attention = 2 * length * length * d                  # QK^T and AV (eager matmuls)
         assert flops.llm == 2 * (layers * (linear + attention) + d * vocab)
         assert thop.llm == layers * linear + d * vocab       # thop: Linear layers only
         # the CLIP attention (nn.MultiheadAttention) and all attention products are not thop's
         assert 0 < thop.vision_fusion < flops.vision_fusion / 2
+
+
+def llm_prompt(model_section: dict, n: int = 4) -> list[bool]:
+    """The fused-slot mask of the paper rows' LLM prompt for ``model_section``."""
+    model = cost.build_paper_meta_model(model_section)
+    batch = cost_count.generation_batch(model, Image.new("RGB", (224, 224)), "a b c", n, 1)
+    return batch["llm_is_fused"][0].tolist()
+
+
+def test_the_paper_prompt_is_the_models_own_llama_2_vision_layout_with_its_system_message():
+    n = 4
+    assert llm_prompt(SMALL_PAPER_MODEL, n) == [False] * (1 + 46) + [True] * n + [False] * (3 + 4)
+    # without a system message the first piece is "[INST] a b c" (CLIP BPE estimate, 6 here)
+    bare = {**SMALL_PAPER_MODEL, "llm": {**SMALL_PAPER_MODEL["llm"], "system_message": ""}}
+    assert llm_prompt(bare, n) == [False] + [True] * n + [False] * (6 + 4)
+
+
+def test_the_system_piece_is_counted_as_the_fixture_says():
+    from vtscale.model.chat_template import LLAMA2_VISION_SYSTEM, llama2_vision_system_piece
+    counter = cost_count.OfflineLlama2Tokenizer(estimate=lambda text: 1000)
+    piece = llama2_vision_system_piece(LLAMA2_VISION_SYSTEM)
+    assert len(counter(piece)["input_ids"]) == 46
+    assert len(counter(piece.replace("polite", "kind"))["input_ids"]) == 1000   # any other text: estimated
+
+
+def test_a_paper_model_in_another_chat_format_without_its_tokenizer_is_an_input_error():
+    other = {**SMALL_PAPER_MODEL, "llm": {**SMALL_PAPER_MODEL["llm"], "chat_format": "tokenizer"}}
+    with pytest.raises(InputError, match="model.llm.chat_format is 'tokenizer'"):
+        llm_prompt(other)
+
+
+def test_the_cost_rule_hands_the_paper_profiles_model_section(repo_root):
+    import yaml
+    text = (repo_root / "workflow" / "rules" / "analysis.smk").read_text()
+    assert 'paper_model=paper_model_section()' in text
+    paper = yaml.safe_load((repo_root / "config" / "paper.yaml").read_text())["model"]
+    assert paper["llm"]["chat_format"] == "llama-2-vision"
 
 
 def make_stage2(folder):
@@ -176,11 +219,20 @@ def test_cost_cli_end_to_end(stage2, data_dir, tmp_path, capsys):
     assert measured[GPU_COLUMNS].isna().all().all()
     text = md.read_text()
     assert "paper 2.380" in text and "Counting: thop finds" in text and "decode tokens/s" in text
+    assert (paper["llm_prompt_tokens"] == LLAMA2_VISION_FIXED + 6).all()   # the cost prompt: 6 CLIP BPE tokens
+    assert f"the n fused tokens and {LLAMA2_VISION_FIXED + 6} prompt tokens" in text
     assert "GPU columns (utilisation, peak and mean memory) were not measured" in text
     assert "| 768 | 8 |" in capsys.readouterr().out
     section = report.cost_section(tmp_path)          # the report shows the notes, no NaN columns
     assert "<h3>measured</h3>" in section and "ttft_ms" in section and "gpu_util_pct" not in section
     assert "Counting: thop finds" in section and "were not measured" in section
+
+
+def test_cost_cli_needs_the_paper_model_section(tmp_path):
+    cfg = {"cost": {}, "grid": {"n": [1], "m_default": 1}}
+    with pytest.raises(InputError, match="--cfg: missing the 'paper_model' section"):
+        cost.main(["--cfg", json.dumps(cfg), "--model", str(tmp_path), "--data-dir", str(tmp_path),
+                   "--out", str(tmp_path / "c.csv"), "--markdown", str(tmp_path / "c.md")])
 
 
 def test_cost_counts_must_be_positive():

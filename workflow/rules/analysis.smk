@@ -121,6 +121,14 @@ rule theory_figures:
         " --figure-dir {RESULTS}/figures --log {log}"
 
 
+def paper_model_section():
+    """The paper profile's model section, for the cost table's paper rows: this profile's
+    own when it is the paper profile, else config/paper.yaml's."""
+    if PROFILE == "paper":
+        return config["model"]
+    return load_config(workflow.source_path("../../config/paper.yaml"))["model"]
+
+
 rule cost_table:
     input:
         model=f"{MODELS}/stage2",
@@ -128,7 +136,7 @@ rule cost_table:
         table=f"{RESULTS}/cost/cost.csv",
         markdown=f"{RESULTS}/cost/cost.md",
     params:
-        cfg=cfg_json("cost", "grid"),
+        cfg=cfg_json("cost", "grid", paper_model=paper_model_section()),
     threads: workflow.cores
     log:
         f"{LOGS}/cost_table.log",

@@ -6,6 +6,7 @@ import shlex
 import sys
 
 from vtscale.config import DEMO_PROFILES, ConfigError, check_cross_fields, grid_settings, validate
+from vtscale.config import load as load_config
 from vtscale.variants import EVAL_VARIANTS, MODEL_OF, SEES_QUESTION, STAGE3_MODELS, model_uses_question
 from vtscale.workflow_state import check_lock, record_owner, unfinished_outputs
 

@@ -1,9 +1,12 @@
 """Inference cost per number of vision tokens n (paper Tables 6-7).
 
-* ``paper`` rows: compute of one prefill of the paper configuration built on the meta
-  device (no weights), for an HD-9 image (1008x1008 px: 1 global + 9 local views) and the
-  cost prompt, over the paper grid; counted analytically (``tflops``, FlopCounterMode) and
-  as the paper counted it (``thop_tmacs``, thop), ``cost_count.py`` says how they differ.
+* ``paper`` rows: compute of one prefill of the paper configuration (the paper profile's
+  model section, ``paper_model``) built on the meta device (no weights), for an HD-9 image
+  (1008x1008 px: 1 global + 9 local views) and the cost prompt in that model's chat format
+  (llama-2-vision: its system message counted), over the paper grid; counted analytically
+  (``tflops``, FlopCounterMode) and as the paper counted it (``thop_tmacs``, thop),
+  ``cost_count.py`` says how they differ. ``llm_prompt_tokens``: the LLM's tokens besides
+  the n fused ones.
 * ``measured`` rows: the trained stage-2 model on this machine (CUDA when present), over
   the config grid: both counts, prefill time, TTFT and decode tokens/s over a seeded
   sample of images at ``cost.new_tokens`` new tokens, and on CUDA GPU utilisation and
@@ -22,7 +25,8 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from vtscale.analysis.cost_count import PrefillCount, count_prefill_flops, count_prefill_thop, generation_batch
+from vtscale.analysis.cost_count import (PrefillCount, count_prefill_flops, count_prefill_thop, generation_batch,
+                                         prompt_tokens)
 from vtscale.analysis.cost_gpu import GpuMonitor
 from vtscale.analysis.cost_measure import pick_images, time_images, warm_up
 from vtscale.analysis.cost_report import markdown_report
@@ -60,11 +64,12 @@ def count_columns(flops: PrefillCount, thop: PrefillCount) -> dict[str, float]:
 
 
 def count_both(model, batch: dict) -> dict[str, float]:
-    return count_columns(count_prefill_flops(model, batch), count_prefill_thop(model, batch))
+    return {**count_columns(count_prefill_flops(model, batch), count_prefill_thop(model, batch)),
+            "llm_prompt_tokens": prompt_tokens(batch)}
 
 
 # ------------------------------------------------------------------ paper counts
-def build_paper_meta_model(model_section: dict | None):
+def build_paper_meta_model(model_section: dict):
     """The paper model on the meta device, eager attention so attention matmuls are
     counted and no mask check needs real data."""
     from vtscale.model.config import ModelConfig
@@ -75,7 +80,7 @@ def build_paper_meta_model(model_section: dict | None):
     return model.eval()
 
 
-def paper_table(model_section: dict | None, prompt: str) -> pd.DataFrame:
+def paper_table(model_section: dict, prompt: str) -> pd.DataFrame:
     model = build_paper_meta_model(model_section)
     image = Image.new("RGB", HD9_IMAGE_SIZE, "white")
     rows = []
@@ -124,8 +129,8 @@ def write_outputs(table: pd.DataFrame, csv_path: str | Path, md_path: str | Path
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="vtscale cost", description=__doc__.splitlines()[0])
     parser.add_argument("--cfg", required=True,
-                        help="JSON with 'cost' and 'grid'; optional 'paper_model': the model "
-                             "section for the paper rows (default: the paper profile)")
+                        help="JSON with 'cost', 'grid' and 'paper_model': the paper profile's "
+                             "model section, for the paper rows")
     parser.add_argument("--model", required=True, help="stage-2 VisionTokenModel folder to time")
     parser.add_argument("--data-dir", required=True, help="data folder with images/ or pages/ pictures")
     parser.add_argument("--out", required=True, help="cost CSV")
@@ -133,10 +138,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     payload = parse_json_arg(args.cfg)
     cfg = config_section(CostConfig, payload, "cost")
-    if not payload.get("grid"):
-        raise InputError("--cfg: missing the 'grid' section")
+    for section in ("grid", "paper_model"):
+        if not payload.get(section):
+            raise InputError(f"--cfg: missing the {section!r} section")
 
-    paper = paper_table(payload.get("paper_model"), cfg.prompt)
+    paper = paper_table(payload["paper_model"], cfg.prompt)
     measured = measured_table(args.model, args.data_dir, payload["grid"], cfg)
     print(write_outputs(pd.concat([paper, measured], ignore_index=True), args.out, args.markdown))
     return 0

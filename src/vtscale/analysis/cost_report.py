@@ -30,13 +30,23 @@ def _fmt(value, spec: str) -> str:
 
 def paper_section(paper: pd.DataFrame) -> list[str]:
     setup = ("ViT-L-14-336 HD-9 (1008×1008 image: 10 views × 145 tokens), 20-layer fusion Llama, "
-             "Llama-2-7B; one prefill with the prompt, LM head on the last position only.")
+             "Llama-2-7B; one prefill with the prompt, LM head on the last position only. "
+             + prompt_note(paper))
     lines = ["## Paper configuration (counted on the meta device)", "", setup, "",
              "| n | m | TFLOPs | TMACs | thop TMACs | thop vision+fusion | thop LLM |",
              "|---|---|---|---|---|---|---|"]
     lines += [f"| {r.n} | {r.m} | {r.tflops:.3f} | {r.tmacs:.3f} | {r.thop_tmacs:.3f} | "
               f"{r.thop_tmacs_vision_fusion:.3f} | {r.thop_tmacs_llm:.3f} |" for r in paper.itertuples()]
     return lines + ["", paper_comparison(paper), "", counting_note(paper)]
+
+
+def prompt_note(paper: pd.DataFrame) -> str:
+    """What the LLM reads besides the n fused tokens."""
+    tokens = int(paper["llm_prompt_tokens"].iloc[0])
+    return (f"The LLM reads the n fused tokens and {tokens} prompt tokens, in the paper profile's "
+            "chat format (llama-2-vision: <s>, the system message, the prompt, [/INST]; the "
+            "format's fixed pieces counted as the Llama-2 tokenizer counts them, the prompt "
+            "estimated with the CLIP BPE, since no Llama-2 tokenizer loads offline).")
 
 
 def paper_comparison(paper: pd.DataFrame) -> str:
