@@ -38,6 +38,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "fit": ("vtscale.analysis.fit", "fit P = C n^-alpha per benchmark"),
     "collect-gates": ("vtscale.analysis.gates", "the stand-ins' gate figures for the report and DVC"),
     "headline": ("vtscale.analysis.headline", "headline numbers and plot data for the report and DVC"),
+    "dvc-plots-template": ("vtscale.dvc_plots_page", "write the offline HTML template of `dvc plots show`"),
     "question-fusion": ("vtscale.analysis.question_fusion", "question-fusion deltas and curve clusters"),
     "divergence": ("vtscale.theory.divergence", "divergence analysis on LLM hidden states"),
     "cost": ("vtscale.analysis.cost", "FLOPs and latency table"),
