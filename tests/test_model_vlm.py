@@ -150,6 +150,22 @@ def test_generation_loss_splits_short_and_long_answers(model):
     assert out["loss"].item() == pytest.approx(mixed.item(), rel=1e-5)
 
 
+def test_answer_weighted_loss_gives_each_answer_one_unit_of_weight(model):
+    sample = samples(1)[0]
+    sample.turns = [Turn("is it red?", "yes"), Turn("describe it.", "a red square " * 6)]
+    batch = model.batch_builder.generation([sample], n=2, m=1)
+    with torch.no_grad():
+        logits, targets, keep = model.answer_logits(batch)
+        by_answer = model.generation_loss(batch, weight="answer")["loss"]
+    per_token = torch.nn.functional.cross_entropy(logits, targets, reduction="none")
+    lengths = answer_lengths(keep)[keep]
+    short = lengths <= SHORT_ANSWER_TOKENS
+    # two answers: the mean of the short answer's mean and the caption's mean
+    expected = (per_token[short].mean() + per_token[~short].mean()) / 2
+    assert by_answer.item() == pytest.approx(expected.item(), rel=1e-5)
+    assert by_answer.item() != pytest.approx(model.generation_loss(batch)["loss"].item(), rel=1e-3)
+
+
 def test_llm_gets_no_gradient_and_stays_unchanged(model):
     params = model.trainable_parameters(2)
     before = {k: v.clone() for k, v in model.llm.state_dict().items()}

@@ -91,14 +91,25 @@ def labelled_logits(llm: nn.Module, embeds: torch.Tensor,
     return logits, labels[keep], keep
 
 
+LOSS_WEIGHTS = ("token", "answer")
+
+
 def generation_objective(logits: torch.Tensor, targets: torch.Tensor,
-                         keep: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Next-token cross-entropy on the labelled tokens (``labelled_logits``' output)."""
+                         keep: torch.Tensor, weight: str = "token") -> dict[str, torch.Tensor]:
+    """Next-token cross-entropy on the labelled tokens (``labelled_logits``' output),
+    the mean over tokens (``weight="token"``, the paper's) or over answers (``"answer"``:
+    each answer's tokens share one unit of weight, so a one-word answer counts as much
+    as a caption of forty tokens)."""
     per_token = F.cross_entropy(logits, targets, reduction="none")
-    short = answer_lengths(keep)[keep] <= SHORT_ANSWER_TOKENS
+    lengths = answer_lengths(keep)[keep]
+    short = lengths <= SHORT_ANSWER_TOKENS
+    if weight == "answer":
+        loss = (per_token / lengths).sum() / (1.0 / lengths).sum()
+    else:
+        loss = per_token.mean()
     # Logged apart (NaN when a batch has none): one-word answers are what the
     # benchmarks ask for, and long captions and documents dominate the mean.
-    return {"loss": per_token.mean(), "loss_short": per_token[short].mean().detach(),
+    return {"loss": loss, "loss_short": per_token[short].mean().detach(),
             "loss_long": per_token[~short].mean().detach()}
 
 

@@ -183,9 +183,10 @@ class VisionTokenModel(nn.Module):
         (``losses.labelled_logits``)."""
         return labelled_logits(self.llm, self.llm_inputs(batch), batch)
 
-    def generation_loss(self, batch: Batch) -> dict[str, torch.Tensor]:
-        """Next-token cross-entropy on the labelled (answer + EOS) tokens only."""
-        return generation_objective(*self.answer_logits(batch))
+    def generation_loss(self, batch: Batch, weight: str = "token") -> dict[str, torch.Tensor]:
+        """Next-token cross-entropy on the labelled (answer + EOS) tokens only, averaged
+        over tokens or answers (``losses.generation_objective``)."""
+        return generation_objective(*self.answer_logits(batch), weight=weight)
 
     def contrastive_loss(self, batch: Batch,
                          objective: Stage1Objective = Stage1Objective()) -> dict[str, torch.Tensor]:

@@ -39,6 +39,7 @@ class LoopConfig:
 
 
 SAMPLE_FORMS = ("question", "conversation")
+LOSS_WEIGHTS = ("token", "answer")     # as model.losses.LOSS_WEIGHTS (not imported: no torch here)
 
 
 @dataclass
@@ -50,12 +51,14 @@ class TrainConfig(LoopConfig):
     samples: str = "conversation"     # conversation: one sample per record | question: per question
     warm_projection_steps: int = 0    # stages 2-3: train the projection alone first
     warm_projection_lr: float | None = None   # its learning rate (default: lr)
+    loss_weight: str = "token"        # stages 2-3: mean over answer tokens | answer: over answers
     held_out: int = 0                 # stage 2: images kept out for the per-kind check (stage2_gate)
     probe_every: int = 50             # steps between points of that check's curve
 
     def __post_init__(self):
         super().__post_init__()
         check_choice(f"train.{self.key}.samples", self.samples, SAMPLE_FORMS)
+        check_choice(f"train.{self.key}.loss_weight", self.loss_weight, LOSS_WEIGHTS)
 
     key = "<stage>"                   # the section's name in messages (a class attribute)
 

@@ -151,7 +151,7 @@ def hold_out_images(dataset, train_cfg: TrainConfig) -> list:
 
 
 def make_task(stage: int, model, dataset, setting: Setting, cache_views: bool = False,
-              stage1: Stage1Config | None = None) -> Task:
+              stage1: Stage1Config | None = None, loss_weight: str = "token") -> Task:
     """``cache_views``: the vision tower stays frozen and each image's patch tokens are
     computed once. ``stage1``: train.stage1, what stage 1 trains and how (needed there)."""
     from vtscale.model.config import check_token_counts
@@ -166,8 +166,8 @@ def make_task(stage: int, model, dataset, setting: Setting, cache_views: bool = 
     else:
         collate = partial(model.batch_builder.generation, n=setting.n, m=setting.m,
                           use_question=setting.use_question)
-    return Task(model=model, parameters=parameters, dataset=dataset,
-                collate=collate, loss=generation, count_tokens=count_vlm_tokens)
+    return Task(model=model, parameters=parameters, dataset=dataset, collate=collate,
+                loss=partial(generation, weight=loss_weight), count_tokens=count_vlm_tokens)
 
 
 def contrastive_task(model, dataset, setting: Setting, cache_views: bool,
@@ -192,8 +192,8 @@ def contrastive(model, batch, objective) -> dict:
     return model.contrastive_loss(batch, objective)
 
 
-def generation(model, batch) -> dict:
-    return model.generation_loss(batch)
+def generation(model, batch, weight: str = "token") -> dict:
+    return model.generation_loss(batch, weight)
 
 
 def warm_projection(task: Task, train_cfg: TrainConfig, args: argparse.Namespace, inputs: str) -> None:
@@ -204,7 +204,7 @@ def warm_projection(task: Task, train_cfg: TrainConfig, args: argparse.Namespace
         return
     metrics = Path(args.metrics)
     warm = Task(model=task.model, parameters=list(task.model.projection.parameters()),
-                dataset=task.dataset, collate=task.collate, loss=generation,
+                dataset=task.dataset, collate=task.collate, loss=task.loss,
                 count_tokens=task.count_tokens)
     log.info("stage %d: the projection alone for %d steps at lr %g", args.stage,
              warm_cfg.steps, warm_cfg.lr)
@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     set_seed(train_cfg.seed)
     model = build_model(args, cfg["model"])
     task = make_task(args.stage, model, dataset, setting, train_cfg.cache_views,
-                     train_cfg if args.stage == 1 else None)
+                     train_cfg if args.stage == 1 else None, train_cfg.loss_weight)
     log.info("stage %d: %d samples, n=%d m=%d question=%s, %.2fM trainable parameters",
              args.stage, len(dataset), setting.n, setting.m, setting.use_question,
              sum(p.numel() for p in task.parameters) / 1e6)
