@@ -57,3 +57,20 @@ def test_blind_baselines_take_the_better_of_majority_and_question_alone():
     assert baselines.by_kind["existence"] == "Yes" and baselines.by_question[q2] == "No"
     probe = single_turns([record(3, [(q1, "Yes")]), record(4, [(q2, "No")])])
     assert baselines.accuracy(probe) == {"existence": 1.0}     # question alone gets both
+
+
+def test_stage1_leaves_out_the_images_stage2_holds_out_for_its_check():
+    from types import SimpleNamespace
+
+    from vtscale.train.config import TrainConfig
+    from vtscale.train.run import leave_out_stage2_check
+
+    records = [record(i, [("What word is written in the image?", "cat"), ("How many?", "2")])
+               for i in range(20)]
+    stage1 = SimpleNamespace(items=[(r, k) for r in records for k in range(2)])
+    stage2 = TrainConfig(steps=1, held_out=2, seed=3)
+    leave_out_stage2_check(stage1, stage2)
+    # the images stage 2 holds out of the same file (its single-turn records hold the same images)
+    _, held = split_by_image(single_turns(records, kinds=None), stage2.held_out, stage2.seed)
+    assert {r.image for r in held} and not {r.image for r in held} & {r.image for r, _ in stage1.items}
+    assert len(stage1.items) == 2 * 20 * 3 // 5     # 3 of the 5 images stay, every question of them

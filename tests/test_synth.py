@@ -312,3 +312,28 @@ def test_aspects_and_turns_shape_conversations_and_benchmarks(tmp_path):
     assert not any(q.startswith(("Where is", "What color", "In which part")) for q in questions)
     assert set(pd.read_csv(world / BENCH_FILES["DemoMME"], sep="\t")["category"]) <= {"existence", "count", "OCR"}
     assert set(pd.read_csv(world / BENCH_FILES["DemoMCQ"], sep="\t")["category"]) <= {"count", "reading"}
+
+
+def test_existence_claims_ask_about_each_shape_and_as_many_absent_ones():
+    import numpy as np
+
+    from vtscale.data.question_kinds import question_kind
+    from vtscale.data.synth.language import conversation, existence_claims
+    from vtscale.data.synth.scene import Scene, SceneObject
+
+    shapes = [("red", "circle", (0, 0)), ("red", "circle", (1, 1)), ("blue", "star", (2, 2))]
+    scene = Scene("s", "train", [SceneObject(k, c, "small", cell, (0, 0), 5) for c, k, cell in shapes], [])
+    claims = existence_claims(scene, np.random.default_rng(0), per_answer=6)
+    assert {q for q, a in claims if a == "Yes"} == {
+        "Is there a red circle in the image? Please answer yes or no.",
+        "Is there a blue star in the image? Please answer yes or no."}
+    absent = [q for q, a in claims if a == "No"]
+    assert len(absent) == 2 and not any("red circle" in q or "blue star" in q for q in absent)
+    assert {question_kind(q) for q, _ in claims} == {"existence"}
+    natural = conversation(scene, np.random.default_rng(1), turns_range=(2, 2))
+    turns = conversation(scene, np.random.default_rng(1), turns_range=(2, 2), existence_claims_per_answer=6)
+    assert turns[:len(natural)] == natural                  # the claims come after the conversation
+    questions = [m["value"].removeprefix("<image>\n") for m in turns[::2]]
+    assert len(questions) == len(set(questions)) >= 2 + 2   # none asked twice
+    capped = existence_claims(scene, np.random.default_rng(0), per_answer=1)
+    assert sorted(a for _, a in capped) == ["No", "Yes"]

@@ -150,6 +150,17 @@ def hold_out_images(dataset, train_cfg: TrainConfig) -> list:
     return held
 
 
+def leave_out_stage2_check(dataset: QuestionDataset, stage2: TrainConfig | None) -> None:
+    """Stage 1 reads the same file: drop the images stage 2 holds out for its check, so
+    that the check's images are new to both stages."""
+    if stage2 is None or not stage2.held_out:
+        return
+    records = list({id(r): r for r, _ in dataset.items}.values())
+    _, held = split_by_image(records, stage2.held_out, stage2.seed)
+    held_images = {r.image for r in held}
+    dataset.items = [(r, k) for r, k in dataset.items if r.image not in held_images]
+
+
 def make_task(stage: int, model, dataset, setting: Setting, cache_views: bool = False,
               stage1: Stage1Config | None = None, loss_weight: str = "token") -> Task:
     """``cache_views``: the vision tower stays frozen and each image's patch tokens are
@@ -233,10 +244,13 @@ def main(argv: list[str] | None = None) -> int:
     check_flags(args)
     cfg = parse_json_arg(args.cfg)
     stage_key = f"stage{args.stage}"
-    train_cfg = config_section(TrainSection, cfg, "train").stage(stage_key, cfg.get("seed", 0))
+    section = config_section(TrainSection, cfg, "train")
+    train_cfg = section.stage(stage_key, cfg.get("seed", 0))
     setting = setting_for(args, cfg["grid"], train_cfg)
     dataset = load_dataset(args, train_cfg)
     held = hold_out_images(dataset, train_cfg) if args.stage == 2 else []
+    if args.stage == 1 and isinstance(dataset, QuestionDataset) and section.stage2 is not None:
+        leave_out_stage2_check(dataset, section.stage("stage2", cfg.get("seed", 0)))
     set_seed(train_cfg.seed)
     model = build_model(args, cfg["model"])
     task = make_task(args.stage, model, dataset, setting, train_cfg.cache_views,

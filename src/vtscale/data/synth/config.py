@@ -33,6 +33,7 @@ class WorldConfig:
     max_words: int = 2
     aspects: list = field(default_factory=lambda: list(ASPECTS))  # asked in conversations, MME, MCQ
     turns: list = field(default_factory=lambda: [2, 5])            # min, max turns per conversation
+    existence_claims: int = 0    # + "Is there a <colour> <kind>?" on up to N present and as many absent names
     bench: BenchSizes = field(default_factory=BenchSizes)
 
     def __post_init__(self) -> None:

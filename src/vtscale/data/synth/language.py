@@ -120,10 +120,25 @@ def _formats(rng: np.random.Generator, n_turns: int) -> list[str]:
             return chosen
 
 
+def existence_claims(scene: Scene, rng: np.random.Generator, per_answer: int) -> list[tuple[str, str]]:
+    """POPE's question about up to ``per_answer`` colour-and-kind names in the scene
+    ("Yes") and as many absent names ("No"), in random order. A lookup that combines two
+    attributes of one cell is learned from tens of thousands of such questions, not from
+    the one a conversation asks (docs/experiments.md)."""
+    present = sorted(scene.names())
+    present = [present[i] for i in rng.permutation(len(present))[:per_answer]]
+    absent = facts.absent_names(scene)
+    absent = [absent[i] for i in rng.permutation(len(absent))[:len(present)]]
+    claims = [(f"Is there {article(name)} {name} in the image?", answer)
+              for names, answer in ((present, "Yes"), (absent, "No")) for name in names]
+    return [(prompts.yes_no(claims[i][0]), claims[i][1]) for i in rng.permutation(len(claims))]
+
+
 def conversation(scene: Scene, rng: np.random.Generator, aspects=ASPECTS,
-                 turns_range=(2, 5)) -> list[dict]:
+                 turns_range=(2, 5), existence_claims_per_answer: int = 0) -> list[dict]:
     """Question/answer turns (``turns_range``, inclusive) about ``aspects`` of the scene,
-    mixing yes/no, multiple choice, short answer and caption."""
+    mixing yes/no, multiple choice, short answer and caption; then the scene's
+    ``existence_claims`` (``existence_claims_per_answer`` of each answer) not already asked."""
     turns, seen = [], set()
     for fmt in _formats(rng, int(rng.integers(turns_range[0], turns_range[1] + 1))):
         for _ in range(8):  # a few retries: some aspects do not apply to every scene
@@ -132,6 +147,9 @@ def conversation(scene: Scene, rng: np.random.Generator, aspects=ASPECTS,
                 seen.add(turn[0])
                 turns.append(turn)
                 break
+    if existence_claims_per_answer:
+        turns += [claim for claim in existence_claims(scene, rng, existence_claims_per_answer)
+                  if claim[0] not in seen]
     messages = []
     for i, (question, answer) in enumerate(turns):
         messages.append({"from": "human", "value": ("<image>\n" if i == 0 else "") + question})
