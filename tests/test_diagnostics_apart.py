@@ -52,7 +52,7 @@ def test_no_module_outside_diagnostics_names_them_except_the_cli_table():
 
 
 def test_cli_maps_pipeline_commands_outside_diagnostics():
-    assert set(cli.DIAGNOSTICS) == {"question-probe", "fused-sensitivity"}
+    assert set(cli.DIAGNOSTICS) == {"question-probe", "fused-sensitivity", "stage1-retrieval"}
     assert all(module.startswith(DIAGNOSTICS + ".") for module, _ in cli.DIAGNOSTICS.values())
     assert not any(module.startswith(DIAGNOSTICS) for module, _ in cli.SUBCOMMANDS.values())
     lines = cli.usage().splitlines()

@@ -50,6 +50,8 @@ DIAGNOSTICS: dict[str, tuple[str, str]] = {
                           "does the LLM's loss depend on the fused tokens?"),
     "question-probe": ("vtscale.diagnostics.question_probe",
                        "demo: how fast does a model learn to use the question?"),
+    "stage1-retrieval": ("vtscale.diagnostics.stage1_retrieval",
+                         "per question kind, does stage 1 put a question nearest its answer?"),
 }
 COMMANDS = {**SUBCOMMANDS, **DIAGNOSTICS}
 HELP_FLAGS = {"-h", "--help"}
