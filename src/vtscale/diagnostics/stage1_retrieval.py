@@ -36,9 +36,12 @@ SKIPPED_KINDS = ("caption", "other")     # free text: no closed set of answers t
 
 
 def held_out_questions(data: str, image_root: str, held_out: int, seed: int) -> list[tuple[Record, int]]:
-    """(record, turn index) for every question of the images stage 2 holds out."""
-    _, held = split_by_image(read_records(data, image_root), held_out, seed)
-    return [(r, k) for r in held for k in range(len(r.turns))]
+    """(record, turn index) for every question of the images stage 2 holds out (every
+    image of ``data`` when ``held_out`` is 0: a file of images stage 1 never saw)."""
+    records = read_records(data, image_root)
+    if held_out:
+        _, records = split_by_image(records, held_out, seed)
+    return [(r, k) for r in records for k in range(len(r.turns))]
 
 
 @torch.no_grad()
@@ -80,7 +83,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("model", help="a stage-1 model folder (results/<profile>/models/stage1)")
     p.add_argument("--data", required=True, help="stage 1's training file (results/<profile>/data/train.json)")
     p.add_argument("--image-root", required=True, help="the folder its image paths are relative to")
-    p.add_argument("--held-out", type=int, default=200, help="train.stage2.held_out of the run")
+    p.add_argument("--held-out", type=int, default=200, help="train.stage2.held_out of the run (0: every image of --data)")
     p.add_argument("--seed", type=int, default=0, help="the run's seed")
     p.add_argument("--n", type=int, default=None, help="fused tokens (default: the model's max_tokens)")
     p.add_argument("--out", required=True, help="JSON result file")
