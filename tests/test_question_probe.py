@@ -10,13 +10,12 @@ import pytest
 from accelerate.state import AcceleratorState
 
 from test_bootstrap import make_world, run_bootstrap_clip, run_bootstrap_lm
-from test_train_stages import cfg_json, train_args
+from test_train_stages import train_stage1
 from vtscale import cli
 from vtscale.errors import InputError
 from vtscale.data.synth.vocab import COLORS, KINDS
 from vtscale.diagnostics.question_probe import (FIXED_COLOR, make_question, question_only_accuracy,
                                                read_scenes)
-from vtscale.train import run
 
 SCENE = {"image": "a.png", "split": "train", "objects": [
     {"color": "red", "kind": "circle"}, {"color": "blue", "kind": "square"}]}
@@ -94,10 +93,7 @@ def test_probe_fine_tunes_a_copy_and_writes_its_curve(tmp_path):
     AcceleratorState._reset_state(reset_partial_state=True)
     assert run_bootstrap_lm(world, tmp_path, steps=2) == 0
     AcceleratorState._reset_state(reset_partial_state=True)
-    assert run.main(["--cfg", cfg_json(), *train_args(
-        1, world, tmp_path, "stage1", "--vision-init", str(tmp_path / "bootstrap_clip"),
-        "--llm-init", str(tmp_path / "bootstrap_lm"))]) == 0
-    model = tmp_path / "models" / "stage1"
+    model = train_stage1(world, tmp_path, tmp_path)
     before = (model / "model.safetensors").read_bytes()
     out = tmp_path / "probe.json"
     assert cli.main(["question-probe", "--model", str(model), "--scenes", str(world / "scenes.jsonl"),

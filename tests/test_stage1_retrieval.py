@@ -5,19 +5,15 @@ from __future__ import annotations
 
 import json
 
-from test_train_stages import cfg_json, fresh_accelerate_state, train_args, world_and_backbones  # noqa: F401 (fixtures)
+from test_train_stages import fresh_accelerate_state, train_stage1, world_and_backbones  # noqa: F401 (fixtures)
 from vtscale import cli
-from vtscale.train import run
 from vtscale.train.stage2_gate import split_by_image
 from vtscale.data.conversations import read_records
 
 
 def test_retrieval_is_measured_per_kind_on_the_held_out_images(world_and_backbones, tmp_path):
     world, backbones = world_and_backbones
-    assert run.main(["--cfg", cfg_json(), *train_args(
-        1, world, tmp_path, "stage1", "--vision-init", str(backbones / "bootstrap_clip"),
-        "--llm-init", str(backbones / "bootstrap_lm"))]) == 0
-    model = tmp_path / "models" / "stage1"
+    model = train_stage1(world, backbones, tmp_path)
     before = (model / "model.safetensors").read_bytes()
     out = tmp_path / "retrieval.json"
     assert cli.main(["stage1-retrieval", str(model), "--data", str(world / "conversations.json"),

@@ -45,11 +45,11 @@ def dies_in_call(count: int, loss):
     """``loss`` that raises KeyboardInterrupt (a kill) on its ``count``-th call."""
     calls = {"n": 0}
 
-    def dying(self, batch):
+    def dying(self, batch, *args):
         calls["n"] += 1
         if calls["n"] == count:
             raise KeyboardInterrupt
-        return loss(self, batch)
+        return loss(self, batch, *args)
     return dying
 
 
@@ -78,13 +78,19 @@ def train_args(stage: int, world: Path, results: Path, name: str, *extra: str) -
             "--metrics", str(results / "train_metrics" / f"{name}.csv")]
 
 
+def train_stage1(world: Path, backbones: Path, results: Path) -> Path:
+    """Stage 1 of the tiny test model on ``world``; returns its model folder."""
+    assert run.main(["--cfg", cfg_json(), *train_args(
+        1, world, results, "stage1", "--vision-init", str(backbones / "bootstrap_clip"),
+        "--llm-init", str(backbones / "bootstrap_lm"))]) == 0
+    return results / "models" / "stage1"
+
+
 def test_stages_1_2_3_end_to_end(world_and_backbones, tmp_path):
     from vtscale.model.vlm import VisionTokenModel
     world, backbones = world_and_backbones
     results = tmp_path / "results"
-    assert run.main(["--cfg", cfg_json(), *train_args(
-        1, world, results, "stage1", "--vision-init", str(backbones / "bootstrap_clip"),
-        "--llm-init", str(backbones / "bootstrap_lm"))]) == 0
+    train_stage1(world, backbones, results)
     rows = read_metrics(results / "train_metrics" / "stage1.csv")
     assert [r["step"] for r in rows] == [1, 2, 3, 4]
     assert {"contrastive", "identity"} <= set(rows[0])
@@ -173,9 +179,7 @@ def test_stage2_with_cached_views_keeps_the_vit_frozen(world_and_backbones, tmp_
     from vtscale.model.vlm import VisionTokenModel
     world, backbones = world_and_backbones
     stage1 = tmp_path / "models" / "stage1"
-    assert run.main(["--cfg", cfg_json(), *train_args(
-        1, world, tmp_path, "stage1", "--vision-init", str(backbones / "bootstrap_clip"),
-        "--llm-init", str(backbones / "bootstrap_lm"))]) == 0
+    train_stage1(world, backbones, tmp_path)
     AcceleratorState._reset_state(reset_partial_state=True)
     stage2 = {**TRAIN["stage2"], "cache_views": True}
     assert run.main(["--cfg", cfg_json(stage2=stage2), *train_args(
@@ -348,9 +352,7 @@ def test_stage2_question_samples_with_warm_projection_and_held_out_check(world_a
     held-out images measured per question kind every step into gates.json."""
     world, backbones = world_and_backbones
     results = tmp_path / "results"
-    assert run.main(["--cfg", cfg_json(), *train_args(
-        1, world, results, "stage1", "--vision-init", str(backbones / "bootstrap_clip"),
-        "--llm-init", str(backbones / "bootstrap_lm"))]) == 0
+    train_stage1(world, backbones, results)
     stage2 = {**TRAIN["stage2"], "samples": "question", "warm_projection_steps": 2,
               "warm_projection_lr": 1e-2, "held_out": 3, "probe_every": 1, "cache_views": True}
     AcceleratorState._reset_state(reset_partial_state=True)
