@@ -242,3 +242,15 @@ def test_dry_run_plans_every_rule(repo_root, venv_env, tmp_path):
                  "train_stage1", "train_stage2", "train_stage3", "evaluate", "collect_scores",
                  "fit_scaling", "divergence", "cost_table", "report"]:
         assert rule in proc.stdout, rule
+
+
+@pytest.mark.parametrize("definition, section", [("stage1", "Stage1Config"), ("stage", "TrainConfig")])
+def test_every_stage_setting_is_a_schema_key_and_every_key_a_setting(repo_root, definition, section):
+    from dataclasses import fields
+
+    from vtscale.train import config as train_config
+    schema = yaml.safe_load((repo_root / "config/schema.yaml").read_text())
+    keys = set(schema["definitions"][definition]["properties"])
+    shared = {"checkpoint_every", "precision", "seed"}     # train-level keys, or the run's seed
+    settings = {f.name for f in fields(getattr(train_config, section))} - shared
+    assert keys == settings
