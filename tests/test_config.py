@@ -133,7 +133,7 @@ def test_shipped_configs_pass_the_cross_field_rules(repo_root, path):
         ("demo", lambda c: c["train"]["stage1"].update(n=33),
          "config error: train.stage1.n: 33 is more than model.fusion.max_tokens (32)"),
         ("demo", lambda c: c["train"].pop("stage3"), "config error: train.stage3: missing"),
-        ("demo", lambda c: c["train"]["stage2"].update(steps=10),
+        ("demo", lambda c: c["train"]["stage2"].update(epochs=1),
          "config error: train.stage2: set exactly one of steps or epochs"),
         ("demo", lambda c: c["bootstrap"]["clip"].pop("steps"),
          "config error: bootstrap.clip: set exactly one of steps or epochs"),
