@@ -91,9 +91,6 @@ def labelled_logits(llm: nn.Module, embeds: torch.Tensor,
     return logits, labels[keep], keep
 
 
-LOSS_WEIGHTS = ("token", "answer")
-
-
 def generation_objective(logits: torch.Tensor, targets: torch.Tensor,
                          keep: torch.Tensor, weight: str = "token") -> dict[str, torch.Tensor]:
     """Next-token cross-entropy on the labelled tokens (``labelled_logits``' output),

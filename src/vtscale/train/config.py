@@ -39,7 +39,7 @@ class LoopConfig:
 
 
 SAMPLE_FORMS = ("question", "conversation")
-LOSS_WEIGHTS = ("token", "answer")     # as model.losses.LOSS_WEIGHTS (not imported: no torch here)
+LOSS_WEIGHTS = ("token", "answer")     # model.losses.generation_objective's weight
 
 
 @dataclass

@@ -150,10 +150,10 @@ def hold_out_images(dataset, train_cfg: TrainConfig) -> list:
     return held
 
 
-def leave_out_stage2_check(dataset: QuestionDataset, stage2: TrainConfig | None) -> None:
+def leave_out_stage2_check(dataset: QuestionDataset, stage2: TrainConfig) -> None:
     """Stage 1 reads the same file: drop the images stage 2 holds out for its check, so
     that the check's images are new to both stages."""
-    if stage2 is None or not stage2.held_out:
+    if not stage2.held_out:
         return
     records = list({id(r): r for r, _ in dataset.items}.values())
     _, held = split_by_image(records, stage2.held_out, stage2.seed)

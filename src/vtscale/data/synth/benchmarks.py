@@ -69,7 +69,7 @@ def pope(scenes: list[Scene], images: Images, popularity: Counter, rng_for: RngF
                 name, answer = _choice(rng, sorted(scene.names())), "Yes"
             else:
                 name, answer = pope_negative(scene, category, popularity, rng), "No"
-            rows.append({"image": images[scene.id], "question": f"Is there {_a(name)} in the image?",
+            rows.append({"image": images[scene.id], "question": facts.existence_question(name),
                          "answer": answer, "category": category, "l2-category": "existence"})
     return rows
 
@@ -122,8 +122,8 @@ def hallusion_questions(original: Scene, idx: int, new_color: str) -> list[tuple
     shapes = "shape" if n_old == 1 else "shapes"
     verb = "Is" if n_old == 1 else "Are"
     return [
-        (f"Is there {_a(obj.name)} in the image?", "Yes", "No"),
-        (f"Is there {_a(f'{new_color} {obj.kind}')} in the image?", "No", "Yes"),
+        (facts.existence_question(obj.name), "Yes", "No"),
+        (facts.existence_question(f"{new_color} {obj.kind}"), "No", "Yes"),
         (f"{verb} there exactly {n_old} {obj.color} {shapes} in the image?", "Yes", "No"),
     ]
 

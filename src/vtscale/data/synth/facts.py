@@ -65,6 +65,11 @@ def _with_article(name: str) -> str:
     return f"{article(name)} {name}"
 
 
+def existence_question(name: str) -> str:
+    """POPE's question about a colour-and-kind name: "Is there a red circle in the image?"."""
+    return f"Is there {_with_article(name)} in the image?"
+
+
 def count(scene: Scene, rng: np.random.Generator) -> Fact | None:
     mode = _pick(rng, ("kind", "kind", "color", "total"))
     if mode == "kind":

@@ -129,9 +129,9 @@ def existence_claims(scene: Scene, rng: np.random.Generator, per_answer: int) ->
     present = [present[i] for i in rng.permutation(len(present))[:per_answer]]
     absent = facts.absent_names(scene)
     absent = [absent[i] for i in rng.permutation(len(absent))[:len(present)]]
-    claims = [(f"Is there {article(name)} {name} in the image?", answer)
+    claims = [(prompts.yes_no(facts.existence_question(name)), answer)
               for names, answer in ((present, "Yes"), (absent, "No")) for name in names]
-    return [(prompts.yes_no(claims[i][0]), claims[i][1]) for i in rng.permutation(len(claims))]
+    return [claims[i] for i in rng.permutation(len(claims))]
 
 
 def conversation(scene: Scene, rng: np.random.Generator, aspects=ASPECTS,
