@@ -1,4 +1,4 @@
-"""The four page filters of the document re-parsing (paper Appendix B; thresholds in docs/design.md §5).
+"""The four page filters of the document re-parsing (paper Appendix B; thresholds in docs/paper_profile.md §1).
 
 A page pairs the source text with the parser's text. It is kept only if every filter
 passes; the first one that fails, in FILTERS order, is the page's rejection reason. The

@@ -3,7 +3,7 @@
 A VLMEvalKit row may hold several images (SEEDBench2's multi-image questions); the
 message it builds is every image in order, then the text. The authors' VLMEvalKit wrapper
 declares itself interleaved but keeps one image per message, each image entry replacing
-the one before, so their model answers from the last image alone (docs/design.md §5):
+the one before, so their model answers from the last image alone (docs/paper_profile.md §1):
 
 - ``last``: the last image, as the authors' model;
 - ``all``: every image, each one's HD views in the fusion row in message order.
