@@ -5,8 +5,8 @@ scores, answers.csv: how varied each setting's answers are.
 
 Each file must sit where ``vtscale eval`` writes it, ``.../<variant>/n<N>_m<M>/<Bench>.scores.json``,
 and say the same variant, n, m and benchmark; each metric must lie in its scorer's range
-(its dataset type's, ``vtscale.eval.metrics.ranges``) and each standard error be null or a non-negative
-number. Anything else is one error line naming the file."""
+(the one its dataset type names, ``vtscale.eval.metrics.ranges``) and each standard error
+be null or a non-negative number. Anything else is one error line naming the file."""
 
 from __future__ import annotations
 
