@@ -25,15 +25,11 @@ from vtscale.analysis.headline import headline_table
 from vtscale.analysis.report import _score_documents, _with_se, format_fit_values
 from vtscale.analysis.scores import read_scores
 from vtscale.config import load
-from vtscale.eval.metrics.ranges import metric_range
+from vtscale.eval.collect import metric_range
+from vtscale.eval.dataset_types import DATASET_TYPES
 from vtscale.io import write_json
 from vtscale.variants import QUESTION
 
-# What each benchmark type's headline metric is, in words.
-METRIC_TEXT = {"pope": "F1", "mme": "acc + acc+", "hallusionbench": "mean of aAcc, fAcc, qAcc",
-               "mcq": "accuracy", "yorn": "accuracy", "ocrvqa": "exact match", "textvqa": "VQA accuracy",
-               "chartqa": "relaxed accuracy", "docvqa": "ANLS", "ocrbench": "final score",
-               "caption": "CIDEr"}
 BASELINE_DIGITS = 4             # the report's tables (report._table): 4 significant digits
 BASELINES = (("majority", "majority"), ("question_alone", "question alone"))
 
@@ -41,7 +37,8 @@ BASELINES = (("majority", "majority"), ("question_alone", "question alone"))
 def metric_text(type_: str | None, metric: str, metric_names: list[str]) -> str:
     """The headline metric in words (its name in scores.csv for a type without words);
     MME's, a sum over its categories, with the most it can score."""
-    text = METRIC_TEXT.get(type_ or "", metric)
+    kind = DATASET_TYPES.get(type_ or "")
+    text = kind.headline_text if kind and kind.headline_text else metric
     if type_ == "mme":
         high = metric_range(type_, metric, dict.fromkeys(metric_names, 0.0))[1]
         if 0 < high < math.inf:

@@ -12,9 +12,9 @@ import json
 from pathlib import Path
 
 from vtscale.config import config_section, load
-from vtscale.eval import metrics
 from vtscale.eval.config import EvalConfig
 from vtscale.eval.predictions import read_predictions
+from vtscale.eval.scoring import score
 
 
 def moved(recorded: dict, new: dict) -> dict:
@@ -39,7 +39,7 @@ def main() -> None:
         bench = benches[name]
         preds = read_predictions(path.with_name(f"{name}.preds.tsv"), bench)
         diff = moved(json.loads(path.read_text())["metrics"],
-                     metrics.score(bench.type, bench.rows, preds, rules, bench.circular))
+                     score(bench.type, bench.rows, preds, rules, bench.circular))
         if diff:
             changed += 1
             print(path, diff)

@@ -6,11 +6,11 @@ import yaml
 
 from vtscale.config import ConfigError, config_section, validate
 from vtscale.eval.config import EvalConfig
-from vtscale.eval.metrics import score
 from vtscale.eval.metrics.mcq import infer_option
 from vtscale.eval.metrics.vqa import anls, relaxed_correct, vqa_accuracy
 from vtscale.eval.metrics.yorn import extract_yes_no
 from vtscale.eval.rules import LATEST, PINNED
+from vtscale.eval.scoring import score
 from vtscale.eval.tsv import Row, read_benchmark
 
 SIGNS = {"A": "The stop sign.", "B": "The school zone sign."}

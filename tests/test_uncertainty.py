@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from vtscale.eval import uncertainty
-from vtscale.eval.metrics import headline_metric, score
+from vtscale.eval.metrics import headline_metric
 from vtscale.eval.metrics.caption import caption_scores, cider_per_image
 from vtscale.eval.rules import LATEST, RULE_SETS
+from vtscale.eval.scoring import score
 from vtscale.eval.tsv import Benchmark, Row
 
 

@@ -26,11 +26,11 @@ import pandas as pd
 from vtscale import prompts
 from vtscale.config import config_section, parse_json_arg
 from vtscale.data.conversations import read_records
+from vtscale.eval.benchmark import Benchmark, Row
 from vtscale.eval.config import EvalConfig
 from vtscale.eval.predictions import predictions_path, read_predictions
 from vtscale.eval.prompts import build_prompt
 from vtscale.eval.rules import LATEST
-from vtscale.eval.tsv import Benchmark, Row
 from vtscale.eval.uncertainty import headline_score, standard_error
 from vtscale.io import atomic_path
 

@@ -24,16 +24,17 @@ import pandas as pd
 
 from vtscale.analysis.fit import FLAT_ALPHA, is_flat
 from vtscale.analysis.scores import main_metric_rows
+from vtscale.eval.dataset_types import DATASET_TYPES
 from vtscale.variants import QUESTION
 
 GOOD_FIT_R2 = 0.8
 BASELINE_MARGIN_SE = 3.0
-READING_TYPES = ("ocrvqa", "textvqa", "chartqa", "docvqa", "ocrbench")
 
 
 def reading_benchmarks(types: dict[str, str]) -> list[str]:
     """Names of the benchmarks (name -> dataset type) whose type is text reading."""
-    return sorted(name for name, type_ in types.items() if type_ in READING_TYPES)
+    return sorted(name for name, type_ in types.items()
+                  if type_ in DATASET_TYPES and DATASET_TYPES[type_].reads_text)
 
 
 @dataclass

@@ -5,8 +5,8 @@ scores, answers.csv: how varied each setting's answers are.
 
 Each file must sit where ``vtscale eval`` writes it, ``.../<variant>/n<N>_m<M>/<Bench>.scores.json``,
 and say the same variant, n, m and benchmark; each metric must lie in its scorer's range
-(``vtscale.eval.metrics.ranges``) and each standard error be null or a non-negative
-number. Anything else is one error line naming the file."""
+(the one its dataset type names, ``vtscale.eval.metrics.ranges``) and each standard error
+be null or a non-negative number. Anything else is one error line naming the file."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from vtscale.errors import InputError
-from vtscale.eval.metrics.ranges import metric_range
+from vtscale.eval.dataset_types import DATASET_TYPES
 from vtscale.io import atomic_path
 
 COLUMNS = ["variant", "benchmark", "metric", "n", "m", "score", "se"]
@@ -84,6 +84,14 @@ def check_metric(path: Path, scores: dict, metric: str, value) -> None:
     if bounds and not bounds[0] <= value <= bounds[1]:
         raise InputError(f"{path}: metrics.{metric} = {float(value)!r} is outside "
                          f"[{bounds[0]:g}, {bounds[1]:g}] (type {type_})")
+
+
+def metric_range(type_: str, name: str, metrics: dict[str, float],
+                 scored_rows: int | None = None) -> tuple[float, float] | None:
+    """(low, high) of metric ``name`` among ``metrics`` of a benchmark of ``type_``; None
+    when unknown (a type none of ours, as a VLMEvalKit backend's ``Y/N``)."""
+    kind = DATASET_TYPES.get(type_)
+    return kind.metric_range(name, metrics, scored_rows) if kind and kind.metric_range else None
 
 
 def standard_error(path: Path, metric: str, se) -> float:

@@ -6,9 +6,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vtscale.config import ConfigError, check_choice
+from vtscale.eval.benchmark import Benchmark
+from vtscale.eval.dataset_types import DATASET_TYPES, circular_types
 from vtscale.eval.multi_image import LAST, MULTI_IMAGE
 from vtscale.eval.rules import LATEST, RULE_SETS
-from vtscale.eval.tsv import TYPES, Benchmark, read_benchmark
+from vtscale.eval.tsv import read_benchmark
 from vtscale.variants import EVAL_VARIANTS
 
 BACKENDS = ("builtin", "vlmevalkit")
@@ -62,9 +64,9 @@ class EvalConfig:
 def _check_benchmark(name: str, bench: BenchmarkConfig) -> None:
     if not bench.tsv:
         raise ConfigError(f"config error: eval.benchmarks.{name}.tsv is missing")
-    if bench.type is not None and bench.type not in TYPES:
+    if bench.type is not None and bench.type not in DATASET_TYPES:
         raise ConfigError(f"config error: eval.benchmarks.{name}.type: {bench.type!r} is not a known "
-                          f"type ({', '.join(TYPES)})")
-    if bench.circular and bench.type != "mcq":
-        raise ConfigError(f"config error: eval.benchmarks.{name}.circular: needs type mcq, "
-                          f"not {bench.type}")
+                          f"type ({', '.join(DATASET_TYPES)})")
+    if bench.circular and bench.type not in circular_types():
+        raise ConfigError(f"config error: eval.benchmarks.{name}.circular: needs type "
+                          f"{' or '.join(circular_types())}, not {bench.type}")

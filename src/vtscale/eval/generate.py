@@ -8,8 +8,8 @@ from collections.abc import Callable, Sequence
 import torch
 from tqdm import tqdm
 
+from vtscale.eval.benchmark import Row
 from vtscale.eval.multi_image import LAST, model_images
-from vtscale.eval.tsv import Row
 
 log = logging.getLogger(__name__)
 

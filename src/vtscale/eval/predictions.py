@@ -11,7 +11,8 @@ from pathlib import Path
 import pandas as pd
 
 from vtscale.errors import InputError
-from vtscale.eval.tsv import Benchmark, as_text, read_frame
+from vtscale.eval.benchmark import Benchmark
+from vtscale.eval.tsv import as_text, read_frame
 from vtscale.io import write_csv
 
 SUFFIX = ".preds.tsv"

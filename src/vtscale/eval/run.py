@@ -34,7 +34,7 @@ from vtscale.eval.predictions import predictions_path, write_predictions
 from vtscale.eval.rules import LATEST
 from vtscale.eval.scoring import score_benchmark, write_scores
 from vtscale.eval.setting_check import ALLOW_FLAG, Request, check_model_setting
-from vtscale.eval.tsv import Benchmark, check_scorable
+from vtscale.eval.benchmark import Benchmark, check_scorable
 from vtscale.io import read_json
 
 log = logging.getLogger(__name__)

@@ -16,11 +16,13 @@ from pathlib import Path
 import pandas as pd
 
 from vtscale.errors import InputError
-from vtscale.eval.metrics.per_row import RowScore, row_scores
+from vtscale.eval.benchmark import Benchmark
+from vtscale.eval.dataset_types import DATASET_TYPES
+from vtscale.eval.metrics.per_row import RowScore
 from vtscale.eval.predictions import predictions_in_row_order
 from vtscale.eval.rules import LATEST, RULE_SETS
-from vtscale.eval.scoring import score_benchmark, write_scores
-from vtscale.eval.tsv import TYPES, Benchmark, read_benchmark, read_frame
+from vtscale.eval.scoring import row_scores, score_benchmark, write_scores
+from vtscale.eval.tsv import read_benchmark, read_frame
 from vtscale.io import write_csv
 
 PREDICTION = "prediction"
@@ -31,7 +33,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="vtscale score", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("predictions", type=Path, help="VLMEvalKit-format TSV with a prediction column")
-    p.add_argument("--type", required=True, help=f"benchmark type: {', '.join(TYPES)}")
+    p.add_argument("--type", required=True, help=f"benchmark type: {', '.join(DATASET_TYPES)}")
     p.add_argument("--out", required=True, type=Path, help="scores JSON to write")
     p.add_argument("--rows", type=Path, help="per-row TSV to write: index, score, extracted")
     p.add_argument("--rules", choices=RULE_SETS, default=LATEST, help=f"scoring rule set (default {LATEST})")

@@ -1,15 +1,33 @@
 """One answer sheet of a benchmark scored: the part of the scores JSON that ``vtscale
-eval`` and ``vtscale score`` share (docs/formats.md), and the one way it is written."""
+eval`` and ``vtscale score`` share (docs/formats.md), each row's own score, and the one way
+a scores JSON is written."""
 
 from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 
 from vtscale.eval import metrics
-from vtscale.eval.tsv import Benchmark, as_text, check_scorable
+from vtscale.eval.benchmark import Benchmark, Row, check_scorable
+from vtscale.eval.dataset_types import DATASET_TYPES
+from vtscale.eval.metrics.per_row import RowScore
+from vtscale.eval.rules import LATEST
+from vtscale.eval.tsv import as_text
 from vtscale.eval.uncertainty import standard_error
 from vtscale.io import write_json
+
+
+def score(type_: str, rows: Sequence[Row], predictions: Sequence[str], rules: str = LATEST,
+          circular: bool = False) -> dict[str, float]:
+    """``circular``: an MCQ scored per question over its option shifts (MMBench)."""
+    return DATASET_TYPES[type_].score(rows, predictions, rules, circular)
+
+
+def row_scores(type_: str, rows: Sequence[Row], preds: Sequence[str], rules: str) -> list[RowScore]:
+    """One RowScore per row; a caption row's score is its image's CIDEr (a fraction, not x100)."""
+    scored = DATASET_TYPES[type_].row_scorer(rows, [str(p) for p in preds], rules)
+    return [RowScore(row.index, value, extracted) for row, (value, extracted) in zip(rows, scored)]
 
 
 def score_benchmark(bench: Benchmark, preds: list[str], rules: str) -> dict:
@@ -19,7 +37,7 @@ def score_benchmark(bench: Benchmark, preds: list[str], rules: str) -> dict:
     row is an InputError naming its file; an undefined standard error is None."""
     check_scorable(bench)
     preds = [as_text(str(p)) for p in preds]
-    scored = metrics.score(bench.type, bench.rows, preds, rules, bench.circular)
+    scored = score(bench.type, bench.rows, preds, rules, bench.circular)
     se = {}
     if scored:
         name = metrics.headline_metric(list(scored))

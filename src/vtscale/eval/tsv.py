@@ -17,17 +17,12 @@ option so read from the choices). An empty required field is still a skipped row
 
 from __future__ import annotations
 
-import ast
 import base64
 import binascii
 import hashlib
 import io
-import json
 import logging
 import string
-from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -35,27 +30,14 @@ from pandas._libs.parsers import STR_NA_VALUES
 from PIL import Image, UnidentifiedImageError
 
 from vtscale.errors import InputError
+from vtscale.eval.benchmark import (HALLUSION_IDS, SKIP_BAD_ANSWER, SKIP_IMAGE_REFERENCE,
+                                    SKIP_MISSING_FIELD, SKIP_OPTION_MISMATCH, SKIP_UNDECODABLE_IMAGE,
+                                    Benchmark, Row, SkippedRow, split_images)
+from vtscale.eval.dataset_types import DATASET_TYPES, DatasetType, circular_types
 
 log = logging.getLogger(__name__)
 
-TYPES = ("yorn", "pope", "mme", "hallusionbench", "mcq", "textvqa", "chartqa", "ocrvqa",
-         "ocrbench", "docvqa", "caption")
-YES_NO_TYPES = ("yorn", "pope", "mme", "hallusionbench")
-LIST_ANSWER_TYPES = ("caption", "textvqa", "ocrbench", "docvqa", "chartqa", "ocrvqa")
-REQUIRED = {t: ("index", "image", "question", "answer") for t in TYPES}
-REQUIRED["mcq"] = ("index", "image", "question", "answer", "A", "B")
-REQUIRED["caption"] = ("index", "image", "answer")  # VLMEvalKit supplies the caption prompt
-HALLUSION_IDS = ("set_id", "figure_id", "question_id")
 MAX_REFERENCE_LEN = 64  # VLMEvalKit: an image field this short names another row's index
-
-# Kinds of skipped rows, the keys of ``rows.skip_reasons`` in every scores JSON.
-SKIP_MISSING_FIELD = "missing field"
-SKIP_IMAGE_REFERENCE = "image reference"
-SKIP_UNDECODABLE_IMAGE = "undecodable image"
-SKIP_BAD_ANSWER = "bad answer"
-SKIP_OPTION_MISMATCH = "option mismatch"
-SKIP_KINDS = (SKIP_MISSING_FIELD, SKIP_IMAGE_REFERENCE, SKIP_UNDECODABLE_IMAGE, SKIP_BAD_ANSWER,
-              SKIP_OPTION_MISMATCH)
 
 # The cells pandas' read_csv takes for missing by default (VLMEvalKit's reading), and the
 # text VLMEvalKit then scores in their place (``str(nan)``).
@@ -78,122 +60,15 @@ def present(cell: str | None) -> str | None:
     return None if cell is None or is_missing(cell) else cell
 
 
-@dataclass
-class Row:
-    index: str
-    image_b64: str                          # one base64 image, or a list literal of several
-    question: str
-    answers: list[str]                      # one item, or the reference list
-    options: dict[str, str] = field(default_factory=dict)
-    hint: str | None = None
-    category: str | None = None
-    l2_category: str | None = None
-    # the ``split`` column (ChartQA's test_human/test_augmented): None without the column,
-    # "" where the column is there but the cell is missing (a row of no split)
-    split: str | None = None
-    image_key: str = ""                     # image_path, else a hash of the image data
-    extra: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def answer(self) -> str:
-        return self.answers[0]
-
-    def load_images(self) -> list[Image.Image]:
-        """The row's images in message order (one for most benchmarks)."""
-        return [decode_image(b64) for b64 in split_images(self.image_b64)]
-
-    def load_image(self) -> Image.Image:
-        images = self.load_images()
-        if len(images) != 1:
-            raise InputError(f"row index {self.index}: {len(images)} images where one is expected")
-        return images[0]
-
-
-@dataclass(frozen=True)
-class SkippedRow:
-    """A row left out of the score: the field at fault, the kind (one of SKIP_KINDS) and
-    the full reason."""
-    index: str
-    field: str
-    kind: str
-    reason: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"index": self.index, "reason": self.reason}
-
-
-@dataclass
-class Benchmark:
-    name: str
-    type: str
-    path: Path
-    rows: list[Row]
-    skipped: list[SkippedRow]
-    circular: bool = False                  # MCQ scored by circular groups (metrics/mcq.py)
-
-    @property
-    def has_multi_image(self) -> bool:
-        return any(is_image_list(row.image_b64) for row in self.rows)
-
-    def skipped_list(self) -> list[dict[str, str]]:
-        """Every skipped row as ``{"index", "reason"}``, in file order."""
-        return [row.as_dict() for row in self.skipped]
-
-    def rows_summary(self) -> dict:
-        """The ``rows`` object of the scores JSON: rows read (after the limit), scored, skipped."""
-        return rows_summary(len(self.rows), self.skipped)
-
-
-def check_scorable(bench: Benchmark) -> None:
-    """InputError naming the file when not one of its rows can be scored: a score of no
-    rows would read as a real 0."""
-    if bench.rows:
-        return
-    summary = bench.rows_summary()
-    if not summary["read"]:
-        raise InputError(f"{bench.path}: no rows under the header")
-    reasons = ", ".join(f"{kind} {count}" for kind, count in summary["skip_reasons"].items())
-    raise InputError(f"{bench.path}: none of its {summary['read']} rows could be scored ({reasons})")
-
-
-def rows_summary(scored: int, skipped: Iterable[SkippedRow] = ()) -> dict:
-    """``{"read", "scored", "skipped", "skip_reasons": {kind: count}}``; every row read is
-    either scored or skipped, so ``read`` is their sum."""
-    kinds = Counter(row.kind for row in skipped)
-    n_skipped = sum(kinds.values())
-    return {"read": scored + n_skipped, "scored": scored, "skipped": n_skipped,
-            "skip_reasons": {kind: kinds[kind] for kind in SKIP_KINDS if kinds[kind]}}
-
-
-def decode_image(b64: str) -> Image.Image:
-    image = Image.open(io.BytesIO(base64.b64decode(b64, validate=False)))
-    return image.convert("RGB")
-
-
-def is_image_list(cell: str) -> bool:
-    """An image field holding several images: a list literal (base64 never starts with "[")."""
-    return cell.startswith("[") and cell.endswith("]")
-
-
-def split_images(cell: str) -> list[str] | None:
-    """The base64 images of an image field in order; None when its list does not parse."""
-    return _parse_list(cell) if is_image_list(cell) else [cell]
-
-
 def detect_type(columns: list[str]) -> str:
     """Guess the dataset type from the columns, for TSVs named without a type."""
     cols = set(columns)
-    if {"set_id", "figure_id", "question_id"} <= cols:
-        return "hallusionbench"
-    if {"A", "B"} <= cols:
-        return "mcq"
-    if "question" not in cols:
-        return "caption"
-    return "textvqa"
+    return next(name for name, kind in DATASET_TYPES.items() if kind.detect and kind.detect(cols))
 
 
 def required_columns(type_: str, with_images: bool = True) -> tuple[str, ...]:
-    return REQUIRED[type_] if with_images else tuple(c for c in REQUIRED[type_] if c != "image")
+    columns = DATASET_TYPES[type_].columns
+    return columns if with_images else tuple(c for c in columns if c != "image")
 
 
 def read_benchmark(path: str | Path, name: str, type_: str | None = None,
@@ -206,22 +81,23 @@ def read_benchmark(path: str | Path, name: str, type_: str | None = None,
     path = Path(path)
     frame = read_frame(path)
     type_ = type_ or detect_type(list(frame.columns))
-    if type_ not in TYPES:
-        raise InputError(f"{path}: unknown benchmark type {type_!r} (one of {', '.join(TYPES)})")
+    if type_ not in DATASET_TYPES:
+        raise InputError(f"{path}: unknown benchmark type {type_!r} (one of {', '.join(DATASET_TYPES)})")
+    kind = DATASET_TYPES[type_]
     required = required_columns(type_, with_images)
     for column in required:
         if column not in frame.columns:
             raise InputError(f"{path}: missing required column {column!r} for type {type_}")
-    if type_ == "hallusionbench":
-        _add_hallusion_ids(frame, path)
+    if kind.ids_from_index:
+        _add_ids_from_index(frame, path, kind)
     if circular:
-        _check_circular(frame, path, type_)
+        _check_circular(frame, path, kind)
     if limit:
         frame = frame.iloc[:limit]
     images = _resolve_image_references(frame) if with_images else _unread_images(frame)
     rows, skipped = [], []
     for record in frame.to_dict("records"):
-        outcome = _make_row(record, images, type_, required, with_images)
+        outcome = _make_row(record, images, kind, required, with_images)
         if isinstance(outcome, Row):
             rows.append(outcome)
             continue
@@ -273,22 +149,25 @@ def not_utf8(path: Path) -> str:
     return f"{path}: not UTF-8"
 
 
-def _add_hallusion_ids(frame: pd.DataFrame, path: Path) -> None:
-    """VLMEvalKit reads set/figure/question ids from index parts 3-5 when the TSV lacks them."""
-    for pos, column in enumerate(HALLUSION_IDS, start=3):
+def _add_ids_from_index(frame: pd.DataFrame, path: Path, kind: DatasetType) -> None:
+    """VLMEvalKit reads HallusionBench's set/figure/question ids from index parts 3-5 when
+    the TSV lacks them."""
+    form = "_".join(["a", "b", "c", *(c.removesuffix("_id") for c in kind.ids_from_index)])
+    for pos, column in enumerate(kind.ids_from_index, start=3):
         if column in frame.columns:
             continue
         parts = frame["index"].astype(str).str.split("_")
-        if (parts.str.len() < 6).any():
-            raise InputError(f"{path}: missing required column {column!r} for type hallusionbench "
-                             "(and the index is not of the form a_b_c_set_figure_question)")
+        if (parts.str.len() < 3 + len(kind.ids_from_index)).any():
+            raise InputError(f"{path}: missing required column {column!r} for type {kind.name} "
+                             f"(and the index is not of the form {form})")
         frame[column] = parts.str[pos]
 
 
-def _check_circular(frame: pd.DataFrame, path: Path, type_: str) -> None:
+def _check_circular(frame: pd.DataFrame, path: Path, kind: DatasetType) -> None:
     """Circular groups are rows whose indices agree modulo 1e6, so indices must be integers."""
-    if type_ != "mcq":
-        raise InputError(f"{path}: circular scoring needs type mcq, not {type_}")
+    if kind.circular_scorer is None:
+        raise InputError(f"{path}: circular scoring needs type {' or '.join(circular_types())}, "
+                         f"not {kind.name}")
     bad = next((i for i in frame["index"] if not i.strip().isdigit()), None)
     if bad is not None:
         raise InputError(f"{path}: row index {bad!r}: field 'index': circular scoring needs "
@@ -320,7 +199,7 @@ def _unread_images(frame: pd.DataFrame) -> dict[str, tuple[str, str]]:
             for index, (b64, key) in _resolve_image_references(frame).items()}
 
 
-def _make_row(record: dict, images: dict, type_: str, required: tuple[str, ...],
+def _make_row(record: dict, images: dict, kind: DatasetType, required: tuple[str, ...],
               with_images: bool = True) -> Row | SkippedRow:
     index = str(record["index"])
     empty = _first_empty_field(record, required)
@@ -332,11 +211,11 @@ def _make_row(record: dict, images: dict, type_: str, required: tuple[str, ...],
     fault = _image_fault(b64) if with_images else None
     if fault:
         return SkippedRow(index, "image", SKIP_UNDECODABLE_IMAGE, fault)
-    answers, reason = _parse_answers(as_text(record["answer"]), type_)
+    answers, reason = kind.parse_answer(as_text(record["answer"]).strip())
     if reason:
         return SkippedRow(index, "answer", SKIP_BAD_ANSWER, reason)
     written = [c for c in string.ascii_uppercase if record.get(c, "") != ""]
-    if type_ == "mcq" and answers[0] not in written:
+    if kind.options and answers[0] not in written:
         return SkippedRow(index, "answer", SKIP_OPTION_MISMATCH,
                           f"answer {answers[0]!r} is not one of the options {''.join(written)}")
     # An option read as missing is not a choice (VLMEvalKit's build_choices): a row whose
@@ -345,7 +224,7 @@ def _make_row(record: dict, images: dict, type_: str, required: tuple[str, ...],
     extra = {k: record[k] for k in HALLUSION_IDS if k in record}
     return Row(
         index=index, image_b64=b64, question=_question(record), answers=answers,
-        options=options if type_ == "mcq" else {}, hint=present(record.get("hint")) or None,
+        options=options if kind.options else {}, hint=present(record.get("hint")) or None,
         category=present(record.get("category")) or None,
         l2_category=present(record.get("l2-category")) or None,
         split=_split(record), image_key=record.get("image_path") or key, extra=extra,
@@ -378,32 +257,4 @@ def _image_fault(cell: str) -> str | None:
         except (binascii.Error, UnidentifiedImageError, OSError, ValueError) as err:
             where = f" {k + 1} of {len(images)}" if len(images) > 1 else ""
             return f"undecodable image{where} ({type(err).__name__})"
-    return None
-
-
-def _parse_answers(text: str, type_: str) -> tuple[list[str], str | None]:
-    text = text.strip()
-    if type_ in YES_NO_TYPES:
-        answer = text.capitalize()
-        if answer not in ("Yes", "No"):
-            return [], f"answer {text!r} is not Yes or No"
-        return [answer], None
-    if type_ in LIST_ANSWER_TYPES and text.startswith("["):
-        answers = _parse_list(text)
-        if answers is None:
-            return [], f"answer {text[:40]!r} is not a valid list"
-        return answers, None
-    if type_ == "caption":
-        return [], "caption answer must be a list of references"
-    return [text], None
-
-
-def _parse_list(text: str) -> list[str] | None:
-    for parse in (json.loads, ast.literal_eval):
-        try:
-            value = parse(text)
-        except (ValueError, SyntaxError):
-            continue
-        if isinstance(value, list) and value:
-            return [str(v) for v in value]
     return None

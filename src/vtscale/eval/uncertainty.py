@@ -1,11 +1,10 @@
 """Standard error of a benchmark's headline score, from its rows and one answer sheet.
 
-- accuracy-type scores (a percentage of right rows, or of right questions for a
-  circular MCQ): binomial, sqrt(p(1 − p)/rows or questions);
-- captions: the spread of the per-image CIDEr over the images (the score is their mean);
-- every other score (MME's acc + acc+, POPE's F1, HallusionBench's set-level scores):
-  a bootstrap over images, rows that share an image or a HallusionBench set drawn
-  together, each draw scored by the benchmark's own scorer.
+A dataset type (vtscale.eval.dataset_types) names its closed form where it has one
+(vtscale.eval.standard_errors: binomial for accuracies, the per-image CIDEr spread for
+captions). Every other score (MME's acc + acc+, POPE's F1, HallusionBench's set-level
+scores, OCRBench's counts) gets a bootstrap over images here, rows that share an image or
+a HallusionBench set drawn together, each draw scored by the benchmark's own scorer.
 
 HallusionBench's bootstrap is floored by the error its Overall = (aAcc + fAcc + qAcc)/3
 has from the aAcc term alone: the binomial error of aAcc over 3, the share of rows right
@@ -30,20 +29,17 @@ from functools import partial
 import numpy as np
 
 from vtscale.eval import metrics
+from vtscale.eval.benchmark import Benchmark, Row
+from vtscale.eval.dataset_types import DATASET_TYPES
 from vtscale.eval.metrics import yorn
-from vtscale.eval.metrics.caption import cider_per_image
-from vtscale.eval.metrics.mcq import circular_groups
 from vtscale.eval.rules import LATEST
-from vtscale.eval.tsv import Benchmark, Row
+from vtscale.eval.standard_errors import binomial_error
 
-# Types whose headline metric is a plain percentage of right rows.
-BINOMIAL_TYPES = ("mcq", "ocrvqa", "yorn", "textvqa", "chartqa", "docvqa")
 BOOTSTRAP_DRAWS = 200
-HALLUSION_OVERALL_TERMS = 3      # Overall = (aAcc + fAcc + qAcc) / 3
 
 
 def headline_score(bench: Benchmark, predictions: list[str], rules: str = LATEST) -> tuple[str, float]:
-    scores = metrics.score(bench.type, bench.rows, predictions, rules, bench.circular)
+    scores = DATASET_TYPES[bench.type].score(bench.rows, predictions, rules, bench.circular)
     name = metrics.headline_metric(list(scores))
     return name, scores[name]
 
@@ -53,36 +49,26 @@ def standard_error(bench: Benchmark, predictions: list[str], seed: int = 0, rule
     """``headline``: the (metric, score) of these predictions when the caller has it."""
     if not bench.rows:
         return math.nan
-    if bench.type == "caption":
-        per_image = 100.0 * np.asarray(cider_per_image(bench.rows, predictions))
-        return float(per_image.std(ddof=1) / math.sqrt(len(per_image))) if len(per_image) > 1 else math.nan
-    name, value = headline or headline_score(bench, predictions, rules)
-    if bench.type in BINOMIAL_TYPES:
-        return binomial_error(value, scored_units(bench))
+    kind = DATASET_TYPES[bench.type]
+    measured = (lambda: headline) if headline else partial(headline_score, bench, predictions, rules)
+    if kind.standard_error:
+        return kind.standard_error(bench, predictions, measured)
+    name, _ = measured()
     spread = _bootstrap(bench, predictions, seed, rules, name)
-    if bench.type == "hallusionbench":
-        return hallusion_floored(spread, bench, predictions, rules)
+    if kind.overall_terms:
+        return hallusion_floored(spread, bench, predictions, rules, kind.overall_terms)
     return spread
 
 
-def binomial_error(percent: float, units: int) -> float:
-    """Standard error (in points) of a percentage of ``units`` right: sqrt(p(1 − p)/units)."""
-    p = min(max(percent / 100.0, 0.0), 1.0)
-    return 100.0 * math.sqrt(p * (1 - p) / units) if units else math.nan
-
-
-def hallusion_floored(spread: float, bench: Benchmark, predictions: list[str], rules: str) -> float:
-    """The bootstrap spread of Overall, at least the binomial error of its aAcc term (aAcc
-    smoothed by Laplace's rule, so that all right or all wrong still has an error)."""
+def hallusion_floored(spread: float, bench: Benchmark, predictions: list[str], rules: str,
+                      terms: int) -> float:
+    """The bootstrap spread of Overall, the mean of ``terms`` scores, at least the binomial
+    error of its aAcc term (aAcc smoothed by Laplace's rule, so that all right or all
+    wrong still has an error)."""
     hits = yorn.correct(bench.rows, predictions, rules)
     smoothed = 100.0 * (sum(hits) + 1) / (len(hits) + 2)
-    floor = binomial_error(smoothed, len(hits)) / HALLUSION_OVERALL_TERMS
+    floor = binomial_error(smoothed, len(hits)) / terms
     return floor if not math.isfinite(spread) else max(spread, floor)
-
-
-def scored_units(bench: Benchmark) -> int:
-    """What an accuracy averages over: the rows, or the questions of a circular MCQ."""
-    return len(circular_groups(bench.rows)) if bench.circular else len(bench.rows)
 
 
 def _bootstrap(bench: Benchmark, predictions: list[str], seed: int, rules: str, name: str) -> float:
@@ -105,17 +91,15 @@ def draw_scorer(bench: Benchmark, predictions: list[str], rules: str, name: str,
                 groups: list[list[int]]) -> Callable[[np.ndarray], float]:
     """Metric ``name`` of one draw (the positions in ``groups`` drawn, repeats included),
     with the answers read here once."""
-    if bench.type == "pope" and name == "Overall":
-        return PopeCounts.of(bench.rows, [yorn.extract_yes_no(p, rules) for p in predictions], groups).f1
-    if bench.type in HIT_SCORERS:
+    kind = DATASET_TYPES[bench.type]
+    if kind.overall_draws and name == "Overall":
+        return kind.overall_draws(bench.rows, predictions, rules, groups)
+    if kind.hit_scorer:
         hits = yorn.correct(bench.rows, predictions, rules)
-        scorer = partial(HIT_SCORERS[bench.type], rules=rules)
+        scorer = partial(kind.hit_scorer, rules=rules)
         return partial(_rescored, bench.rows, hits, groups, scorer, name)
-    scorer = partial(metrics.score, bench.type, rules=rules)
+    scorer = partial(kind.scorer, rules=rules)
     return partial(_rescored, bench.rows, predictions, groups, scorer, name)
-
-
-HIT_SCORERS = {"mme": yorn.mme_scores_from_hits, "hallusionbench": yorn.hallusion_scores_from_hits}
 
 
 def _rescored(rows: Sequence[Row], per_row: Sequence, groups: list[list[int]],
@@ -127,36 +111,6 @@ def _rescored(rows: Sequence[Row], per_row: Sequence, groups: list[list[int]],
             draw_rows.append(_relabel(rows[i], copy))
             draw_values.append(per_row[i])
     return scorer(draw_rows, draw_values).get(name, float("nan"))
-
-
-@dataclasses.dataclass(frozen=True)
-class PopeCounts:
-    """Per cluster, its true positives, false positives and false negatives ("Yes" the
-    positive answer), each row counted once per category it lists, as POPE's Overall
-    counts it."""
-    tp: np.ndarray
-    fp: np.ndarray
-    fn: np.ndarray
-
-    @classmethod
-    def of(cls, rows: Sequence[Row], extracted: Sequence[str], groups: list[list[int]]) -> PopeCounts:
-        cluster = np.empty(len(rows), dtype=np.int64)
-        for k, group in enumerate(groups):
-            cluster[group] = k
-        weight = np.array([len(yorn.pope_categories(row)) for row in rows], dtype=np.int64)
-        truth = np.array([row.answer == "Yes" for row in rows], dtype=bool)
-        guess = np.array([answer == "Yes" for answer in extracted], dtype=bool)
-
-        def per_cluster(mask: np.ndarray) -> np.ndarray:
-            return np.bincount(cluster, weights=weight * mask, minlength=len(groups)).astype(np.int64)
-
-        return cls(per_cluster(truth & guess), per_cluster(~truth & guess), per_cluster(truth & ~guess))
-
-    def f1(self, drawn: np.ndarray) -> float:
-        """POPE's Overall (F1 x 100) of the clusters drawn."""
-        times = np.bincount(drawn, minlength=len(self.tp))
-        f1, _, _ = yorn.f1_from_counts(int(times @ self.tp), int(times @ self.fp), int(times @ self.fn))
-        return f1 * 100
 
 
 def _relabel(row: Row, copy: int) -> Row:

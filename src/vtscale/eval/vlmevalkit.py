@@ -19,11 +19,12 @@ from PIL import Image
 
 from vtscale.errors import InputError
 from vtscale.eval import prompts
+from vtscale.eval.benchmark import rows_summary
+from vtscale.eval.dataset_types import DATASET_TYPES
 from vtscale.eval.metrics import answer_spread
 from vtscale.eval.multi_image import LAST, model_images
 from vtscale.eval.predictions import predictions_path, write_predictions
 from vtscale.eval.scoring import write_scores
-from vtscale.eval.tsv import rows_summary
 from vtscale.variants import MODEL_OF, SEES_QUESTION
 
 log = logging.getLogger(__name__)
@@ -62,18 +63,13 @@ def split_message(message: Iterable[Mapping[str, Any]],
 
 
 def vtscale_type(dataset_name: str | None, dataset_type: str | None) -> str:
-    """Our dataset type for a VLMEvalKit dataset (for the generation length)."""
+    """Our dataset type for a VLMEvalKit dataset (for the generation length): the one named
+    by VLMEvalKit's dataset type (and a part of the name, where it gives one), else the one
+    a part of whose name the dataset's holds, else "other"."""
     name = (dataset_name or "").lower()
-    if dataset_type == "Y/N":
-        return "yorn"
-    if dataset_type == "MCQ":
-        return "mcq"
-    if dataset_type == "Caption" and "coco" in name:
-        return "caption"
-    for key in ("textvqa", "ocrvqa", "chartqa", "docvqa"):
-        if key in name:
-            return key
-    return "ocrbench" if "ocrbench" in name else "other"
+    by_type = [k for k in DATASET_TYPES.values() if k.vlmevalkit_type and k.vlmevalkit_type == dataset_type]
+    by_name = [k for k in DATASET_TYPES.values() if not k.vlmevalkit_type and k.vlmevalkit_name]
+    return next((k.name for k in by_type + by_name if (k.vlmevalkit_name or "") in name), "other")
 
 
 class VisionTokenAdapter:

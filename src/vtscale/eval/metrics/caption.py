@@ -10,8 +10,8 @@ from pycocoevalcap.bleu.bleu import Bleu
 from pycocoevalcap.cider.cider import Cider
 from pycocoevalcap.rouge.rouge import Rouge
 
+from vtscale.eval.benchmark import Row
 from vtscale.eval.rules import LATEST
-from vtscale.eval.tsv import Row
 
 
 def _coco_inputs(rows: Sequence[Row], preds: Sequence[str]) -> tuple[dict, dict]:

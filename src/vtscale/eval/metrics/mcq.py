@@ -8,9 +8,9 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from vtscale.eval.benchmark import Row
 from vtscale.eval.metrics.splits import has_splits, split_key, split_positions
 from vtscale.eval.rules import LATEST, PINNED
-from vtscale.eval.tsv import Row
 
 _SEPARATORS = ".()[],:;!*#{}"
 _ANSWER_IS = re.compile(r"(?i)(?:correct\s+)?answer\s+is\s+\**([ABCD])\**")

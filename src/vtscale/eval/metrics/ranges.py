@@ -9,32 +9,37 @@
 - captions: BLEU-1..4 and ROUGE-L (F-measure) 0-100; CIDEr (pycocoevalcap's CIDEr-D:
   per image the mean of n-gram cosines <= 1, times 10, then x100) 0-1000.
 
-A type no scorer here writes (a VLMEvalKit backend's ``Y/N``, ``VQA``...) has no known range.
+Each dataset type names its range (vtscale.eval.dataset_types); a type no scorer here
+writes (a VLMEvalKit backend's ``Y/N``, ``VQA``...) has no known range.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
-PERCENT_TYPES = ("yorn", "pope", "hallusionbench", "mcq", "textvqa", "chartqa", "ocrvqa", "docvqa")
 MME_SCORE_MAX = 200.0          # acc + acc+ of one category
 MME_SUMS = ("perception", "cognition", "Overall")
 CIDER_MAX = 1000.0
 
+# A dataset type's range: ``(metric name, all its metrics, rows scored) -> (low, high)``.
+MetricRange = Callable[[str, Mapping[str, float], int | None], tuple[float, float]]
 
-def metric_range(type_: str, name: str, metrics: Mapping[str, float],
-                 scored_rows: int | None = None) -> tuple[float, float] | None:
-    """(low, high) of metric ``name`` among ``metrics`` of a benchmark of ``type_``; None
-    when unknown. ``scored_rows`` bounds OCRBench's counts."""
-    if type_ in PERCENT_TYPES:
-        return 0.0, 100.0
-    if type_ == "mme":
-        return 0.0, _mme_max(name, metrics)
-    if type_ == "caption":
-        return 0.0, CIDER_MAX if name == "CIDEr" else 100.0
-    if type_ == "ocrbench":
-        return 0.0, float(scored_rows) if scored_rows is not None else float("inf")
-    return None
+
+def percent_range(name: str, metrics: Mapping[str, float], scored_rows: int | None) -> tuple[float, float]:
+    return 0.0, 100.0
+
+
+def mme_range(name: str, metrics: Mapping[str, float], scored_rows: int | None) -> tuple[float, float]:
+    return 0.0, _mme_max(name, metrics)
+
+
+def caption_range(name: str, metrics: Mapping[str, float], scored_rows: int | None) -> tuple[float, float]:
+    return 0.0, CIDER_MAX if name == "CIDEr" else 100.0
+
+
+def count_range(name: str, metrics: Mapping[str, float], scored_rows: int | None) -> tuple[float, float]:
+    """OCRBench's hit counts: at most the rows scored, unbounded where that is not known."""
+    return 0.0, float(scored_rows) if scored_rows is not None else float("inf")
 
 
 def _mme_max(name: str, metrics: Mapping[str, float]) -> float:

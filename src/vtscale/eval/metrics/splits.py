@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from vtscale.eval.tsv import Row
+from vtscale.eval.benchmark import Row
 
 
 def has_splits(rows: Sequence[Row]) -> bool:

@@ -12,10 +12,10 @@ from functools import partial
 import numpy as np
 from nltk.metrics.distance import edit_distance
 
+from vtscale.eval.benchmark import Row
 from vtscale.eval.metrics.splits import has_splits, split_positions
 from vtscale.eval.metrics.text import normalize_vqa_answer
 from vtscale.eval.rules import LATEST, PINNED
-from vtscale.eval.tsv import Row
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from vtscale.eval.benchmark import HALLUSION_IDS, Row
 from vtscale.eval.metrics.text import strip_punctuation
 from vtscale.eval.rules import LATEST, PINNED
-from vtscale.eval.tsv import HALLUSION_IDS, Row
 
 log = logging.getLogger(__name__)
 
