@@ -56,7 +56,7 @@ class TrainConfig(LoopConfig):
     samples: SampleForm = "conversation"   # conversation: one sample per record | question: per question
     warm_projection_steps: NonNegInt = 0   # stages 2-3: train the projection alone first
     warm_projection_lr: PosNum | None = None   # its learning rate (default: lr)
-    loss_weight: LossWeight = "token" # stages 2-3: mean over answer tokens | answer: over answers
+    loss_weight: LossWeight = "token"  # stages 2-3: mean over answer tokens | answer: over answers
     held_out: NonNegInt = 0           # stage 2: images kept out for the per-kind check (stage2_gate)
     probe_every: PosInt = 50          # steps between points of that check's curve
 
