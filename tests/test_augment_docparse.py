@@ -190,9 +190,10 @@ class RecordingEmbedder(HashingEmbedder):
 
 
 def paper_docs() -> DocsConfig:
-    from vtscale.config import config_section, load
+    from vtscale.config import config_section
+    from vtscale.config_checks import load_profile
 
-    return config_section(AugmentConfig, load(PAPER_YAML, SCHEMA_YAML), "augment").docs
+    return config_section(AugmentConfig, load_profile(PAPER_YAML, SCHEMA_YAML), "augment").docs
 
 
 def struct_aware_parse(tmp_path):
@@ -262,7 +263,7 @@ def test_page_instructions_drawn_from_the_paper_pool():
 
 def test_docs_config_errors():
     from vtscale.augment.config import InstructionPool
-    from vtscale.config import ConfigError
+    from vtscale.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"augment.docs.kinds"):
         DocsConfig(kinds=[])

@@ -107,10 +107,11 @@ def paper_qa() -> QAConfig:
     from pathlib import Path
 
     from vtscale.augment.config import AugmentConfig
-    from vtscale.config import config_section, load
+    from vtscale.config import config_section
+    from vtscale.config_checks import load_profile
 
     root = Path(__file__).parents[1] / "config"
-    return config_section(AugmentConfig, load(root / "paper.yaml", root / "schema.yaml"), "augment").qa
+    return config_section(AugmentConfig, load_profile(root / "paper.yaml", root / "schema.yaml"), "augment").qa
 
 
 def test_paper_prompt_has_no_demo_world_in_it():
@@ -155,7 +156,8 @@ def test_questions_as_generated_when_eval_forms_are_off(monkeypatch):
 
 
 def test_unknown_qa_prompt_is_a_config_error():
-    from vtscale.config import ConfigError
+    from vtscale.config import config_section
+    from vtscale.errors import ConfigError
 
     with pytest.raises(ConfigError, match=r"augment.qa.prompt='fancy': expected one of demo_example"):
-        QAConfig(prompt="fancy")
+        config_section(QAConfig, {"augment": {"qa": {"prompt": "fancy"}}}, "augment.qa")

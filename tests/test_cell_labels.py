@@ -10,7 +10,7 @@ import pytest
 from safetensors.torch import load_file
 
 from test_bootstrap import TINY_VISION
-from vtscale.config import ConfigError
+from vtscale.errors import ConfigError
 from vtscale.model.vision import BOOTSTRAP_WEIGHTS
 from vtscale.train import bootstrap_clip
 from vtscale.train.cell_labels import FIELDS, patch_labels, scene_items

@@ -6,7 +6,8 @@ import pytest
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 
-from vtscale.config import ConfigError, config_section
+from vtscale.config import config_section
+from vtscale.errors import ConfigError
 from vtscale.model.chat import IGNORE, llm_row
 from vtscale.model.chat_template import LLAMA2_VISION_SYSTEM
 from vtscale.model.config import ModelConfig

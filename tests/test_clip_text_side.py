@@ -6,7 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from vtscale.config import ConfigError, config_section
+from vtscale.config import config_section
+from vtscale.errors import ConfigError
 from vtscale.model.config import ModelConfig
 from vtscale.model.fusion import FusionTokenizer
 from vtscale.model.vision import extend_text_context, normal_positions, stretch_positions

@@ -1,18 +1,22 @@
+import dataclasses
 import subprocess
+import typing
 from dataclasses import dataclass, field
 
 import pytest
 import yaml
 
-from vtscale.config import (ConfigError, check_cross_fields, config_section, grid_settings, load,
-                             validate)
+from vtscale.config import config_section, locate, profile_keys, validate
+from vtscale.config_checks import SECTIONS, _section_classes, check_cross_fields, check_profile, load_profile
+from vtscale.errors import ConfigError
+from vtscale.grid import grid_settings
 
 PROFILES = ["config/demo.yaml", "config/tiny.yaml", "config/paper.yaml"]
 
 
 @pytest.mark.parametrize("path", PROFILES)
 def test_shipped_configs_are_valid(repo_root, path):
-    load(repo_root / path, repo_root / "config/schema.yaml")
+    load_profile(repo_root / path, repo_root / "config/schema.yaml")
 
 
 def _demo(repo_root):
@@ -30,13 +34,26 @@ def _demo(repo_root):
         (lambda c: c["grid"].update(m_default=-1), "grid.m_default"),
         (lambda c: c["train"]["stage1"].update(dense_weight=1.0), "train.stage1.dense_weight"),
         (lambda c: c["bootstrap"]["lm"].update(dense_weight=1.0), "bootstrap.lm.dense_weight"),
+        (lambda c: c["bootstrap"].update(vit={}), "unknown key bootstrap.vit"),
+        (lambda c: c["train"]["stage2"].update(samples="turns"), "train.stage2.samples='turns': expected one of"),
+        (lambda c: c["train"]["stage3"].update(lr=0), "train.stage3.lr=0.0: must be positive"),
+        (lambda c: c["train"]["stage1"].update(warmup=1.5), "train.stage1.warmup=1.5: must be between 0 and 1"),
+        (lambda c: c["train"].update(precision="fp8"), "train.precision='fp8': expected one of"),
+        (lambda c: c["bootstrap"]["clip"].update(crops=["whole", "whole"]), "bootstrap.clip.crops: ['whole', 'whole']"),
+        (lambda c: c["bootstrap"]["lm"].update(contexts=[]), "bootstrap.lm.contexts: expected at least one of"),
+        (lambda c: c["world"]["bench"].update(pope=0), "world.bench.pope=0: must be at least 1"),
+        (lambda c: c["world"].update(turns=[0, 2]), "world.turns[0]=0: must be at least 1"),
+        (lambda c: c["eval"].update(max_new_tokens={"vqa": 0}), "eval.max_new_tokens.vqa=0: must be at least 1"),
+        (lambda c: c["analysis"].update(exclude={"MME": [1, "2"]}), "analysis.exclude.MME[1]: expected int"),
+        (lambda c: c["theory"].update(llms={"lm": {"path": "x"}}), "unknown key theory.llms.lm.path"),
+        (lambda c: c["cost"].update(image_seed=-1), "cost.image_seed=-1: must be at least 0"),
     ],
 )
 def test_bad_config_names_the_key(repo_root, mutate, key):
     config = _demo(repo_root)
     mutate(config)
     with pytest.raises(ConfigError) as err:
-        validate(config, repo_root / "config/schema.yaml")
+        check_profile(config, repo_root / "config/schema.yaml")
     message = str(err.value)
     assert key in message
     assert "\n" not in message
@@ -45,15 +62,14 @@ def test_bad_config_names_the_key(repo_root, mutate, key):
 def test_schema_accepts_boolean_eval_strict_only(repo_root):
     config = _demo(repo_root)
     config["eval"]["strict"] = True
-    validate(config, repo_root / "config/schema.yaml")
+    check_profile(config, repo_root / "config/schema.yaml")
     config["eval"]["strict"] = "yes"
     with pytest.raises(ConfigError, match="eval.strict"):
-        validate(config, repo_root / "config/schema.yaml")
+        check_profile(config, repo_root / "config/schema.yaml")
 
 
 def test_paper_profile_evaluates_strictly(repo_root):
-    paper = yaml.safe_load((repo_root / "config/paper.yaml").read_text())
-    validate(paper, repo_root / "config/schema.yaml")
+    paper = load_profile(repo_root / "config/paper.yaml", repo_root / "config/schema.yaml")
     assert paper["eval"]["strict"] is True
 
 
@@ -180,7 +196,7 @@ def test_load_checks_the_cross_field_rules(repo_root, tmp_path):
     path = tmp_path / "big_n.yaml"
     path.write_text(yaml.safe_dump(config))
     with pytest.raises(ConfigError, match="grid.n: 64"):
-        load(path, repo_root / "config/schema.yaml")
+        load_profile(path, repo_root / "config/schema.yaml")
 
 
 def test_snakemake_rejects_bad_config_before_any_job(repo_root, venv_env, tmp_path):
@@ -244,13 +260,99 @@ def test_dry_run_plans_every_rule(repo_root, venv_env, tmp_path):
         assert rule in proc.stdout, rule
 
 
-@pytest.mark.parametrize("definition, section", [("stage1", "Stage1Config"), ("stage", "TrainConfig")])
-def test_every_stage_setting_is_a_schema_key_and_every_key_a_setting(repo_root, definition, section):
-    from dataclasses import fields
-
-    from vtscale.train import config as train_config
+def test_the_schema_leaves_each_section_to_its_dataclass(repo_root):
     schema = yaml.safe_load((repo_root / "config/schema.yaml").read_text())
-    keys = set(schema["definitions"][definition]["properties"])
-    shared = {"checkpoint_every", "precision", "seed"}     # train-level keys, or the run's seed
-    settings = {f.name for f in fields(getattr(train_config, section))} - shared
-    assert keys == settings
+    not_sections = {"profile", "seed", "data_dir", "results_dir", "dvc", "grid"}
+    assert set(schema["properties"]) - not_sections == set(SECTIONS)
+
+
+def _leaves(value, parts: tuple = ()):
+    """(key parts, value) of every leaf under a profile's mapping."""
+    if isinstance(value, dict) and value:
+        for name, item in value.items():
+            yield from _leaves(item, (*parts, name))
+    else:
+        yield parts, value
+
+
+def _field(section, parts: tuple):
+    """The value at key ``parts`` of a built section: fields, and entries of its dicts."""
+    for part in parts:
+        section = section[part] if isinstance(section, dict) else getattr(section, part)
+    return section
+
+
+def _plain(value):
+    """A built value as a profile writes it."""
+    if dataclasses.is_dataclass(value):
+        return {name: _plain(getattr(value, name)) for name in profile_keys(type(value))}
+    if isinstance(value, dict):
+        return {name: _plain(item) for name, item in value.items()}
+    return list(value) if isinstance(value, tuple) else value
+
+
+@pytest.mark.parametrize("path", PROFILES)
+def test_every_key_a_profile_sets_reaches_its_field(repo_root, path):
+    config = yaml.safe_load((repo_root / path).read_text())
+    sections = _section_classes(config["profile"])
+    for name, value in config.items():
+        if name not in SECTIONS or value is None:
+            continue
+        assert name in sections, f"{path}: section {name} is never checked"
+        built = config_section(sections[name], config, name)
+        for parts, leaf in _leaves(value):
+            assert _plain(_field(built, parts)) == leaf, ".".join((name, *parts))
+
+
+def _field_keys(cls: type, prefix: str = ""):
+    """Dotted keys of every field of dataclass ``cls`` a profile may set, nested dataclasses
+    opened (a dict entry's name as ``*``)."""
+    hints = typing.get_type_hints(cls)
+    for name in profile_keys(cls):
+        key, hint = prefix + name, hints[name]
+        yield key
+        if typing.get_origin(hint) is dict:
+            key, hint = f"{key}.*", typing.get_args(hint)[1]
+        nested = next((h for h in (hint, *typing.get_args(hint)) if dataclasses.is_dataclass(h)), None)
+        if nested:
+            yield from _field_keys(nested, f"{key}.")
+
+
+def _set_keys(value, prefix: str = ""):
+    """The same keys, of the fields a built value holds (None opens nothing)."""
+    for name in profile_keys(type(value)):
+        key, item = prefix + name, getattr(value, name)
+        yield key
+        if dataclasses.is_dataclass(item):
+            yield from _set_keys(item, f"{key}.")
+        elif isinstance(item, dict):
+            for entry in item.values():
+                if dataclasses.is_dataclass(entry):
+                    yield from _set_keys(entry, f"{key}.*.")
+
+
+def test_every_field_can_be_set_from_a_profile(repo_root):
+    """Each shipped profile with every section written out in full (each field, defaults
+    included) passes the start-up checks and builds the same dataclasses; together the
+    profiles reach every field of every section."""
+    reached: dict[str, set] = {name: set() for name in SECTIONS}
+    for path in PROFILES:
+        config = yaml.safe_load((repo_root / path).read_text())
+        sections = _section_classes(config["profile"])
+        built = {name: config_section(cls, config, name) for name, cls in sections.items()}
+        full = {**config, **{name: _plain(section) for name, section in built.items()}}
+        check_profile(full, repo_root / "config/schema.yaml")
+        for name, cls in sections.items():
+            assert config_section(cls, full, name) == built[name], f"{path}: {name}"
+            reached[name] |= set(_set_keys(built[name]))
+    for name, cls in SECTIONS.items():
+        assert reached[name] == set(_field_keys(cls)), name
+
+
+def test_keys_filled_in_from_elsewhere_are_not_profile_keys(repo_root):
+    config = _demo(repo_root)
+    for key in ("precision", "checkpoint_every", "seed"):
+        config["train"]["stage2"][key] = locate(config, f"train.{key}") or 0
+        with pytest.raises(ConfigError, match=f"unknown key train.stage2.{key}"):
+            check_profile(config, repo_root / "config/schema.yaml")
+        del config["train"]["stage2"][key]

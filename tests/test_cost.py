@@ -14,8 +14,9 @@ from torch import nn
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
 from vtscale.analysis import cost, cost_count, cost_gpu, cost_measure, cost_report, report
-from vtscale.config import ConfigError, config_section
-from vtscale.errors import InputError
+from vtscale.analysis.config import CostConfig
+from vtscale.config import config_section
+from vtscale.errors import ConfigError, InputError
 from vtscale.model.chat_template import CHATML
 
 # small open_clip + Llama sizes standing in for the paper model (same code path, meta device)
@@ -237,7 +238,7 @@ def test_cost_cli_needs_the_paper_model_section(tmp_path):
 
 def test_cost_counts_must_be_positive():
     with pytest.raises(ConfigError, match="cost.new_tokens"):
-        config_section(cost.CostConfig, {"cost": {"new_tokens": 0}}, "cost")
+        config_section(CostConfig, {"cost": {"new_tokens": 0}}, "cost")
 
 
 def test_missing_images_is_an_input_error(tmp_path):

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from vtscale import cli
-from vtscale.config import ConfigError, config_section
-from vtscale.errors import InputError
+from vtscale.config import config_section
+from vtscale.errors import ConfigError, InputError
 from vtscale.eval.config import EvalConfig
 from vtscale.eval.rules import PINNED
 from vtscale.eval.scoring import score_benchmark

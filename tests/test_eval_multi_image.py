@@ -13,8 +13,8 @@ import pytest
 import torch
 from PIL import Image
 
-from vtscale.config import ConfigError, config_section
-from vtscale.errors import InputError
+from vtscale.config import config_section
+from vtscale.errors import ConfigError, InputError
 from vtscale.eval.config import EvalConfig
 from vtscale.eval.generate import generate_predictions
 from vtscale.eval.multi_image import model_images

@@ -89,7 +89,7 @@ def test_register_grid_into_supported_vlm(tmp_path):
 def test_runner_backend_switch_without_vlmeval_is_a_config_error(monkeypatch, tmp_path):
     import json
 
-    from vtscale.config import ConfigError
+    from vtscale.errors import ConfigError
     from vtscale.eval import run
 
     monkeypatch.setitem(sys.modules, "vlmeval", None)

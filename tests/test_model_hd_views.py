@@ -5,7 +5,8 @@ import pytest
 import torch
 from PIL import Image
 
-from vtscale.config import ConfigError, config_section
+from vtscale.config import config_section
+from vtscale.errors import ConfigError
 from vtscale.model.config import ModelConfig
 from vtscale.model.hd_views import hd_views, local_scale, num_local_views
 from vtscale.model.vision import views_to_pixels

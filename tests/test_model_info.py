@@ -9,8 +9,9 @@ import torch
 import yaml
 from PIL import Image
 
-from vtscale.config import ConfigError, config_section
+from vtscale.config import config_section
 from vtscale.data.sample import Sample, Turn
+from vtscale.errors import ConfigError
 from vtscale.model import info
 from vtscale.model.config import ModelConfig, check_token_counts
 

@@ -15,9 +15,9 @@ from safetensors.torch import save_file
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
-from vtscale.config import ConfigError, config_section
+from vtscale.config import config_section
 from vtscale.data.sample import Sample, Turn
-from vtscale.errors import InputError
+from vtscale.errors import ConfigError, InputError
 from vtscale.model.chat import IGNORE
 from vtscale.model.chat_template import CHATML
 from vtscale.model.config import ModelConfig

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from vtscale.config import grid_settings, load
+from vtscale.config import load
+from vtscale.grid import grid_settings
 
 pytestmark = pytest.mark.slow
 

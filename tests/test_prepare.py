@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from vtscale import cli
-from vtscale.config import ConfigError
 from vtscale.data import prepare
-from vtscale.errors import InputError
+from vtscale.errors import ConfigError, InputError
 
 REV = "89abcdef0123456789abcdef0123456789abcdef"
 
@@ -263,11 +262,13 @@ def test_defaults_keep_records_as_loaded(raw):
 
 
 def test_paper_profile_prepares_as_the_authors():
-    from vtscale.config import config_section, load
+    from vtscale.config import config_section
+    from vtscale.config_checks import load_profile
+    from vtscale.data.config import DatasetsConfig
 
-    paper = load(Path(__file__).parents[1] / "config" / "paper.yaml",
-                 Path(__file__).parents[1] / "config" / "schema.yaml")
-    cfg = config_section(prepare.DatasetsConfig, paper, "datasets")
+    paper = load_profile(Path(__file__).parents[1] / "config" / "paper.yaml",
+                         Path(__file__).parents[1] / "config" / "schema.yaml")
+    cfg = config_section(DatasetsConfig, paper, "datasets")
     assert "data/referring_qa.json" in cfg.svit.files() and len(cfg.svit.files()) == 4
     assert (cfg.conversion.bbox_tags, cfg.conversion.llava_drop_reference_ocr,
             cfg.conversion.llava_max_messages, cfg.conversion.svit_max_rounds) == (True, True, 48, 10)

@@ -4,7 +4,9 @@
 import pytest
 import yaml
 
-from vtscale.config import ConfigError, config_section, validate
+from vtscale.config import config_section
+from vtscale.config_checks import check_profile
+from vtscale.errors import ConfigError
 from vtscale.eval.config import EvalConfig
 from vtscale.eval.metrics.mcq import infer_option
 from vtscale.eval.metrics.vqa import anls, relaxed_correct, vqa_accuracy
@@ -79,14 +81,14 @@ def test_eval_rules_default_and_check():
     assert "\n" not in str(err.value)
 
 
-def test_schema_accepts_the_rule_sets_only(repo_root):
+def test_profile_accepts_the_rule_sets_only(repo_root):
     config = yaml.safe_load((repo_root / "config/demo.yaml").read_text())
     for rules in (PINNED, LATEST):
         config["eval"]["rules"] = rules
-        validate(config, repo_root / "config/schema.yaml")
+        check_profile(config, repo_root / "config/schema.yaml")
     config["eval"]["rules"] = "latest"
     with pytest.raises(ConfigError, match="eval.rules"):
-        validate(config, repo_root / "config/schema.yaml")
+        check_profile(config, repo_root / "config/schema.yaml")
 
 
 @pytest.mark.parametrize("profile, rules", [("paper", PINNED), ("demo", LATEST), ("tiny", LATEST)])

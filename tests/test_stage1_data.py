@@ -10,9 +10,9 @@ import pytest
 import torch
 
 from test_model_vlm import backbones, image, model  # noqa: F401  (fixtures)
-from vtscale.config import ConfigError, config_section
+from vtscale.config import config_section
 from vtscale.data.conversations import RecordDataset
-from vtscale.errors import InputError
+from vtscale.errors import ConfigError, InputError
 from vtscale.train.config import TrainSection
 from vtscale.train.stage1_data import (ConversationContrastiveCollate, FrozenAnswerCache, FrozenPatchCache,
                                        QuestionCollate, QuestionDataset)

@@ -17,9 +17,9 @@ import yaml
 from PIL import Image
 
 from vtscale import prompts
-from vtscale.config import ConfigError
 from vtscale.data import synth
 from vtscale.data.synth.vocab import COLORS, KINDS, PLURALS, REGION_PHRASES, region
+from vtscale.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = yaml.safe_load((ROOT / "config/tiny.yaml").read_text())
@@ -294,7 +294,7 @@ def test_dpo_pairs(world):
     ({**TINY["world"], "colour": 1}, "world.colour"),
     ({**TINY["world"], "max_objects": 15, "max_words": 3}, "grid"),
     ({**TINY["world"], "n_docs": "ten"}, "world.n_docs"),
-    ({**TINY["world"], "aspects": ["existence", "size"]}, "world.aspects: unknown aspect 'size'"),
+    ({**TINY["world"], "aspects": ["existence", "size"]}, "world.aspects='size': expected one of existence"),
     ({**TINY["world"], "aspects": ["existence", "count"]}, "world.aspects must include 'reading'"),
     ({**TINY["world"], "turns": [3, 2]}, "world.turns"),
 ])

@@ -193,9 +193,10 @@ def test_metrics_csv_columns_and_frozen_parameters(tmp_path):
 
 
 def test_config_needs_steps_or_epochs():
-    from vtscale.config import ConfigError, config_section
+    from vtscale.config import config_section
+    from vtscale.errors import ConfigError
     from vtscale.train.config import TrainSection
-    with pytest.raises(ConfigError, match="exactly one of 'steps' or 'epochs'"):
+    with pytest.raises(ConfigError, match="config error: train.stage1: set exactly one of steps or epochs"):
         config_section(TrainSection, {"train": {"stage1": {"lr": 1e-3}}}, "train")
     train = {"stage1": {"steps": 5, "lr": 1e-3}, "checkpoint_every": 3, "num_processes": 1}
     cfg = config_section(TrainSection, {"train": train}, "train").stage("stage1", 4)

@@ -15,9 +15,9 @@ from safetensors.torch import load_file
 
 from test_bootstrap import TINY_LLM, TINY_VISION, make_world, run_bootstrap_clip, run_bootstrap_lm
 from vtscale import cli
-from vtscale.config import ConfigError, config_section
+from vtscale.config import config_section
 from vtscale.data.conversations import ConversationDataset
-from vtscale.errors import InputError
+from vtscale.errors import ConfigError, InputError
 from vtscale.model.config import ModelConfig
 from vtscale.model.folder import TrainedSetting, read_trained_setting
 from vtscale.train import run

@@ -12,7 +12,7 @@ import yaml
 from accelerate.state import AcceleratorState, GradientState
 
 from test_bootstrap import TINY_VISION
-from vtscale.config import ConfigError
+from vtscale.errors import ConfigError
 from vtscale.train import bootstrap_clip
 from vtscale.train.cell_labels import FIELDS, scene_items, view_cell_labels
 from vtscale.train.gate_curve import CURVE_FILE, GateCurve

@@ -15,8 +15,7 @@ import logging
 import sys
 from collections.abc import Callable
 
-from vtscale.config import ConfigError
-from vtscale.errors import InputError
+from vtscale.errors import ConfigError, InputError
 from vtscale.logs import setup_logging
 
 SUBCOMMANDS: dict[str, tuple[str, str]] = {

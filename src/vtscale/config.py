@@ -1,9 +1,9 @@
-"""Config loading and validation.
-
-The whole pipeline config is one YAML file validated against ``config/schema.yaml``;
-rules that span keys (:func:`check_cross_fields`) are checked with it at start. Each
-command receives its sections as ``--cfg`` JSON and turns each one into its dataclass
-with :func:`config_section`, the one way from config to dataclass.
+"""Config loading: the YAML profile, its top level checked against ``config/schema.yaml``
+(:func:`validate`), and each section turned into its dataclass with :func:`config_section`,
+the one way from config to dataclass. The dataclasses declare the sections' keys, types,
+defaults, bounds and choices (vtscale.config_types); vtscale.config_checks builds every
+section of a profile at start, with the rules between keys. Each command receives its
+sections as ``--cfg`` JSON (:func:`parse_json_arg`).
 """
 
 from __future__ import annotations
@@ -18,13 +18,9 @@ from typing import Any, Mapping, TypeVar
 import jsonschema
 import yaml
 
+from vtscale.errors import ConfigError, SectionError
+
 T = TypeVar("T")
-
-DEMO_PROFILES = ("demo", "tiny")     # the pipeline generates the world and trains the backbones
-
-
-class ConfigError(ValueError):
-    """A config problem, with the dotted key that caused it in the message."""
 
 
 def _key_path(error: jsonschema.ValidationError) -> str:
@@ -51,146 +47,30 @@ def validate(config: Mapping[str, Any], schema_path: str | Path) -> None:
         raise ConfigError(f"config error: {_describe(best)}")
 
 
-def load(path: str | Path, schema_path: str | Path | None = None) -> dict[str, Any]:
+def load(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     try:
-        config = yaml.safe_load(path.read_text())
+        return yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
         raise ConfigError(f"config error: {path} is not valid YAML: {err}") from None
-    if schema_path is not None:
-        validate(config, schema_path)
-        check_cross_fields(config)
-    return config
-
-
-def check_choice(key: str, value: Any, choices: tuple) -> None:
-    """A config value that must be one of ``choices``: else one line naming the key."""
-    if value not in choices:
-        raise ConfigError(f"config error: {key}={value!r}: expected one of {', '.join(map(str, choices))}")
-
-
-def m_for(n: int, m_default: int) -> int:
-    """Tokens for later questions: m = min(m_default, n) (paper: n = 1 gives m = 1)."""
-    return min(m_default, n)
-
-
-def grid_settings(grid: Mapping[str, Any]) -> list[tuple[int, int]]:
-    """All (n, m) settings of the grid, in config order."""
-    return [(n, m_for(n, grid["m_default"])) for n in grid["n"]]
-
-
-def check_cross_fields(config: Mapping[str, Any]) -> None:
-    """The rules the schema cannot state, for a config that passed it: checked at start
-    (workflow/rules/common.smk, :func:`load`) so that a run does not fail on them minutes
-    in. The first violation is a one-line ConfigError naming its key."""
-    from vtscale.model.config import ModelConfig
-
-    _check_stages(config)
-    max_tokens = config_section(ModelConfig, config, "model").fusion.max_tokens
-    _check_grid(config["grid"], max_tokens)
-    _check_stage_tokens(config, max_tokens)
-    _check_backbone_sources(config)
-    _check_world_benchmarks(config)
-    _build_sections(config)
-
-
-def _stage_keys(config: Mapping[str, Any]) -> list[str]:
-    keys = [f"train.stage{k}" for k in (1, 2, 3)]
-    return keys + (["bootstrap.clip", "bootstrap.lm"] if config["profile"] in DEMO_PROFILES else [])
-
-
-def _check_stages(config: Mapping[str, Any]) -> None:
-    for key in _stage_keys(config):
-        stage = _locate(config, key)
-        if stage is None:
-            raise ConfigError(f"config error: {key}: missing")
-        if ("steps" in stage) == ("epochs" in stage):
-            raise ConfigError(f"config error: {key}: set exactly one of steps or epochs")
-
-
-def _check_grid(grid: Mapping[str, Any], max_tokens: int) -> None:
-    largest = max(grid["n"])
-    if largest > max_tokens:
-        raise ConfigError(
-            f"config error: grid.n: {largest} is more than model.fusion.max_tokens ({max_tokens})")
-    if grid["m_default"] > largest:
-        raise ConfigError(f"config error: grid.m_default: {grid['m_default']} is more than the "
-                          f"largest grid.n ({largest})")
-
-
-def _check_stage_tokens(config: Mapping[str, Any], max_tokens: int) -> None:
-    """Stages 1 and 2 train at train.stageK.n (default: the largest grid n); stage 2 also
-    at its m (default: m_for). Stage 3 trains at each grid setting."""
-    grid = config["grid"]
-    for number in (1, 2):
-        key, stage = f"train.stage{number}", config["train"][f"stage{number}"]
-        n = stage.get("n") or max(grid["n"])
-        if n > max_tokens:
-            raise ConfigError(
-                f"config error: {key}.n: {n} is more than model.fusion.max_tokens ({max_tokens})")
-        m = stage.get("m") or m_for(n, grid["m_default"])
-        if number == 2 and m > n:
-            raise ConfigError(f"config error: {key}.m: {m} is more than its n ({n})")
-
-
-def _check_backbone_sources(config: Mapping[str, Any]) -> None:
-    if config["profile"] in DEMO_PROFILES:
-        return
-    for key in ("model.vision.source", "model.llm.source"):
-        if _locate(config, key) == "bootstrap":
-            raise ConfigError(f"config error: {key}: bootstrap backbones are trained by the "
-                              f"{' and '.join(DEMO_PROFILES)} profiles only")
-
-
-def _check_world_benchmarks(config: Mapping[str, Any]) -> None:
-    """In the demo and tiny profiles every benchmark TSV is an output of synth_world: a
-    path the world does not write (a typo) would be planned as one, fail the job and have
-    Snakemake delete the whole world."""
-    if config["profile"] not in DEMO_PROFILES:
-        return
-    from vtscale.data.synth.benchmarks import FILES
-
-    written = list(FILES.values())
-    for name, bench in (_locate(config, "eval.benchmarks") or {}).items():
-        tsv = bench.get("tsv") if isinstance(bench, Mapping) else None
-        if tsv and tsv not in written:
-            raise ConfigError(f"config error: eval.benchmarks.{name}.tsv: {tsv} is not a benchmark the "
-                              f"demo world writes ({', '.join(written)})")
-
-
-def _build_sections(config: Mapping[str, Any]) -> None:
-    """Each section the run reads, built as its dataclass: its own rules run now."""
-    for name, cls in _section_classes(config["profile"]).items():
-        config_section(cls, config, name)
-
-
-def _section_classes(profile: str) -> dict[str, type]:
-    from vtscale.analysis.settings import AnalysisConfig
-    from vtscale.augment.config import AugmentConfig
-    from vtscale.eval.config import EvalConfig
-    from vtscale.train.config import BootstrapClipConfig, BootstrapLMConfig, TrainSection
-
-    classes: dict[str, type] = {"train": TrainSection, "eval": EvalConfig,
-                                "augment": AugmentConfig, "analysis": AnalysisConfig}
-    if profile in DEMO_PROFILES:
-        from vtscale.data.synth.config import WorldConfig
-        classes.update({"world": WorldConfig, "bootstrap.clip": BootstrapClipConfig,
-                        "bootstrap.lm": BootstrapLMConfig})
-    else:
-        from vtscale.data.prepare import DatasetsConfig
-        classes["datasets"] = DatasetsConfig
-    return classes
 
 
 def config_section(cls: type[T], payload: Mapping[str, Any] | None, name: str) -> T:
     """Section ``name`` (dotted: ``"train.stage1"``) of a config or ``--cfg`` payload as
     dataclass ``cls``, nested dataclasses included; a section missing or null gives the
-    defaults. An unknown key or a wrong type is a one-line ConfigError naming the key;
-    rules within the section are the dataclass's own (``__post_init__``)."""
-    return _build(cls, _locate(payload, name), name)
+    defaults. An unknown key, a wrong type, a value out of its field's bounds or choices
+    (vtscale.config_types) is a one-line ConfigError naming the key; rules between keys
+    of the section are the dataclass's own (``__post_init__``)."""
+    return _build(cls, locate(payload, name), name)
 
 
-def _locate(payload: Mapping[str, Any] | None, name: str) -> Any:
+def profile_keys(cls: type) -> list[str]:
+    """The keys a profile may set in a section of dataclass ``cls``."""
+    return [f.name for f in dataclasses.fields(cls) if f.init and not f.metadata.get("inherited")]
+
+
+def locate(payload: Mapping[str, Any] | None, name: str) -> Any:
+    """The value at dotted key ``name`` of ``payload``; None where a part is missing."""
     value: Any = payload
     for depth, part in enumerate(name.split(".")):
         if value is None:
@@ -207,15 +87,14 @@ def _build(cls: type[T], data: Any, where: str) -> T:
         data = {}
     if not isinstance(data, Mapping):
         raise ConfigError(f"config error: {where}: expected a mapping, got {data!r}")
-    names = {f.name for f in dataclasses.fields(cls) if f.init}
-    unknown = sorted(set(data) - names)
+    unknown = sorted(set(data) - set(profile_keys(cls)))
     if unknown:
         raise ConfigError(f"config error: unknown key {_join(where, unknown[0])}")
-    hints = typing.get_type_hints(cls)
+    hints = typing.get_type_hints(cls, include_extras=True)
     kwargs = {name: _coerce(hints[name], value, _join(where, name)) for name, value in data.items()}
     try:
         return cls(**kwargs)
-    except TypeError as err:
+    except (TypeError, SectionError) as err:     # a missing argument, or a rule naming no key
         raise ConfigError(f"config error: {where or cls.__name__}: {err}") from None
 
 
@@ -227,16 +106,28 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
     if dataclasses.is_dataclass(hint):
         return _build(hint, value, where)
     origin = typing.get_origin(hint)
+    if origin is typing.Annotated:
+        return _coerce_annotated(typing.get_args(hint), value, where)
     if origin is typing.Union or origin is types.UnionType:
         return _coerce_union(typing.get_args(hint), value, where)
     if origin is dict and value is not None:
         return _coerce_dict(typing.get_args(hint)[1], value, where)
+    if origin in (list, tuple) and value is not None:
+        return origin(_coerce_items(typing.get_args(hint)[0], value, where))
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if hint in (int, float, str, bool) and not isinstance(value, hint):
         raise ConfigError(f"config error: {where}: expected {hint.__name__}, got {value!r}")
     if hint is int and isinstance(value, bool):
         raise ConfigError(f"config error: {where}: expected int, got {value!r}")
+    return value
+
+
+def _coerce_annotated(args: tuple, value: Any, where: str) -> Any:
+    """``Annotated[type, rule, ...]``: the value as its type, then each rule's check."""
+    value = _coerce(args[0], value, where)
+    for rule in args[1:]:
+        rule.check(value, where)
     return value
 
 
@@ -252,6 +143,13 @@ def _coerce_dict(value_hint: Any, value: Any, where: str) -> dict:
     if not isinstance(value, Mapping):
         raise ConfigError(f"config error: {where}: expected a mapping, got {value!r}")
     return {key: _coerce(value_hint, item, _join(where, key)) for key, item in value.items()}
+
+
+def _coerce_items(item_hint: Any, value: Any, where: str) -> list:
+    """``list[X]`` or ``tuple[X, ...]``: every item an X (e.g. world.turns)."""
+    if not isinstance(value, (list, tuple)):
+        raise ConfigError(f"config error: {where}: expected a list, got {value!r}")
+    return [_coerce(item_hint, item, f"{where}[{index}]") for index, item in enumerate(value)]
 
 
 def parse_json_arg(text: str, what: str = "--cfg") -> dict[str, Any]:

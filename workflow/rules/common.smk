@@ -5,8 +5,10 @@ import os
 import shlex
 import sys
 
-from vtscale.config import DEMO_PROFILES, ConfigError, check_cross_fields, grid_settings, validate
 from vtscale.config import load as load_config
+from vtscale.config_checks import DEMO_PROFILES, check_profile
+from vtscale.errors import ConfigError
+from vtscale.grid import grid_settings
 from vtscale.variants import EVAL_VARIANTS, MODEL_OF, SEES_QUESTION, STAGE3_MODELS, model_uses_question
 from vtscale.workflow_state import check_lock, record_owner, unfinished_outputs
 
@@ -30,8 +32,7 @@ onstart:
 
 
 try:
-    validate(config, workflow.source_path("../../config/schema.yaml"))
-    check_cross_fields(config)
+    check_profile(config, workflow.source_path("../../config/schema.yaml"))
 except ConfigError as err:
     sys.exit(str(err))
 

@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 from pathlib import Path
 
@@ -25,13 +24,15 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
+from vtscale.analysis.config import CostConfig
 from vtscale.analysis.cost_count import (PrefillCount, count_prefill_flops, count_prefill_thop, generation_batch,
                                          prompt_tokens)
 from vtscale.analysis.cost_gpu import GpuMonitor
 from vtscale.analysis.cost_measure import pick_images, time_images, warm_up
 from vtscale.analysis.cost_report import markdown_report
-from vtscale.config import ConfigError, config_section, grid_settings, m_for, parse_json_arg
+from vtscale.config import config_section, parse_json_arg
 from vtscale.errors import InputError
+from vtscale.grid import grid_settings, m_for
 from vtscale.io import atomic_path, write_text
 
 log = logging.getLogger(__name__)
@@ -39,21 +40,6 @@ log = logging.getLogger(__name__)
 PAPER_GRID = (1, 8, 16, 32, 64, 128, 256, 384, 512, 768)
 PAPER_M = 8
 HD9_IMAGE_SIZE = (1008, 1008)                # 3x3 local views of 336 px at scale s = 3
-
-
-@dataclasses.dataclass
-class CostConfig:
-    prompt: str = "Describe the image in detail."
-    latency_repeats: int = 1     # timed answers per image (its median is kept)
-    new_tokens: int = 256        # tokens per timed answer (paper: 256)
-    images: int = 1              # images timed per n (paper: 500 MSCOCO test2017 images)
-    image_seed: int = 122        # the authors' shuffle seed for picking them
-    image_dir: str | None = None  # under the data folder (default images/, else pages/)
-
-    def __post_init__(self):
-        for name in ("latency_repeats", "new_tokens", "images"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"config error: cost.{name}: must be positive, got {getattr(self, name)}")
 
 
 def count_columns(flops: PrefillCount, thop: PrefillCount) -> dict[str, float]:

@@ -21,9 +21,10 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
 
+from vtscale.analysis.config import AnalysisConfig
 from vtscale.analysis.scores import main_metric_rows, read_scores
-from vtscale.analysis.settings import AnalysisConfig
-from vtscale.config import ConfigError, config_section, parse_json_arg
+from vtscale.config import config_section, parse_json_arg
+from vtscale.errors import ConfigError
 from vtscale.io import atomic_path, write_csv
 
 log = logging.getLogger(__name__)

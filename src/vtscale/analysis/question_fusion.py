@@ -21,8 +21,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from sklearn.cluster import KMeans  # noqa: E402
 
+from vtscale.analysis.config import AnalysisConfig  # noqa: E402
 from vtscale.analysis.scores import main_metric_rows, read_scores  # noqa: E402
-from vtscale.analysis.settings import AnalysisConfig  # noqa: E402
 from vtscale.config import config_section, parse_json_arg  # noqa: E402
 from vtscale.errors import InputError  # noqa: E402
 from vtscale.io import atomic_path, write_csv  # noqa: E402

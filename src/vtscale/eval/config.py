@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
-from vtscale.config import ConfigError, check_choice
+from vtscale.config_types import OneOf, PosInt
+from vtscale.errors import ConfigError
 from vtscale.eval.benchmark import Benchmark
 from vtscale.eval.dataset_types import DATASET_TYPES, circular_types
 from vtscale.eval.multi_image import LAST, MULTI_IMAGE
@@ -20,30 +22,27 @@ BACKENDS = ("builtin", "vlmevalkit")
 class BenchmarkConfig:
     tsv: str = ""
     type: str | None = None        # detected from the columns when absent
-    limit: int | None = None       # first rows only (smoke runs)
+    limit: PosInt | None = None    # first rows only (smoke runs)
     circular: bool = False         # MCQ scored per question over its option shifts (MMBench)
 
 
 @dataclass
 class EvalConfig:
-    backend: str = "builtin"       # builtin | vlmevalkit
-    batch_size: int = 32
-    variants: list = field(default_factory=lambda: list(EVAL_VARIANTS))
+    backend: Annotated[str, OneOf(BACKENDS)] = "builtin"
+    batch_size: PosInt = 32
+    variants: list[str] = field(default_factory=lambda: list(EVAL_VARIANTS))
     benchmarks: dict[str, BenchmarkConfig] = field(default_factory=dict)
-    max_new_tokens: dict = field(default_factory=dict)  # type -> override
+    max_new_tokens: dict[str, PosInt] = field(default_factory=dict)  # type -> override
     strict: bool = False           # a bad benchmark row raises instead of being skipped
-    num_processes: int = 1         # GPUs per evaluate job (the workflow's launcher reads it)
-    rules: str = LATEST            # scoring rule set, one of vtscale.eval.rules.RULE_SETS
-    multi_image: str = LAST        # images of a multi-image row the model sees (eval/multi_image.py)
+    num_processes: PosInt = 1      # GPUs per evaluate job (the workflow's launcher reads it)
+    rules: Annotated[str, OneOf(RULE_SETS)] = LATEST   # scoring rule set (docs/design.md §5)
+    # images of a multi-image row the model sees (eval/multi_image.py)
+    multi_image: Annotated[str, OneOf(MULTI_IMAGE)] = LAST
 
     def __post_init__(self) -> None:
-        if self.backend not in BACKENDS:
-            raise ConfigError(f"config error: eval.backend: {self.backend!r} is not builtin or vlmevalkit")
         if self.num_processes > 1 and self.backend != "builtin":
             raise ConfigError(f"config error: eval.num_processes: {self.num_processes} processes "
                               "need eval.backend builtin")
-        check_choice("eval.multi_image", self.multi_image, MULTI_IMAGE)
-        check_choice("eval.rules", self.rules, RULE_SETS)
         unknown = [v for v in self.variants if v not in EVAL_VARIANTS]
         if unknown:
             raise ConfigError(f"config error: eval.variants: {unknown[0]!r} is not a known variant "

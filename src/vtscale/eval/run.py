@@ -25,7 +25,8 @@ from pathlib import Path
 
 import torch
 
-from vtscale.config import ConfigError, config_section, parse_json_arg
+from vtscale.config import config_section, parse_json_arg
+from vtscale.errors import ConfigError
 from vtscale.eval import prompts
 from vtscale.eval.cache import PredictionCache, inputs_fingerprint, model_fingerprint
 from vtscale.eval.config import EvalConfig

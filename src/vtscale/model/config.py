@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
-from vtscale.config import ConfigError, check_choice
+from vtscale.config_types import NonNegInt, OneOf, PosInt, PosNum
+from vtscale.errors import ConfigError
 from vtscale.model.chat_template import CHAT_FORMATS
 from vtscale.model.hd_views import VIEW_RULES
 
@@ -22,18 +23,16 @@ class VisionConfig:
     source: str = "open_clip"          # "open_clip" (pretrained tag below) | "bootstrap" (demo folder)
     name: str = "ViT-L-14-336"
     pretrained: str | None = "openai"
-    view_size: int = 336
-    patch_size: int = 14
-    width: int = 1024
-    layers: int = 24
-    heads: int = 16
-    mlp_ratio: float = 4.0
-    text_context: int = 512            # CLIP text context, extended from 77 for stage 1 answers
-    text_context_init: str = "stretch" # new positions: "stretch" (interpolated) | "normal" (the authors')
+    view_size: PosInt = 336
+    patch_size: PosInt = 14
+    width: PosInt = 1024
+    layers: PosInt = 24
+    heads: PosInt = 16
+    mlp_ratio: PosNum = 4.0
+    text_context: PosInt = 512         # CLIP text context, extended from 77 for stage 1 answers
+    # new positions: "stretch" (interpolated) | "normal" (the authors')
+    text_context_init: Annotated[str, OneOf(TEXT_CONTEXT_INITS)] = "stretch"
     answer_sot: bool = True            # stage-1 answers start with [SOT] (the authors' code: no)
-
-    def __post_init__(self) -> None:
-        check_choice("model.vision.text_context_init", self.text_context_init, TEXT_CONTEXT_INITS)
 
     @property
     def patches_per_side(self) -> int:
@@ -53,32 +52,31 @@ class VisionConfig:
 
 @dataclass
 class FusionConfig:
-    layers: int = 20
+    layers: PosInt = 20
     gradient_checkpointing: bool = False
-    max_tokens: int = 768              # largest n supported: max_tokens - 1 query tokens in the vocab
-    heads: int | None = None           # None: width // 64 (paper: 16), or vision heads if width < 64
+    max_tokens: PosInt = 768           # largest n supported: max_tokens - 1 query tokens in the vocab
+    heads: PosInt | None = None        # None: width // 64 (paper: 16), or vision heads if width < 64
 
 
 @dataclass
 class LLMConfig:
     source: str = "meta-llama/Llama-2-7b-chat-hf"   # hf id or local folder | "bootstrap" (demo)
-    hidden_size: int = 4096
-    layers: int = 32
-    heads: int = 32
-    intermediate_size: int = 11008
-    vocab_size: int = 32000            # only used when the LLM is built from sizes (meta device)
-    chat_format: str = "tokenizer"     # "tokenizer" (its own chat template) | "llama-2-vision" (the authors')
+    hidden_size: PosInt = 4096
+    layers: PosInt = 32
+    heads: PosInt = 32
+    intermediate_size: PosInt = 11008
+    vocab_size: PosInt = 32000         # only used when the LLM is built from sizes (meta device)
+    # "tokenizer" (its own chat template) | "llama-2-vision" (the authors')
+    chat_format: Annotated[str, OneOf(CHAT_FORMATS)] = "tokenizer"
     system_message: str | None = None  # llama-2-vision: None = the format's own, "" = none
-
-    def __post_init__(self) -> None:
-        check_choice("model.llm.chat_format", self.chat_format, CHAT_FORMATS)
 
 
 @dataclass
 class ModelConfig:
     vision: VisionConfig = field(default_factory=VisionConfig)
-    hd_views: int = 9                  # local views; 0 = the global view alone
-    view_rule: str = "vtscale"         # "vtscale" | "authors": padding and filters (model/hd_views.py)
+    hd_views: NonNegInt = 9            # local views; 0 = the global view alone
+    # "vtscale" | "authors": padding and filters (model/hd_views.py)
+    view_rule: Annotated[str, OneOf(VIEW_RULES)] = "vtscale"
     fusion: FusionConfig = field(default_factory=FusionConfig)
     llm: LLMConfig = field(default_factory=LLMConfig)
 
@@ -90,13 +88,6 @@ class ModelConfig:
 
     def validate(self) -> None:
         v = self.vision
-        check_choice("model.view_rule", self.view_rule, VIEW_RULES)
-        if self.hd_views < 0:
-            raise ConfigError(f"config error: model.hd_views={self.hd_views}: must be at least 0")
-        for key, value in (("model.fusion.max_tokens", self.fusion.max_tokens),
-                           ("model.fusion.layers", self.fusion.layers)):
-            if value < 1:
-                raise ConfigError(f"config error: {key}={value}: must be at least 1")
         if v.view_size % v.patch_size:
             raise ConfigError(
                 f"config error: model.vision.view_size={v.view_size} is not a multiple of "

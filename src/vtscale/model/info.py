@@ -11,7 +11,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from vtscale.config import config_section, grid_settings, load
+from vtscale.config import config_section, load
+from vtscale.config_checks import load_profile
+from vtscale.grid import grid_settings
 from vtscale.io import write_json
 from vtscale.model.config import ModelConfig
 from vtscale.model.vision import patch_tokens  # noqa: F401  (re-exported for shape checks)
@@ -90,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="also write the numbers as JSON here")
     args = parser.parse_args(argv)
     schema = args.config.parent / "schema.yaml"
-    info = describe(load(args.config, schema if schema.exists() else None))
+    info = describe(load_profile(args.config, schema) if schema.exists() else load(args.config))
     print(format_info(info))
     if args.out:
         write_json(args.out, info)

@@ -16,7 +16,6 @@ Figure mode::
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import time
 from pathlib import Path
@@ -31,21 +30,12 @@ from vtscale.errors import InputError
 from vtscale.io import atomic_path, write_csv, write_json
 from vtscale.model.causal_lm import load_causal_lm, pad_id
 from vtscale.theory import stats
+from vtscale.theory.config import TheoryConfig
 from vtscale.theory.hidden import branch_hidden_states, tokenize_pairs
 
 log = logging.getLogger(__name__)
 
 COSINE_SAMPLES_PER_PAIR = 2000
-
-
-@dataclasses.dataclass
-class TheoryConfig:
-    llms: dict = dataclasses.field(default_factory=dict)   # name -> {source: ...}
-    dataset: str = "Intel/orca_dpo_pairs"
-    max_pairs: int = 64
-    max_tokens: int = 64
-    beta: float = 1.0
-    batch_size: int = 8
 
 
 def theory_config(payload: dict | None) -> tuple[TheoryConfig, int]:

@@ -31,12 +31,12 @@ from PIL import Image
 from safetensors.torch import save_file
 from torch.utils.data import ConcatDataset, Dataset
 
-from vtscale.config import ConfigError, config_section
+from vtscale.config import config_section
 from vtscale.data import descriptions
 from vtscale.data.conversations import load_image
 from vtscale.data.scenes import read_scenes
 from vtscale.data.synth.config import GRID, WorldConfig
-from vtscale.errors import InputError
+from vtscale.errors import ConfigError, InputError
 from vtscale.io import write_json
 from vtscale.model.config import VisionConfig
 from vtscale.model.vision import (BOOTSTRAP_CONFIG, BOOTSTRAP_WEIGHTS, CLIP_TEXT_CONTEXT,

@@ -25,14 +25,13 @@ import torch
 from torch.utils.data import Dataset
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from vtscale.config import ConfigError
 from vtscale.data.conversations import read_turns
 from vtscale.data.descriptions import description_text, read_descriptions, with_text
 from vtscale.data.question_kinds import question_kind
 from vtscale.data.sample import Turn
 from vtscale.data.scene_text import structured_scene
 from vtscale.data.scenes import iter_scenes
-from vtscale.errors import InputError
+from vtscale.errors import ConfigError, InputError
 from vtscale.model.causal_lm import load_tokenizer, pad_id
 from vtscale.model.chat import IGNORE, template_row
 from vtscale.model.chat_template import CHATML, END, START

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import Annotated
 
-from vtscale.config import ConfigError, check_choice
+from vtscale.config_types import Fraction, NonNegInt, NonNegNum, OneOf, PosInt, PosNum, SomeOf, inherited
+from vtscale.errors import ConfigError, SectionError
+from vtscale.launch import DISTRIBUTED_FLAGS, PRECISION_FLAGS
 
 STAGES = ("stage1", "stage2", "stage3")
 
@@ -14,23 +17,23 @@ STAGES = ("stage1", "stage2", "stage3")
 @dataclass
 class LoopConfig:
     """What the training loop (vtscale.train.loop) reads."""
-    steps: int | None = None          # optimizer steps; exclusive with epochs
-    epochs: float | None = None
-    lr: float = 2e-5
-    warmup: float = 0.0               # fraction of all optimizer steps
-    batch_size: int = 8               # per process, per micro-batch
-    grad_accum: int = 1
-    max_samples: int | None = None
-    checkpoint_every: int = 50        # optimizer steps between resumable checkpoints
-    precision: str = "fp32"           # fp32 | bf16 | fp16 (the latter two only on a GPU)
-    seed: int = 0
-    weight_decay: float = 0.0
-    max_grad_norm: float = 1.0
+    steps: PosInt | None = None       # optimizer steps; exclusive with epochs
+    epochs: PosNum | None = None
+    lr: PosNum = 2e-5
+    warmup: Fraction = 0.0            # fraction of all optimizer steps
+    batch_size: PosInt = 8            # per process, per micro-batch
+    grad_accum: PosInt = 1
+    max_samples: PosInt | None = None
+    checkpoint_every: int = inherited(50)   # optimizer steps between resumable checkpoints (train.*)
+    precision: str = inherited("fp32")      # fp32 | bf16 | fp16, the latter two only on a GPU (train.*)
+    seed: int = inherited(0)                # the run's
+    weight_decay: NonNegNum = 0.0     # AdamW's decoupled weight decay
+    max_grad_norm: PosNum = 1.0       # gradient-norm clipping
 
     def __post_init__(self):
         if (self.steps is None) == (self.epochs is None):
-            raise ConfigError("config error: a training stage needs exactly one of "
-                              f"'steps' or 'epochs' (got steps={self.steps}, epochs={self.epochs})")
+            raise SectionError(f"set exactly one of steps or epochs (got steps={self.steps}, "
+                               f"epochs={self.epochs})")
 
     def total_steps(self, steps_per_epoch: int) -> int:
         if self.steps is not None:
@@ -40,27 +43,22 @@ class LoopConfig:
 
 SAMPLE_FORMS = ("question", "conversation")
 LOSS_WEIGHTS = ("token", "answer")     # model.losses.generation_objective's weight
+SampleForm = Annotated[str, OneOf(SAMPLE_FORMS)]
+LossWeight = Annotated[str, OneOf(LOSS_WEIGHTS)]
 
 
 @dataclass
 class TrainConfig(LoopConfig):
     """One stage of ``train`` (train.stage1, .stage2, .stage3)."""
-    n: int | None = None              # stages 1-2: fused tokens trained (default max(grid.n))
-    m: int | None = None
+    n: PosInt | None = None           # stages 1-2: fused tokens trained (default max(grid.n))
+    m: PosInt | None = None
     cache_views: bool = False         # keep the ViT frozen, its outputs computed once per image
-    samples: str = "conversation"     # conversation: one sample per record | question: per question
-    warm_projection_steps: int = 0    # stages 2-3: train the projection alone first
-    warm_projection_lr: float | None = None   # its learning rate (default: lr)
-    loss_weight: str = "token"        # stages 2-3: mean over answer tokens | answer: over answers
-    held_out: int = 0                 # stage 2: images kept out for the per-kind check (stage2_gate)
-    probe_every: int = 50             # steps between points of that check's curve
-
-    def __post_init__(self):
-        super().__post_init__()
-        check_choice(f"train.{self.key}.samples", self.samples, SAMPLE_FORMS)
-        check_choice(f"train.{self.key}.loss_weight", self.loss_weight, LOSS_WEIGHTS)
-
-    key = "<stage>"                   # the section's name in messages (a class attribute)
+    samples: SampleForm = "conversation"   # conversation: one sample per record | question: per question
+    warm_projection_steps: NonNegInt = 0   # stages 2-3: train the projection alone first
+    warm_projection_lr: PosNum | None = None   # its learning rate (default: lr)
+    loss_weight: LossWeight = "token"  # stages 2-3: mean over answer tokens | answer: over answers
+    held_out: NonNegInt = 0           # stage 2: images kept out for the per-kind check (stage2_gate)
+    probe_every: PosInt = 50          # steps between points of that check's curve
 
     def projection_warmup(self) -> LoopConfig | None:
         """The loop settings of the projection-only warm-up, if any."""
@@ -83,20 +81,15 @@ class Stage1Config(TrainConfig):
     per-question identity term; the authors' code: whole conversations, both towers
     trained, the text tower's own projection, the answers' ±1σ mask and one identity
     term over the batch (config/paper.yaml)."""
-    key = "stage1"
-    samples: str = "question"         # question: one sample per question | conversation
-    identity: str = "per_question"    # per_question | batch
-    answer_mask_sigma: float | None = None   # zero answer-embedding entries beyond mean ± σ·std
+    samples: SampleForm = "question"  # question: one sample per question | conversation
+    identity: Annotated[str, OneOf(IDENTITY_FORMS)] = "per_question"
+    answer_mask_sigma: PosNum | None = None   # zero answer-embedding entries beyond mean ± σ·std
     answer_head: bool = True          # fresh W_t after the text tower's projection
     train_vision_tower: bool = False
     train_text_tower: bool = False    # with its extended position embeddings
 
     def __post_init__(self):
         super().__post_init__()
-        check_choice("train.stage1.identity", self.identity, IDENTITY_FORMS)
-        if self.answer_mask_sigma is not None and self.answer_mask_sigma <= 0:
-            raise ConfigError(f"config error: train.stage1.answer_mask_sigma="
-                              f"{self.answer_mask_sigma}: must be positive")
         if self.cache_views and (self.train_vision_tower or self.train_text_tower):
             raise ConfigError("config error: train.stage1.cache_views: caches frozen towers, "
                               "so it excludes train_vision_tower and train_text_tower")
@@ -119,10 +112,10 @@ class TrainSection:
     stage1: Stage1Config | None = None
     stage2: TrainConfig | None = None
     stage3: TrainConfig | None = None
-    checkpoint_every: int = 50
-    precision: str = "fp32"
-    num_processes: int = 1
-    distributed: str = "ddp"
+    checkpoint_every: PosInt = 50
+    precision: Annotated[str, OneOf(tuple(PRECISION_FLAGS))] = "fp32"
+    num_processes: PosInt = 1
+    distributed: Annotated[str, OneOf(tuple(DISTRIBUTED_FLAGS))] = "ddp"
 
     def stage(self, key: str, seed: int) -> TrainConfig:
         """``train.<key>`` with the shared checkpoint_every and precision and the run's seed."""
@@ -140,19 +133,13 @@ CLIP_CROPS = ("whole", "quadrants", "random")    # vtscale.train.clip_regions.CR
 @dataclass
 class BootstrapClipConfig(LoopConfig):
     """``bootstrap.clip`` (demo): the CLIP pretrained on the demo world."""
-    dense_weight: float = 0.0         # weight of the per-patch cell-label loss
-    dense_labels: str = "patch"       # patch: what each patch shows | cell: each grid cell's item
+    dense_weight: NonNegNum = 0.0     # weight of the per-patch cell-label loss
+    # patch: what each patch shows | cell: each grid cell's item
+    dense_labels: Annotated[str, OneOf(DENSE_LABELS)] = "patch"
     dense_balanced: bool = False      # dense loss: positions showing a field weigh as much as empty ones
-    crops: tuple = ("whole", "quadrants", "random")   # region-caption crops of each scene
-    extra_scenes: int = 0             # fresh scenes from the world's generator (train/clip_scenes.py)
-    gate_every: int = 200             # steps between points of the ViT gate's learning curve
-
-    def __post_init__(self):
-        super().__post_init__()
-        check_choice("bootstrap.clip.dense_labels", self.dense_labels, DENSE_LABELS)
-        self.crops = tuple(self.crops)
-        for crop in self.crops:
-            check_choice("bootstrap.clip.crops", crop, CLIP_CROPS)
+    crops: Annotated[tuple[str, ...], SomeOf(CLIP_CROPS)] = CLIP_CROPS   # region-caption crops per scene
+    extra_scenes: NonNegInt = 0       # fresh scenes from the world's generator (train/clip_scenes.py)
+    gate_every: PosInt = 200          # steps between points of the ViT gate's learning curve
 
 
 LM_CONTEXTS = ("structured", "description", "none")
@@ -161,15 +148,16 @@ LM_CONTEXTS = ("structured", "description", "none")
 @dataclass
 class BootstrapLMConfig(LoopConfig):
     """``bootstrap.lm`` (demo): the small Llama pretrained on the demo world's text."""
-    contexts: tuple = ("structured", "description", "none")   # what opens a sample's first turn
-    samples: str = "conversation"     # conversation: whole | question: one question per sample
-    init_std: float | None = None     # weight init std; None: hidden_size ** -0.5
-    held_out: int = 200               # conversations (scenes) kept out for the reading gate
-    gate_every: int = 500             # steps between points of the gate's learning curve
+    # what opens a sample's first turn
+    contexts: Annotated[tuple[str, ...], SomeOf(LM_CONTEXTS)] = LM_CONTEXTS
+    samples: SampleForm = "conversation"   # conversation: whole | question: one question per sample
+    init_std: PosNum | None = None    # weight init std; None: hidden_size ** -0.5
+    held_out: PosInt = 200            # conversations (scenes) kept out for the reading gate
+    gate_every: PosInt = 500          # steps between points of the gate's learning curve
 
-    def __post_init__(self):
-        super().__post_init__()
-        self.contexts = tuple(self.contexts)
-        for context in self.contexts:
-            check_choice("bootstrap.lm.contexts", context, LM_CONTEXTS)
-        check_choice("bootstrap.lm.samples", self.samples, SAMPLE_FORMS)
+
+@dataclass
+class BootstrapSection:
+    """The ``bootstrap`` section (demo and tiny profiles; null in the paper profile)."""
+    clip: BootstrapClipConfig | None = None
+    lm: BootstrapLMConfig | None = None

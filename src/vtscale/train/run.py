@@ -21,9 +21,11 @@ from typing import Any
 import torch
 from accelerate.utils import set_seed
 
-from vtscale.config import ConfigError, config_section, m_for, parse_json_arg
+from vtscale.config import config_section, parse_json_arg
 from vtscale.data.conversations import ConversationDataset, RecordDataset, load_image
 from vtscale.data.sample import Sample
+from vtscale.errors import ConfigError
+from vtscale.grid import m_for
 from vtscale.model.folder import TrainedSetting
 from vtscale.train.checkpoint import clear_checkpoints
 from vtscale.train.config import Stage1Config, TrainConfig, TrainSection

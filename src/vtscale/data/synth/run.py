@@ -16,11 +16,12 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from vtscale.config import ConfigError, config_section, parse_json_arg
+from vtscale.config import config_section, parse_json_arg
 from vtscale.data.conversations import write_llava
 from vtscale.data.descriptions import write_descriptions
 from vtscale.data.dpo_pairs import write_pairs
 from vtscale.data.scenes import write_scenes
+from vtscale.errors import ConfigError
 from vtscale.io import atomic_dir, write_csv, write_jsonl
 
 from . import benchmarks, docs, dpo, language
