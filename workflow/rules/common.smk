@@ -7,6 +7,8 @@ import sys
 
 from vtscale.config import DEMO_PROFILES, ConfigError, check_cross_fields, grid_settings, validate
 from vtscale.config import load as load_config
+from vtscale.model.setting import Setting, setting_tag
+from vtscale.train.stage_setting import stage_setting
 from vtscale.variants import EVAL_VARIANTS, MODEL_OF, SEES_QUESTION, STAGE3_MODELS, model_uses_question
 from vtscale.workflow_state import check_lock, record_owner, unfinished_outputs
 
@@ -43,7 +45,11 @@ LOGS = f"{RESULTS}/logs"
 BENCH = f"{RESULTS}/benchmarks"
 MODELS = f"{RESULTS}/models"
 CKPTS = f"{RESULTS}/checkpoints"              # resumable training state; not a rule output on purpose
-SETTINGS = grid_settings(config["grid"])       # [(n, m), ...]
+# Each setting worked out once: the grid's (stage 3, eval; in config order) and the one
+# stages 1 and 2 train at. A setting's folders are named by its tag, n<N>_m<M>.
+SETTINGS = [Setting(n, m) for n, m in grid_settings(config["grid"])]
+STAGE_SETTINGS = {stage: stage_setting(config, stage) for stage in ("stage1", "stage2")}
+SETTING_WILDCARDS = setting_tag("{n}", "{m}")
 BENCHMARKS = list(config["eval"]["benchmarks"])
 VARIANTS = config["eval"].get("variants", list(EVAL_VARIANTS))
 CONFIG_HASH = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
@@ -57,8 +63,14 @@ def cfg_json(*sections, **extra):
     return shlex.quote(json.dumps(payload, sort_keys=True))
 
 
-def setting_tag(n, m):
-    return f"n{n}_m{m}"
+def wildcard_setting(wildcards, use_question):
+    return Setting(int(wildcards.n), int(wildcards.m), use_question)
+
+
+def setting_flags(setting):
+    """The setting as `vtscale train` and `vtscale eval` take it."""
+    flags = f"--n {setting.n} --m {setting.m}"
+    return flags if setting.use_question else f"{flags} --no-question"
 
 
 wildcard_constraints:

@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass, replace
 
 from vtscale.config import ConfigError, check_choice
+from vtscale.model.setting import Setting
 
 STAGES = ("stage1", "stage2", "stage3")
 
@@ -103,8 +104,8 @@ class Stage1Config(TrainConfig):
         if self.m is not None and self.samples == "question":
             raise ConfigError("config error: train.stage1.m: single-question samples have no "
                               "later questions (set samples: conversation)")
-        if self.m is not None and self.n is not None and self.m > self.n:
-            raise ConfigError(f"config error: train.stage1.m: {self.m} is more than its n ({self.n})")
+        if self.m is not None and self.n is not None:
+            Setting(self.n, self.m).check(where="train.stage1.")
 
     def objective(self):
         """The loss-side settings (model.losses.Stage1Objective; imported here, not at
