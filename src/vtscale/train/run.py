@@ -63,7 +63,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="vtscale train", description=__doc__)
     parser.add_argument("--stage", type=int, choices=(1, 2, 3), required=True,
                         help="1: align the fusion module; 2: generation fine-tune; 3: per-(n, m) fine-tune")
-    parser.add_argument("--cfg", required=True, help="JSON with model, train, grid, seed")
+    parser.add_argument("--cfg", required=True, help="JSON with model, train, seed")
     parser.add_argument("--vision-init", help="stage 1: backbone CLIP (bootstrap folder in the demo)")
     parser.add_argument("--llm-init", help="stage 1: backbone LLM folder or hub id")
     parser.add_argument("--init", help="stages 2 and 3: the previous stage's model folder")
