@@ -152,6 +152,12 @@ def test_bad_n_m_flags_name_the_flag(tmp_path, flags, message):
         run.main(["--stage", "3", *args])
 
 
+def test_every_stage_needs_its_setting_as_flags(tmp_path):
+    """The workflow works the setting out (train/stage_setting.py); train takes no default."""
+    with pytest.raises(ConfigError, match="--n/--m: stage 1 needs both"):
+        run.main(["--cfg", cfg_json(), *train_args(1, tmp_path, tmp_path, "s1")])
+
+
 def test_stage1_with_cached_views_and_fewer_queries(world_and_backbones, tmp_path):
     world, backbones = world_and_backbones
     stage1 = {"steps": 3, "lr": 3e-3, "batch_size": 4, "n": 2, "cache_views": True}
