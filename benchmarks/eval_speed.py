@@ -26,6 +26,7 @@ from vtscale.eval.tsv import read_benchmark
 from vtscale.io import write_json
 from vtscale.logs import setup_logging
 from vtscale.model.chat_template import CHATML
+from vtscale.model.setting import Setting
 
 log = logging.getLogger("eval_speed")
 
@@ -91,7 +92,7 @@ def build_tiny_model(folder: Path, texts: list[str], seed: int = 0) -> Path:
 
 def timed(model, bench, texts, *, batch_size: int, sorted_: bool, args) -> tuple[float, dict]:
     start = time.perf_counter()
-    preds = generate_predictions(model, bench.rows, texts, n=args.n, m=args.m, use_question=True,
+    preds = generate_predictions(model, bench.rows, texts, setting=Setting(args.n, args.m),
                                  max_new_tokens=args.max_new_tokens or prompts.max_new_tokens(bench.type),
                                  batch_size=batch_size, sort_by_length=sorted_,
                                  desc=f"batch={batch_size}")

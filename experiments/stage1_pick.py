@@ -31,7 +31,7 @@ def main():
             for i in range(0, len(bench.rows), 64):
                 rows = bench.rows[i:i + 64]
                 samples = [Sample(r.index, r.load_image(), [Turn(build_prompt(r, type_), r.answers[0])]) for r in rows]
-                fused = model.fuse(model.batch_builder.contrastive(samples, n=n)).view(len(rows), n, -1)
+                fused = model.fuse(model.batch_builder.contrastive(samples, n=n, m=n)).view(len(rows), n, -1)
                 z_q = F.normalize(model.query_head(fused[:, -1]), dim=-1)
                 picks = (z_q @ z_a.T).argmax(-1).tolist()
                 right += sum(candidates[p] == r.answers[0] for p, r in zip(picks, rows))

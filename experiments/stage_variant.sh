@@ -19,10 +19,15 @@ train["stage2"] = {**c["train"]["stage2"], **extra[1]}
 print(json.dumps({"seed": c["seed"], "model": c["model"], "grid": c["grid"], "train": train}))
 PY
 )
+# --n/--m as the workflow works them out (vtscale/train/stage_setting.py)
+setting() {
+  python -c 'import json, sys; from vtscale.train.stage_setting import stage_setting
+s = stage_setting(json.loads(sys.argv[1]), sys.argv[2]); print(f"--n {s.n} --m {s.m}")' "$CFG" "$1"
+}
 M=results/demo/models
-vtscale train --stage 1 --cfg "$CFG" --vision-init $M/bootstrap_clip --llm-init $M/bootstrap_lm \
+vtscale train --stage 1 --cfg "$CFG" $(setting stage1) --vision-init $M/bootstrap_clip --llm-init $M/bootstrap_lm \
   --data "$DATA" --image-root data/demo --out "$OUT/stage1" --ckpt-dir "$OUT/ck1" --metrics "$OUT/stage1.csv"
 vtscale stage1-retrieval "$OUT/stage1" --data "$(dirname "$DATA")/probe_images.json" --image-root data/demo \
   --held-out 0 --out "$OUT/stage1_retrieval.json"
-vtscale train --stage 2 --cfg "$CFG" --init "$OUT/stage1" --data "$DATA" --image-root data/demo \
+vtscale train --stage 2 --cfg "$CFG" $(setting stage2) --init "$OUT/stage1" --data "$DATA" --image-root data/demo \
   --out "$OUT/stage2" --ckpt-dir "$OUT/ck2" --metrics "$OUT/stage2.csv"

@@ -23,6 +23,7 @@ from vtscale.model.batch import BatchBuilder
 from vtscale.model.config import ModelConfig
 from vtscale.model.fusion import FusionTokenizer
 from vtscale.model.hd_views import hd_views
+from vtscale.model.setting import Setting
 from vtscale.model.vlm import VisionTokenModel
 
 REPO = Path(__file__).resolve().parents[1]
@@ -128,7 +129,7 @@ class RecordingModel:
 def test_generation_hands_the_model_the_policy_images(seedbench2, policy):
     rows = read_benchmark(seedbench2, "SEEDBench2", "mcq").rows
     model = RecordingModel()
-    generate_predictions(model, rows, [r.question for r in rows], n=4, m=2, use_question=True,
+    generate_predictions(model, rows, [r.question for r in rows], setting=Setting(4, 2),
                          max_new_tokens=32, batch_size=8, sort_by_length=False, multi_image=policy)
     multi = model.seen[0]
     if policy == "last":

@@ -17,6 +17,7 @@ from PIL import Image
 from vtscale.errors import InputError
 from vtscale.eval import collect, run
 from vtscale.eval.generate import generate_predictions
+from vtscale.model.setting import Setting, setting_tag
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -139,7 +140,7 @@ def test_batched_predictions_equal_one_by_one(world):
     model = VisionTokenModel.from_pretrained(world["model"]).eval()
     bench = read_benchmark(world["root"] / "data/benchmarks/MME.tsv", "MME", "mme")
     texts = [prompts.build_prompt(r, "mme") for r in bench.rows]
-    kw = dict(n=4, m=2, use_question=True, max_new_tokens=5)
+    kw = dict(setting=Setting(4, 2), max_new_tokens=5)
     batched = generate_predictions(model, bench.rows, texts, batch_size=4, **kw)
     single = generate_predictions(model, bench.rows, texts, batch_size=1, sort_by_length=False, **kw)
     assert batched == single
@@ -147,7 +148,7 @@ def test_batched_predictions_equal_one_by_one(world):
 
 def test_collect_scores_tidy_sorted(tmp_path):
     def scores(variant, n, metrics, se):
-        path = tmp_path / "eval" / variant / f"n{n}_m{min(n, 2)}" / "B.scores.json"
+        path = tmp_path / "eval" / variant / setting_tag(n, min(n, 2)) / "B.scores.json"
         path.parent.mkdir(parents=True)
         path.write_text(json.dumps({"variant": variant, "benchmark": "B", "type": "pope", "n": n,
                                     "m": min(n, 2), "metrics": metrics, "se": se, "skipped": []}))

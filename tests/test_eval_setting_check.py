@@ -9,8 +9,9 @@ import pytest
 
 from vtscale.errors import InputError
 from vtscale.eval import run
-from vtscale.eval.setting_check import Request, check_model_setting
+from vtscale.eval.setting_check import check_model_setting
 from vtscale.model.folder import CONFIG_FILE, TrainedSetting
+from vtscale.model.setting import Setting
 from vtscale.variants import MODEL_OF, SEES_QUESTION, WITH_QUESTION, WITHOUT_QUESTION
 
 
@@ -26,23 +27,23 @@ def model_folder(tmp_path, record: TrainedSetting | None, key: bool = True):
 
 
 def stage3(kind: str, n: int = 8, m: int = 2) -> TrainedSetting:
-    return TrainedSetting.for_stage(3, n, m, question=kind == WITH_QUESTION)
+    return TrainedSetting.for_stage(3, Setting(n, m, use_question=kind == WITH_QUESTION))
 
 
 @pytest.mark.parametrize("variant", list(MODEL_OF))
 def test_every_variant_on_its_own_model_is_allowed(tmp_path, variant):
     folder = model_folder(tmp_path, stage3(MODEL_OF[variant]))
-    check_model_setting(folder, Request(8, 2, SEES_QUESTION[variant]))
+    check_model_setting(folder, Setting(8, 2, SEES_QUESTION[variant]))
 
 
 def test_no_question_variant_on_a_with_question_model_is_allowed(tmp_path):
-    check_model_setting(model_folder(tmp_path, stage3(WITH_QUESTION)), Request(8, 2, use_question=False))
+    check_model_setting(model_folder(tmp_path, stage3(WITH_QUESTION)), Setting(8, 2, use_question=False))
 
 
 @pytest.mark.parametrize("request_, what", [
-    (Request(16, 2, False), "n=16 m=2 without the question"),
-    (Request(8, 4, False), "n=8 m=4 without the question"),
-    (Request(8, 2, True), "n=8 m=2 with the question"),
+    (Setting(16, 2, False), "n=16 m=2 without the question"),
+    (Setting(8, 4, False), "n=8 m=4 without the question"),
+    (Setting(8, 2, True), "n=8 m=2 with the question"),
 ])
 def test_mismatch_fails_with_one_line_naming_folder_and_both_settings(tmp_path, request_, what):
     folder = model_folder(tmp_path, stage3(WITHOUT_QUESTION))
@@ -58,7 +59,7 @@ def test_mismatch_fails_with_one_line_naming_folder_and_both_settings(tmp_path, 
 def test_flag_allows_another_setting_with_a_warning(tmp_path, caplog):
     folder = model_folder(tmp_path, stage3(WITHOUT_QUESTION))
     with caplog.at_level(logging.WARNING):
-        check_model_setting(folder, Request(16, 2, True), allow_other=True)
+        check_model_setting(folder, Setting(16, 2, True), allow_other=True)
     assert "evaluating anyway (--allow-other-setting)" in caplog.text
 
 
@@ -66,7 +67,7 @@ def test_flag_allows_another_setting_with_a_warning(tmp_path, caplog):
 def test_folder_without_a_record_evaluates_with_a_warning(tmp_path, caplog, key):
     folder = model_folder(tmp_path, None, key=key)
     with caplog.at_level(logging.WARNING):
-        check_model_setting(folder, Request(4, 2, True))
+        check_model_setting(folder, Setting(4, 2, True))
     assert "records no training setting" in caplog.text and str(folder) in caplog.text
 
 
@@ -76,7 +77,7 @@ def test_bad_record_names_the_file_and_field(tmp_path):
     meta["trained_for"] = {"stage": 3, "n": "8", "m": 2, "question": True, "model": WITH_QUESTION}
     (folder / CONFIG_FILE).write_text(json.dumps(meta))
     with pytest.raises(InputError, match=r"vtscale_model.json: trained_for.n: expected int, got '8'"):
-        check_model_setting(folder, Request(8, 2, True))
+        check_model_setting(folder, Setting(8, 2, True))
 
 
 def eval_argv(folder, tmp_path, *extra):
@@ -96,6 +97,6 @@ def test_eval_refuses_before_reading_benchmarks_or_weights(tmp_path, monkeypatch
 def test_eval_flag_lets_it_through(tmp_path, monkeypatch):
     folder = model_folder(tmp_path, stage3(WITH_QUESTION))
     called = []
-    monkeypatch.setattr(run, "run_builtin", lambda cfg, args, shard: called.append(args.n))
+    monkeypatch.setattr(run, "run_builtin", lambda cfg, variant, setting, paths, shard: called.append(setting.n))
     assert run.main(eval_argv(folder, tmp_path, "--allow-other-setting")) == 0
     assert called == [16]

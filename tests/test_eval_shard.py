@@ -19,6 +19,8 @@ from PIL import Image
 from vtscale.config import config_section
 from vtscale.eval import run
 from vtscale.eval.config import EvalConfig
+from vtscale.eval.paths import EvalPaths
+from vtscale.model.setting import Setting
 
 REPO = Path(__file__).resolve().parents[1]
 BENCHES = ("ShardYorn", "ShardMCQ")
@@ -82,13 +84,14 @@ def test_two_ranks_in_turn_match_one_process(world, single, tmp_path, monkeypatc
     args = run.parse_args(eval_argv(world, out, cache))
     cfg = config_section(EvalConfig, json.loads(args.cfg), "eval")
     device = run.current_shard().device                       # the device the single run used
-    run.run_builtin(cfg, args, run.Shard(rank=1, world_size=2, device=device))
+    setting, paths = Setting(args.n, args.m), EvalPaths(args.model, args.data_dir, out, cache)
+    run.run_builtin(cfg, args.variant, setting, paths, run.Shard(rank=1, world_size=2, device=device))
     assert not out.exists()                                   # only rank 0 writes outputs
     assert sorted(p.name for p in (cache / "ShardYorn").iterdir()) == ["rank1"]
     with pytest.raises(RuntimeError, match=r"ShardYorn: 4 predictions missing"):
-        run.merged_predictions(run.benchmark_job(cfg.read("ShardYorn", args.data_dir), cfg, args,
+        run.merged_predictions(run.benchmark_job(cfg.read("ShardYorn", args.data_dir), cfg, setting,
                                                  run.model_fingerprint(args.model)), cache / "ShardYorn")
-    run.run_builtin(cfg, args, run.Shard(rank=0, world_size=2, device=device))
+    run.run_builtin(cfg, args.variant, setting, paths, run.Shard(rank=0, world_size=2, device=device))
     assert outputs(out) == single
     cached = json.loads(next((cache / "ShardMCQ" / "rank1").glob("chunk_*.json")).read_text())
     assert sorted(cached) == ["11", "13"]

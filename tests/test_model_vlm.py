@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 
 import numpy as np
 import open_clip
@@ -24,6 +25,7 @@ from vtscale.model.config import ModelConfig
 from vtscale.model.folder import TrainedSetting, read_trained_setting
 from vtscale.model.losses import (SHORT_ANSWER_TOKENS, answer_lengths, contrastive_objective,
                                   question_identity)
+from vtscale.model.setting import Setting
 from vtscale.model.vlm import VisionTokenModel
 
 SENTENCES = [
@@ -122,7 +124,7 @@ def test_contrastive_loss_runs_and_trains_only_stage1_parts(model):
     names = {n for n, p in model.named_parameters() if p.requires_grad}
     assert any(n.startswith("fusion.") for n in names) and "logit_scale" in names
     assert not any(n.startswith(("llm.", "clip.", "projection")) for n in names)
-    batch = model.batch_builder.contrastive(samples(3), n=4)
+    batch = model.batch_builder.contrastive(samples(3), n=4, m=4)
     out = model.contrastive_loss(batch)
     assert set(out) == {"loss", "contrastive", "identity"}
     out["loss"].backward()
@@ -239,8 +241,8 @@ def test_batched_generation_equals_one_by_one(model):
 
 def test_save_load_round_trip(model, tmp_path):
     model.eval()
-    model.save_pretrained(tmp_path / "m", trained_for=TrainedSetting.for_stage(3, 4, 2, question=False))
-    assert read_trained_setting(tmp_path / "m") == TrainedSetting(3, 4, 2, False, "without_question")
+    model.save_pretrained(tmp_path / "m", trained_for=TrainedSetting.for_stage(3, Setting(4, 2, False)))
+    assert read_trained_setting(tmp_path / "m") == TrainedSetting(3, Setting(4, 2, False), "without_question")
     loaded = VisionTokenModel.from_pretrained(tmp_path / "m").eval()
     for (k, a), (k2, b) in zip(model.state_dict().items(), loaded.state_dict().items()):
         assert k == k2 and torch.equal(a, b), k
@@ -251,9 +253,10 @@ def test_save_load_round_trip(model, tmp_path):
     assert model.generate(imgs, qs, 4, 2, max_new_tokens=5) == loaded.generate(imgs, qs, 4, 2, max_new_tokens=5)
 
 
-@pytest.mark.parametrize("n, m, key", [(2, 4, "m=4 exceeds n=2"), (0, 0, "n=0"), (16, 2, "max_tokens")])
+@pytest.mark.parametrize("n, m, key", [(2, 4, "m: 4 is more than its n (2)"), (0, 0, "n: 0 is less than 1"),
+                                       (16, 2, "n: 16 is more than model.fusion.max_tokens (8)")])
 def test_bad_token_counts_name_the_key(model, n, m, key):
-    with pytest.raises(ConfigError, match=key):
+    with pytest.raises(ConfigError, match=re.escape(key)):
         model.batch_builder.generation(samples(1), n=n, m=m)
 
 
@@ -262,7 +265,7 @@ def test_empty_turns_names_the_sample(model):
     with pytest.raises(InputError, match="scene_00042"):
         model.batch_builder.generation(bad, n=4, m=2)
     with pytest.raises(InputError, match="scene_00042"):
-        model.batch_builder.contrastive(bad)
+        model.batch_builder.contrastive(bad, n=4, m=4)
 
 
 def test_device_property_and_to(model):

@@ -13,6 +13,7 @@ from test_model_vlm import backbones, image, model  # noqa: F401  (fixtures)
 from vtscale.config import config_section
 from vtscale.data.conversations import RecordDataset
 from vtscale.errors import ConfigError, InputError
+from vtscale.model.setting import Setting
 from vtscale.train.config import TrainSection
 from vtscale.train.stage1_data import (ConversationContrastiveCollate, FrozenAnswerCache, FrozenPatchCache,
                                        QuestionCollate, QuestionDataset)
@@ -50,8 +51,8 @@ def test_cached_patches_give_the_loss_of_the_images(model, tmp_path):  # noqa: F
     items = [dataset[i] for i in range(len(dataset))]
     cache = FrozenPatchCache(model)
     with torch.no_grad():
-        direct = model.contrastive_loss(QuestionCollate(model, 4)(items))
-        collate = QuestionCollate(model, 4, cache)
+        direct = model.contrastive_loss(QuestionCollate(model, Setting(4, 4))(items))
+        collate = QuestionCollate(model, Setting(4, 4), cache)
         cached = model.contrastive_loss(collate(items))
         again = model.contrastive_loss(collate(items))
     assert len(cache.store) == 3                     # one entry per image, not per question
@@ -71,7 +72,7 @@ def test_cache_refuses_a_trainable_vision_tower(model):  # noqa: F811
 
 def test_a_conversation_sample_gives_one_pair_per_question(model, tmp_path):  # noqa: F811
     record = RecordDataset(write_world(tmp_path), tmp_path)[0]          # two questions
-    batch = ConversationContrastiveCollate(model, 4, m=2)([record])
+    batch = ConversationContrastiveCollate(model, Setting(4, 2))([record])
     assert batch["group_sizes"].tolist() == [4, 2]
     assert batch["answer_ids"].shape[0] == 2
     tok = model.fusion_tokenizer
@@ -87,9 +88,9 @@ def test_cached_conversations_give_the_loss_of_the_images(model, tmp_path):  # n
     model.eval()
     records = list(RecordDataset(write_world(tmp_path), tmp_path))
     with torch.no_grad():
-        direct = model.contrastive_loss(ConversationContrastiveCollate(model, 4, m=2)(records))
+        direct = model.contrastive_loss(ConversationContrastiveCollate(model, Setting(4, 2))(records))
         cached = model.contrastive_loss(
-            ConversationContrastiveCollate(model, 4, FrozenPatchCache(model), m=2)(records))
+            ConversationContrastiveCollate(model, Setting(4, 2), FrozenPatchCache(model))(records))
     for key in ("loss", "contrastive", "identity"):
         assert cached[key].item() == pytest.approx(direct[key].item(), rel=1e-5)
 

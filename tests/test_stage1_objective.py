@@ -77,7 +77,7 @@ def single_question_loss(model, batch) -> dict[str, torch.Tensor]:  # noqa: F811
 @pytest.mark.parametrize("n", [1, 4, 8])
 def test_default_form_gives_the_single_question_loss_bit_for_bit(model, n):  # noqa: F811
     model.trainable_parameters(1)
-    batch = model.batch_builder.contrastive(samples(3), n=n)
+    batch = model.batch_builder.contrastive(samples(3), n=n, m=n)
     with torch.no_grad():
         got = model.contrastive_loss(batch)
         before = single_question_loss(model, batch)

@@ -4,6 +4,7 @@ conversation dataset's input validation."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,9 +21,11 @@ from vtscale.data.conversations import ConversationDataset
 from vtscale.errors import ConfigError, InputError
 from vtscale.model.config import ModelConfig
 from vtscale.model.folder import TrainedSetting, read_trained_setting
+from vtscale.model.setting import Setting
 from vtscale.train import run
 from vtscale.launch import launch_command
 from vtscale.train.metrics import read_metrics
+from vtscale.train.stage_setting import stage_setting
 
 TINY_MODEL = {"vision": {**TINY_VISION, "text_context": 24}, "hd_views": 2,
               "fusion": {"layers": 1, "max_tokens": 4}, "llm": TINY_LLM}
@@ -78,9 +81,16 @@ def train_args(stage: int, world: Path, results: Path, name: str, *extra: str) -
             "--metrics", str(results / "train_metrics" / f"{name}.csv")]
 
 
+def train_argv(cfg: str, stage: int, world: Path, results: Path, name: str, *extra: str) -> list[str]:
+    """Stage 1 or 2 at the setting the workflow works out from ``cfg``, as it passes it."""
+    setting = stage_setting(json.loads(cfg), f"stage{stage}")
+    return ["--cfg", cfg, *train_args(stage, world, results, name, "--n", str(setting.n),
+                                      "--m", str(setting.m), *extra)]
+
+
 def train_stage1(world: Path, backbones: Path, results: Path) -> Path:
     """Stage 1 of the tiny test model on ``world``; returns its model folder."""
-    assert run.main(["--cfg", cfg_json(), *train_args(
+    assert run.main([*train_argv(cfg_json(),
         1, world, results, "stage1", "--vision-init", str(backbones / "bootstrap_clip"),
         "--llm-init", str(backbones / "bootstrap_lm"))]) == 0
     return results / "models" / "stage1"
@@ -98,11 +108,11 @@ def test_stages_1_2_3_end_to_end(world_and_backbones, tmp_path):
     assert summary["steps"] == 4 and summary["n"] == 4 and summary["samples"] == 16
 
     AcceleratorState._reset_state(reset_partial_state=True)
-    assert run.main(["--cfg", cfg_json(), *train_args(
+    assert run.main([*train_argv(cfg_json(),
         2, world, results, "stage2", "--init", str(results / "models" / "stage1"))]) == 0
     summary = json.loads((results / "benchmarks" / "train_stage2.json").read_text())
     assert (summary["n"], summary["m"], summary["steps"]) == (4, 2, 3)   # 12 samples / batch 4
-    assert read_trained_setting(results / "models" / "stage2") == TrainedSetting(2, 4, 2, True, None)
+    assert read_trained_setting(results / "models" / "stage2") == TrainedSetting(2, Setting(4, 2), None)
 
     for variant, flags in [("with_question", []), ("without_question", ["--no-question"])]:
         AcceleratorState._reset_state(reset_partial_state=True)
@@ -113,7 +123,7 @@ def test_stages_1_2_3_end_to_end(world_and_backbones, tmp_path):
         summary = json.loads((results / "benchmarks" / "train_stage3" / f"{variant}_n2_m1.json").read_text())
         assert summary["use_question"] == (variant == "with_question") and summary["steps"] == 2
         record = read_trained_setting(results / "models" / name)
-        assert record == TrainedSetting(3, 2, 1, variant == "with_question", variant)
+        assert record == TrainedSetting(3, Setting(2, 1, variant == "with_question"), variant)
 
     # The LLM is frozen through all stages: stage-3 output carries the bootstrap LM's weights.
     bootstrap = load_file(str(backbones / "bootstrap_lm" / "model.safetensors"))
@@ -131,21 +141,27 @@ def test_stages_1_2_3_end_to_end(world_and_backbones, tmp_path):
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--n", "2", "--m", "3"], "--m=3 exceeds --n=2"),
-    (["--n", "0", "--m", "1"], "--n=0: must be at least 1"),
+    (["--n", "2", "--m", "3"], "config error: --m: 3 is more than its n (2)"),
+    (["--n", "0", "--m", "1"], "config error: --n: 0 is less than 1"),
     (["--n", "2"], "--n/--m: stage 3 needs both"),
 ])
 def test_bad_n_m_flags_name_the_flag(tmp_path, flags, message):
     args = ["--cfg", cfg_json(), "--init", "x", *flags,
             *train_args(3, tmp_path, tmp_path, "s3")[2:]]
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(ConfigError, match=re.escape(message)):
         run.main(["--stage", "3", *args])
+
+
+def test_every_stage_needs_its_setting_as_flags(tmp_path):
+    """The workflow works the setting out (train/stage_setting.py); train takes no default."""
+    with pytest.raises(ConfigError, match="--n/--m: stage 1 needs both"):
+        run.main(["--cfg", cfg_json(), *train_args(1, tmp_path, tmp_path, "s1")])
 
 
 def test_stage1_with_cached_views_and_fewer_queries(world_and_backbones, tmp_path):
     world, backbones = world_and_backbones
     stage1 = {"steps": 3, "lr": 3e-3, "batch_size": 4, "n": 2, "cache_views": True}
-    assert run.main(["--cfg", cfg_json(stage1=stage1), *train_args(
+    assert run.main([*train_argv(cfg_json(stage1=stage1),
         1, world, tmp_path, "stage1", "--vision-init", str(backbones / "bootstrap_clip"),
         "--llm-init", str(backbones / "bootstrap_lm"))]) == 0
     summary = json.loads((tmp_path / "benchmarks" / "train_stage1.json").read_text())
@@ -162,12 +178,12 @@ def test_stage1_as_the_authors_train_it(world_and_backbones, tmp_path):
     stage1 = {"steps": 2, "lr": 3e-3, "batch_size": 4, "samples": "conversation",
               "identity": "batch", "answer_mask_sigma": 1.0, "answer_head": False,
               "train_vision_tower": True, "train_text_tower": True}
-    assert run.main(["--cfg", cfg_json(stage1=stage1), *train_args(
+    assert run.main([*train_argv(cfg_json(stage1=stage1),
         1, world, tmp_path, "stage1", "--vision-init", str(backbones / "bootstrap_clip"),
         "--llm-init", str(backbones / "bootstrap_lm"))]) == 0
     summary = json.loads((tmp_path / "benchmarks" / "train_stage1.json").read_text())
     assert (summary["n"], summary["m"], summary["samples"]) == (4, 2, 8)   # 2 steps x 4 conversations
-    assert read_trained_setting(tmp_path / "models" / "stage1") == TrainedSetting(1, 4, 2, True, None)
+    assert read_trained_setting(tmp_path / "models" / "stage1") == TrainedSetting(1, Setting(4, 2), None)
     trained = VisionTokenModel.from_pretrained(tmp_path / "models" / "stage1").state_dict()
     backbone = load_file(str(backbones / "bootstrap_clip" / "open_clip_model.safetensors"))
     for tower in ("visual.transformer.", "transformer."):
@@ -182,7 +198,7 @@ def test_stage2_with_cached_views_keeps_the_vit_frozen(world_and_backbones, tmp_
     train_stage1(world, backbones, tmp_path)
     AcceleratorState._reset_state(reset_partial_state=True)
     stage2 = {**TRAIN["stage2"], "cache_views": True}
-    assert run.main(["--cfg", cfg_json(stage2=stage2), *train_args(
+    assert run.main([*train_argv(cfg_json(stage2=stage2),
         2, world, tmp_path, "stage2", "--init", str(stage1))]) == 0
     before, after = (VisionTokenModel.from_pretrained(tmp_path / "models" / name).state_dict()
                      for name in ("stage1", "stage2"))
@@ -203,7 +219,7 @@ def test_cached_and_pixel_generation_batches_give_the_same_loss(world_and_backbo
     model.eval()
     records = [RecordDataset(world / "conversations.json", world)[i] for i in range(3)]
     samples = [ConversationDataset(world / "conversations.json", world)[i] for i in range(3)]
-    cached = CachedConversationCollate(model, 4, 2, True, FrozenPatchCache(model))(records)
+    cached = CachedConversationCollate(model, Setting(4, 2), FrozenPatchCache(model))(records)
     plain = model.batch_builder.generation(samples, 4, 2)
     with torch.no_grad():
         a, b = model.generation_loss(cached)["loss"], model.generation_loss(plain)["loss"]
@@ -214,7 +230,7 @@ def test_cli_reports_bad_flag_as_one_line(tmp_path, capsys):
     rc = cli.main(["train", "--stage", "3", "--cfg", cfg_json(), "--init", "x", "--n", "1",
                    "--m", "2", *train_args(3, tmp_path, tmp_path, "s3")[2:]])
     assert rc == 1
-    assert "--m=2 exceeds --n=1" in capsys.readouterr().err
+    assert "config error: --m: 2 is more than its n (1)" in capsys.readouterr().err
 
 
 def write_conversations(path: Path, records: list) -> Path:
@@ -260,7 +276,7 @@ def test_two_process_cpu_run_matches_one_process_with_double_accumulation(world_
         # the pipeline's own launch command, with this interpreter's accelerate
         launch = [sys.executable, "-m", "vtscale.cli"] if procs == 1 else [
             sys.executable, "-m", "accelerate.commands.launch", *launch_command(2, cpu=True)[2:]]
-        subprocess.run([*launch, "train", "--cfg", cfg, *train_args(
+        subprocess.run([*launch, "train", *train_argv(cfg,
             1, world, results, "stage1", "--vision-init", str(backbones / "bootstrap_clip"),
             "--llm-init", str(backbones / "bootstrap_lm"))], check=True,
             env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
@@ -283,22 +299,22 @@ def test_stage2_killed_and_rerun_reaches_the_uninterrupted_weights(world_and_bac
     world, backbones = world_and_backbones
     results = tmp_path / "results"
     cfg = cfg_json(checkpoint_every=1)
-    assert run.main(["--cfg", cfg, *train_args(
+    assert run.main([*train_argv(cfg,
         1, world, results, "stage1", "--vision-init", str(backbones / "bootstrap_clip"),
         "--llm-init", str(backbones / "bootstrap_lm"))]) == 0
     init = ["--init", str(results / "models" / "stage1")]
     AcceleratorState._reset_state(reset_partial_state=True)
-    assert run.main(["--cfg", cfg, *train_args(2, world, results, "full", *init)]) == 0
+    assert run.main([*train_argv(cfg, 2, world, results, "full", *init)]) == 0
 
     original = VisionTokenModel.generation_loss
     monkeypatch.setattr(VisionTokenModel, "generation_loss", dies_in_call(3, original))
     AcceleratorState._reset_state(reset_partial_state=True)
     with pytest.raises(KeyboardInterrupt):
-        run.main(["--cfg", cfg, *train_args(2, world, results, "killed", *init)])
+        run.main([*train_argv(cfg, 2, world, results, "killed", *init)])
     assert not (results / "models" / "killed").exists()
     monkeypatch.setattr(VisionTokenModel, "generation_loss", original)
     AcceleratorState._reset_state(reset_partial_state=True)
-    assert run.main(["--cfg", cfg, *train_args(2, world, results, "killed", *init)]) == 0
+    assert run.main([*train_argv(cfg, 2, world, results, "killed", *init)]) == 0
 
     full = load_file(str(results / "models" / "full" / "model.safetensors"))
     resumed = load_file(str(results / "models" / "killed" / "model.safetensors"))
@@ -319,10 +335,10 @@ def test_changed_stage1_retrains_stage2_and_rerun_starts_fresh(world_and_backbon
     backbone_flags = ["--vision-init", str(backbones / "bootstrap_clip"),
                       "--llm-init", str(backbones / "bootstrap_lm")]
     cfg = cfg_json(checkpoint_every=1)
-    assert run.main(["--cfg", cfg, *train_args(1, world, results, "stage1", *backbone_flags)]) == 0
+    assert run.main([*train_argv(cfg, 1, world, results, "stage1", *backbone_flags)]) == 0
     init = ["--init", str(results / "models" / "stage1")]
     AcceleratorState._reset_state(reset_partial_state=True)
-    assert run.main(["--cfg", cfg, *train_args(2, world, results, "stage2", *init)]) == 0
+    assert run.main([*train_argv(cfg, 2, world, results, "stage2", *init)]) == 0
     assert not (results / "checkpoints" / "stage2").exists()
     assert not (results / "checkpoints" / "stage1").exists()
 
@@ -332,7 +348,7 @@ def test_changed_stage1_retrains_stage2_and_rerun_starts_fresh(world_and_backbon
     monkeypatch.setattr(VisionTokenModel, "generation_loss",
                         dies_in_call(3, VisionTokenModel.generation_loss))
     with pytest.raises(KeyboardInterrupt):
-        run.main(["--cfg", cfg, *train_args(2, world, results, "stage2_again", *init)])
+        run.main([*train_argv(cfg, 2, world, results, "stage2_again", *init)])
     monkeypatch.undo()
     assert (results / "checkpoints" / "stage2_again" / "step_00000002").is_dir()
 
@@ -340,9 +356,9 @@ def test_changed_stage1_retrains_stage2_and_rerun_starts_fresh(world_and_backbon
     changed = cfg_json(checkpoint_every=1,
                        stage1={**TRAIN["stage1"], "lr": 2 * TRAIN["stage1"]["lr"]})
     AcceleratorState._reset_state(reset_partial_state=True)
-    assert run.main(["--cfg", changed, *train_args(1, world, results, "stage1", *backbone_flags)]) == 0
+    assert run.main([*train_argv(changed, 1, world, results, "stage1", *backbone_flags)]) == 0
     AcceleratorState._reset_state(reset_partial_state=True)
-    assert run.main(["--cfg", cfg, *train_args(2, world, results, "stage2_again", *init)]) == 0
+    assert run.main([*train_argv(cfg, 2, world, results, "stage2_again", *init)]) == 0
     summary = json.loads((results / "benchmarks" / "train_stage2_again.json").read_text())
     assert summary["resumed_from"] == 0 and summary["steps"] == 3
 
@@ -356,7 +372,7 @@ def test_stage2_question_samples_with_warm_projection_and_held_out_check(world_a
     stage2 = {**TRAIN["stage2"], "samples": "question", "warm_projection_steps": 2,
               "warm_projection_lr": 1e-2, "held_out": 3, "probe_every": 1, "cache_views": True}
     AcceleratorState._reset_state(reset_partial_state=True)
-    assert run.main(["--cfg", cfg_json(stage2=stage2), *train_args(
+    assert run.main([*train_argv(cfg_json(stage2=stage2),
         2, world, results, "stage2", "--init", str(results / "models" / "stage1"))]) == 0
     warm = read_metrics(results / "train_metrics" / "stage2_projection.csv")
     assert [r["step"] for r in warm] == [1, 2]

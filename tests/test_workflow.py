@@ -65,3 +65,4 @@ def test_paper_stage1_runs_at_stage2s_base_setting(repo_root, venv_env, tmp_path
     stage2 = load(repo_root / "config/paper.yaml")["train"]["stage2"]
     assert (stage1["n"], stage1["m"]) == (stage2["n"], stage2["m"]) == (256, 8)
     assert stage1["samples"] == "conversation"
+    assert " --n 256 --m 8 " in command

@@ -18,8 +18,10 @@ from vtscale.errors import ConfigError
 from vtscale.eval.config import EvalConfig
 from vtscale.grid import m_for
 from vtscale.model.config import ModelConfig
+from vtscale.model.setting import Setting
 from vtscale.theory.config import TheoryConfig
 from vtscale.train.config import BootstrapSection, TrainSection
+from vtscale.train.stage_setting import stage_setting
 
 DEMO_PROFILES = ("demo", "tiny")     # the pipeline generates the world and trains the backbones
 
@@ -71,27 +73,17 @@ def _check_stages(config: Mapping[str, Any]) -> None:
 
 def _check_grid(grid: Mapping[str, Any], max_tokens: int) -> None:
     largest = max(grid["n"])
-    if largest > max_tokens:
-        raise ConfigError(
-            f"config error: grid.n: {largest} is more than model.fusion.max_tokens ({max_tokens})")
+    Setting(largest, m_for(largest, grid["m_default"])).check(max_tokens, "grid.")
     if grid["m_default"] > largest:
         raise ConfigError(f"config error: grid.m_default: {grid['m_default']} is more than the "
                           f"largest grid.n ({largest})")
 
 
 def _check_stage_tokens(config: Mapping[str, Any], max_tokens: int) -> None:
-    """Stages 1 and 2 train at train.stageK.n (default: the largest grid n); stage 2 also
-    at its m (default: m_for). Stage 3 trains at each grid setting."""
-    grid = config["grid"]
-    for number in (1, 2):
-        key, stage = f"train.stage{number}", config["train"][f"stage{number}"]
-        n = stage.get("n") or max(grid["n"])
-        if n > max_tokens:
-            raise ConfigError(
-                f"config error: {key}.n: {n} is more than model.fusion.max_tokens ({max_tokens})")
-        m = stage.get("m") or m_for(n, grid["m_default"])
-        if number == 2 and m > n:
-            raise ConfigError(f"config error: {key}.m: {m} is more than its n ({n})")
+    """The settings stages 1 and 2 train at; stage 3 trains at the grid's. Stage 2 first:
+    stage 1 on whole conversations takes its n and m, so a bad one is named where it is set."""
+    for stage in ("stage2", "stage1"):
+        stage_setting(config, stage).check(max_tokens, f"train.{stage}.")
 
 
 def _check_backbone_sources(config: Mapping[str, Any]) -> None:

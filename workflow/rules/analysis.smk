@@ -2,7 +2,8 @@
 THEORY_LLMS = list(config.get("theory", {}).get("llms", {}))
 
 
-N_MAX, M_AT_N_MAX = max(SETTINGS)
+# The question variant's predictions at the largest n: what the baselines stand beside.
+QUESTION_AT_N_MAX = f"{RESULTS}/eval/question/{max(SETTINGS, key=lambda s: s.n).tag}"
 
 
 rule fit_scaling:
@@ -47,7 +48,7 @@ rule baselines:
     input:
         tsvs=[f"{DATA}/{b['tsv']}" for b in config["eval"]["benchmarks"].values()],
         train=f"{RESULTS}/data/train.json",
-        preds=[f"{RESULTS}/eval/question/n{N_MAX}_m{M_AT_N_MAX}/{b}.preds.tsv" for b in BENCHMARKS],
+        preds=[f"{QUESTION_AT_N_MAX}/{b}.preds.tsv" for b in BENCHMARKS],
     output:
         f"{RESULTS}/baselines.csv",
     params:
@@ -56,7 +57,7 @@ rule baselines:
         f"{LOGS}/baselines.log",
     shell:
         "vtscale baselines --cfg {params.cfg} --data-dir {DATA} --train {input.train}"
-        " --preds-dir {RESULTS}/eval/question/n{N_MAX}_m{M_AT_N_MAX} --out {output} --log {log}"
+        " --preds-dir {QUESTION_AT_N_MAX} --out {output} --log {log}"
 
 
 rule question_fusion:

@@ -9,6 +9,8 @@ from vtscale.config import load as load_config
 from vtscale.config_checks import DEMO_PROFILES, check_profile
 from vtscale.errors import ConfigError
 from vtscale.grid import grid_settings
+from vtscale.model.setting import Setting, setting_tag
+from vtscale.train.stage_setting import stage_setting
 from vtscale.variants import EVAL_VARIANTS, MODEL_OF, SEES_QUESTION, STAGE3_MODELS, model_uses_question
 from vtscale.workflow_state import check_lock, record_owner, unfinished_outputs
 
@@ -44,7 +46,11 @@ LOGS = f"{RESULTS}/logs"
 BENCH = f"{RESULTS}/benchmarks"
 MODELS = f"{RESULTS}/models"
 CKPTS = f"{RESULTS}/checkpoints"              # resumable training state; not a rule output on purpose
-SETTINGS = grid_settings(config["grid"])       # [(n, m), ...]
+# Each setting worked out once: the grid's (stage 3, eval; in config order) and the one
+# stages 1 and 2 train at. A setting's folders are named by its tag, n<N>_m<M>.
+SETTINGS = [Setting(n, m) for n, m in grid_settings(config["grid"])]
+STAGE_SETTINGS = {stage: stage_setting(config, stage) for stage in ("stage1", "stage2")}
+SETTING_WILDCARDS = setting_tag("{n}", "{m}")
 BENCHMARKS = list(config["eval"]["benchmarks"])
 VARIANTS = config["eval"].get("variants", list(EVAL_VARIANTS))
 CONFIG_HASH = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
@@ -58,8 +64,14 @@ def cfg_json(*sections, **extra):
     return shlex.quote(json.dumps(payload, sort_keys=True))
 
 
-def setting_tag(n, m):
-    return f"n{n}_m{m}"
+def wildcard_setting(wildcards, use_question):
+    return Setting(int(wildcards.n), int(wildcards.m), use_question)
+
+
+def setting_flags(setting):
+    """The setting as `vtscale train` and `vtscale eval` take it."""
+    flags = f"--n {setting.n} --m {setting.m}"
+    return flags if setting.use_question else f"{flags} --no-question"
 
 
 wildcard_constraints:

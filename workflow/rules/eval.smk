@@ -12,32 +12,32 @@ EVAL_CFG = shlex.quote(json.dumps(
 
 rule evaluate:
     input:
-        model=lambda w: f"{MODELS}/stage3/{MODEL_OF[w.variant]}_n{w.n}_m{w.m}",
+        model=lambda w: f"{MODELS}/stage3/{MODEL_OF[w.variant]}_{setting_tag(w.n, w.m)}",
         tsvs=[f"{DATA}/{b['tsv']}" for b in config["eval"]["benchmarks"].values()],
     output:
-        preds=[f"{RESULTS}/eval/{{variant}}/n{{n}}_m{{m}}/{b}.preds.tsv" for b in BENCHMARKS],
-        scores=[f"{RESULTS}/eval/{{variant}}/n{{n}}_m{{m}}/{b}.scores.json" for b in BENCHMARKS],
+        preds=[f"{RESULTS}/eval/{{variant}}/{SETTING_WILDCARDS}/{b}.preds.tsv" for b in BENCHMARKS],
+        scores=[f"{RESULTS}/eval/{{variant}}/{SETTING_WILDCARDS}/{b}.scores.json" for b in BENCHMARKS],
     params:
         cfg=EVAL_CFG,
-        question=lambda w: "" if SEES_QUESTION[w.variant] else "--no-question",
+        setting=lambda w: setting_flags(wildcard_setting(w, SEES_QUESTION[w.variant])),
+        folder=lambda w: f"{w.variant}/{setting_tag(w.n, w.m)}",
     threads: 1
     resources:
         gpu=EVAL_PROCS,
     log:
-        f"{LOGS}/eval/{{variant}}_n{{n}}_m{{m}}.log",
+        f"{LOGS}/eval/{{variant}}_{SETTING_WILDCARDS}.log",
     benchmark:
-        f"{BENCH}/eval/{{variant}}_n{{n}}_m{{m}}.tsv"
+        f"{BENCH}/eval/{{variant}}_{SETTING_WILDCARDS}.tsv"
     shell:
         "OMP_NUM_THREADS={threads} {EVAL_LAUNCH} eval --cfg {params.cfg} --model {input.model}"
-        " --data-dir {DATA} --n {wildcards.n} --m {wildcards.m} {params.question}"
-        " --variant {wildcards.variant} --out-dir {RESULTS}/eval/{wildcards.variant}/n{wildcards.n}_m{wildcards.m}"
-        " --cache-dir {RESULTS}/eval_cache/{wildcards.variant}/n{wildcards.n}_m{wildcards.m} --log {log}"
+        " --data-dir {DATA} {params.setting}"
+        " --variant {wildcards.variant} --out-dir {RESULTS}/eval/{params.folder}"
+        " --cache-dir {RESULTS}/eval_cache/{params.folder} --log {log}"
 
 
 rule collect_scores:
     input:
-        [f"{RESULTS}/eval/{v}/n{n}_m{m}/{b}.scores.json"
-         for v in VARIANTS for (n, m) in SETTINGS for b in BENCHMARKS],
+        [f"{RESULTS}/eval/{v}/{s.tag}/{b}.scores.json" for v in VARIANTS for s in SETTINGS for b in BENCHMARKS],
     output:
         scores=f"{RESULTS}/scores.csv",
         answers=f"{RESULTS}/answers.csv",

@@ -2,6 +2,7 @@
 # Checkpoints live in CKPTS (not a rule output), so a killed job resumes when rerun.
 
 from vtscale.launch import launch_prefix
+from vtscale.train.stage_setting import stage_section
 
 TRAIN_PROCS = config["train"].get("num_processes", 1)
 TRAIN_LAUNCH = launch_prefix(config["train"])
@@ -9,22 +10,12 @@ TRAIN_LAUNCH = launch_prefix(config["train"])
 
 def train_cfg(stage):
     """The model and seed plus only this stage's training settings, so a changed stage-3
-    setting does not retrain stages 1 and 2. Of the grid, training needs only its largest
-    n (stage 1 trains every query, stage 2 runs at it): adding or changing a smaller n
-    reruns just that n's branch."""
+    setting does not retrain stages 1 and 2. Of the grid, only what stages 1 and 2 work
+    their setting out from (its largest n and m_default; vtscale/train/stage_setting.py):
+    adding or changing a smaller n reruns just that n's branch."""
     shared = {k: v for k, v in config["train"].items() if not k.startswith("stage")}
     grid = {"n": [max(config["grid"]["n"])], "m_default": config["grid"]["m_default"]}
-    return cfg_json("model", "seed", grid=grid, train={**shared, stage: stage_settings(stage)})
-
-
-def stage_settings(stage):
-    """A stage's section; stage 1 on whole conversations runs at stage 2's base n and m
-    unless it sets its own, as the authors' stage 1 does."""
-    section = dict(config["train"][stage])
-    if stage == "stage1" and section.get("samples") == "conversation":
-        base = config["train"]["stage2"]
-        section.update({k: base[k] for k in ("n", "m") if k in base and k not in section})
-    return section
+    return cfg_json("model", "seed", grid=grid, train={**shared, stage: stage_section(config, stage)})
 
 
 if DEMO_WORLD:
@@ -96,6 +87,7 @@ rule train_stage1:
         directory(f"{MODELS}/stage1"),
     params:
         cfg=train_cfg("stage1"),
+        setting=setting_flags(STAGE_SETTINGS["stage1"]),
         backbones=backbone_args,
     threads: workflow.cores
     resources:
@@ -105,7 +97,7 @@ rule train_stage1:
     benchmark:
         f"{BENCH}/train_stage1.tsv"
     shell:
-        "OMP_NUM_THREADS={threads} {TRAIN_LAUNCH} train --stage 1 --cfg {params.cfg} {params.backbones}"
+        "OMP_NUM_THREADS={threads} {TRAIN_LAUNCH} train --stage 1 --cfg {params.cfg} {params.setting} {params.backbones}"
         " --data {input.train} --image-root {DATA} --out {output} --ckpt-dir {CKPTS}/stage1"
         " --metrics {RESULTS}/train_metrics/stage1.csv --log {log}"
 
@@ -118,6 +110,7 @@ rule train_stage2:
         directory(f"{MODELS}/stage2"),
     params:
         cfg=train_cfg("stage2"),
+        setting=setting_flags(STAGE_SETTINGS["stage2"]),
     threads: workflow.cores
     resources:
         gpu=TRAIN_PROCS,
@@ -127,7 +120,7 @@ rule train_stage2:
         f"{BENCH}/train_stage2.tsv"
     shell:
         "OMP_NUM_THREADS={threads} {TRAIN_LAUNCH} train --stage 2 --cfg {params.cfg} --init {input.init}"
-        " --data {input.train} --image-root {DATA} --out {output} --ckpt-dir {CKPTS}/stage2"
+        " {params.setting} --data {input.train} --image-root {DATA} --out {output} --ckpt-dir {CKPTS}/stage2"
         " --metrics {RESULTS}/train_metrics/stage2.csv --log {log}"
 
 
@@ -137,21 +130,21 @@ rule train_stage3:
         init=f"{MODELS}/stage2",
         train=f"{RESULTS}/data/train_stage3.json",
     output:
-        directory(f"{MODELS}/stage3/{{stage3_variant}}_n{{n}}_m{{m}}"),
+        directory(f"{MODELS}/stage3/{{stage3_variant}}_{SETTING_WILDCARDS}"),
     params:
         cfg=train_cfg("stage3"),
-        question=lambda w: "" if model_uses_question(w.stage3_variant) else "--no-question",
+        setting=lambda w: setting_flags(wildcard_setting(w, model_uses_question(w.stage3_variant))),
+        run=lambda w: f"{w.stage3_variant}_{setting_tag(w.n, w.m)}",
     threads: 1
     resources:
         gpu=TRAIN_PROCS,
     log:
-        f"{LOGS}/train_stage3/{{stage3_variant}}_n{{n}}_m{{m}}.log",
+        f"{LOGS}/train_stage3/{{stage3_variant}}_{SETTING_WILDCARDS}.log",
     benchmark:
-        f"{BENCH}/train_stage3/{{stage3_variant}}_n{{n}}_m{{m}}.tsv"
+        f"{BENCH}/train_stage3/{{stage3_variant}}_{SETTING_WILDCARDS}.tsv"
     shell:
         "OMP_NUM_THREADS={threads} {TRAIN_LAUNCH} train --stage 3 --cfg {params.cfg} --init {input.init}"
-        " --n {wildcards.n} --m {wildcards.m} {params.question}"
+        " {params.setting}"
         " --data {input.train} --image-root {DATA} --out {output}"
-        " --ckpt-dir {CKPTS}/stage3/{wildcards.stage3_variant}_n{wildcards.n}_m{wildcards.m}"
-        " --metrics {RESULTS}/train_metrics/stage3/{wildcards.stage3_variant}_n{wildcards.n}_m{wildcards.m}.csv"
+        " --ckpt-dir {CKPTS}/stage3/{params.run} --metrics {RESULTS}/train_metrics/stage3/{params.run}.csv"
         " --log {log}"

@@ -41,9 +41,10 @@ from vtscale.data.sample import Sample, Turn
 from vtscale.data.synth.vocab import COLORS, KINDS, article
 from vtscale.diagnostics.outputs import beside, write_result
 from vtscale.errors import InputError
+from vtscale.model.setting import Setting
 from vtscale.train.config import LoopConfig
 from vtscale.train.loop import train
-from vtscale.train.run import Setting, make_task
+from vtscale.train.run import make_task
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,10 @@ class ProbeConfig:
     held_out: int = 160
     seed: int = 0
     use_question: bool = True    # False: the fusion sees no question (as a without_question model trains)
+
+    @property
+    def setting(self) -> Setting:
+        return Setting(self.n, self.m, self.use_question)
 
 
 def _names(record: dict, task: str) -> set[str]:
@@ -156,13 +161,13 @@ class ProbeQuestions(Dataset):
 
 
 @torch.no_grad()
-def first_token_accuracy(model, samples: list[Sample], n: int, m: int, use_question: bool = True,
-                         batch_size: int = 32) -> float:
+def first_token_accuracy(model, samples: list[Sample], setting: Setting, batch_size: int = 32) -> float:
     """Share of samples whose first answer token is the LLM's argmax (teacher forcing)."""
     was_training, correct = model.training, 0
     model.eval()
     for start in range(0, len(samples), batch_size):
-        batch = model.batch_builder.generation(samples[start:start + batch_size], n, m, use_question)
+        batch = model.batch_builder.generation(samples[start:start + batch_size], setting.n, setting.m,
+                                               setting.use_question)
         logits, targets, keep = model.answer_logits(batch)
         # row-major order: each row's first labelled token follows the previous rows' tokens
         first = torch.cumsum(keep.sum(dim=1), 0) - keep.sum(dim=1)
@@ -186,7 +191,7 @@ def run_probe(model, train_records: list[dict], held: list[dict], images: SceneI
     question_only = question_only_accuracy(train_records, held_questions, cfg.task, cfg.seed)
 
     def accuracy() -> float:
-        return first_token_accuracy(model, held_samples, cfg.n, cfg.m, cfg.use_question)
+        return first_token_accuracy(model, held_samples, cfg.setting)
 
     curve = [{"step": 0, "loss": None, "accuracy": accuracy()}]
 
@@ -199,7 +204,7 @@ def run_probe(model, train_records: list[dict], held: list[dict], images: SceneI
                  majority, question_only)
 
     dataset = ProbeQuestions(train_records, cfg.task, cfg.steps * cfg.batch_size, images, cfg.seed)
-    task = make_task(PROBE_STAGE, model, dataset, Setting(cfg.n, cfg.m, cfg.use_question))
+    task = make_task(PROBE_STAGE, model, dataset, cfg.setting)
     with tempfile.TemporaryDirectory(prefix="question_probe_ckpt_") as ckpt_dir:
         train(task, probe_loop_config(cfg), ckpt_dir, metrics_path, f"probe {cfg.task}", after_step)
     return {"task": cfg.task, "use_question": cfg.use_question, "n": cfg.n, "m": cfg.m,

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from vtscale.data.conversations import Record, read_records
 from vtscale.data.question_kinds import question_kind
 from vtscale.diagnostics.outputs import write_result
+from vtscale.model.setting import Setting
 from vtscale.model.vlm import VisionTokenModel
 from vtscale.train.stage1_data import FrozenPatchCache, QuestionCollate
 from vtscale.train.stage2_gate import split_by_image
@@ -58,7 +59,7 @@ def question_embeddings(model, collate, items: list[tuple[Record, int]], batch_s
 
 @torch.no_grad()
 def retrieval_by_kind(model, items: list[tuple[Record, int]], n: int) -> dict[str, dict]:
-    collate = QuestionCollate(model, n, FrozenPatchCache(model))
+    collate = QuestionCollate(model, Setting(n, n), FrozenPatchCache(model))
     by_kind = defaultdict(list)
     for record, k in items:
         by_kind[question_kind(record.turns[k].question)].append((record, k))

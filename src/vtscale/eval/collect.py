@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
 from pathlib import Path
 
 import pandas as pd
@@ -21,11 +20,11 @@ import pandas as pd
 from vtscale.errors import InputError
 from vtscale.eval.dataset_types import DATASET_TYPES
 from vtscale.io import atomic_path
+from vtscale.model.setting import Setting
 
 COLUMNS = ["variant", "benchmark", "metric", "n", "m", "score", "se"]
 ANSWER_COLUMNS = ["variant", "benchmark", "n", "m", "most_common_share", "distinct_share"]
 SUFFIX = ".scores.json"
-SETTING_FOLDER = re.compile(r"n(?P<n>\d+)_m(?P<m>\d+)")
 
 
 def read_scores_json(path: Path) -> dict:
@@ -58,9 +57,9 @@ def check_setting(path: Path, scores: dict) -> None:
 def path_setting(path: Path) -> dict:
     """benchmark, variant, n and m of a path <variant>/n<N>_m<M>/<Bench>.scores.json (n and m
     None when the folder is not named so)."""
-    match = SETTING_FOLDER.fullmatch(path.parent.name)
+    setting = Setting.from_tag(path.parent.name)
     return {"benchmark": path.name.removesuffix(SUFFIX), "variant": path.parent.parent.name,
-            "n": int(match["n"]) if match else None, "m": int(match["m"]) if match else None}
+            "n": setting.n if setting else None, "m": setting.m if setting else None}
 
 
 def tidy_rows(path: Path, scores: dict) -> list[dict]:

@@ -10,13 +10,14 @@ from tqdm import tqdm
 
 from vtscale.eval.benchmark import Row
 from vtscale.eval.multi_image import LAST, model_images
+from vtscale.model.setting import Setting
 
 log = logging.getLogger(__name__)
 
 
 @torch.inference_mode()
-def generate_predictions(model, rows: Sequence[Row], prompts: Sequence[str], *, n: int, m: int,
-                         use_question: bool, max_new_tokens: int, batch_size: int,
+def generate_predictions(model, rows: Sequence[Row], prompts: Sequence[str], *, setting: Setting,
+                         max_new_tokens: int, batch_size: int,
                          done: dict[str, str] | None = None,
                          on_batch: Callable[[dict[str, str]], None] | None = None,
                          sort_by_length: bool = True, desc: str = "generate",
@@ -34,8 +35,8 @@ def generate_predictions(model, rows: Sequence[Row], prompts: Sequence[str], *, 
         log.info("%s: %d of %d predictions cached", desc, len(rows) - len(todo), len(rows))
     for batch in tqdm(batches, desc=desc, unit="batch", disable=not batches):
         images = [model_images(rows[i].load_images(), multi_image) for i in batch]
-        outputs = model.generate(images, [prompts[i] for i in batch],
-                                 n=n, m=m, use_question=use_question, max_new_tokens=max_new_tokens)
+        outputs = model.generate(images, [prompts[i] for i in batch], n=setting.n, m=setting.m,
+                                 use_question=setting.use_question, max_new_tokens=max_new_tokens)
         new = {rows[i].index: str(out).strip() for i, out in zip(batch, outputs)}
         preds.update(new)
         if on_batch:

@@ -31,12 +31,14 @@ from vtscale.eval import prompts
 from vtscale.eval.cache import PredictionCache, inputs_fingerprint, model_fingerprint
 from vtscale.eval.config import EvalConfig
 from vtscale.eval.generate import generate_predictions
+from vtscale.eval.paths import EvalPaths
 from vtscale.eval.predictions import predictions_path, write_predictions
 from vtscale.eval.rules import LATEST
 from vtscale.eval.scoring import score_benchmark, write_scores
-from vtscale.eval.setting_check import ALLOW_FLAG, Request, check_model_setting
+from vtscale.eval.setting_check import ALLOW_FLAG, check_model_setting
 from vtscale.eval.benchmark import Benchmark, check_scorable
 from vtscale.io import read_json
+from vtscale.model.setting import Setting
 
 log = logging.getLogger(__name__)
 
@@ -110,13 +112,13 @@ class BenchmarkJob:
         return self.bench.rows
 
 
-def benchmark_job(bench: Benchmark, cfg: EvalConfig, args: argparse.Namespace, model_id: str) -> BenchmarkJob:
+def benchmark_job(bench: Benchmark, cfg: EvalConfig, setting: Setting, model_id: str) -> BenchmarkJob:
     texts = [prompts.build_prompt(row, bench.type, cfg.rules) for row in bench.rows]
     max_new = prompts.max_new_tokens(bench.type, cfg.max_new_tokens)
     # the policy changes only multi-image inputs: single-image caches stay valid
     images = {"multi_image": cfg.multi_image} if bench.has_multi_image else {}
-    fingerprint = inputs_fingerprint(model=model_id, prompts=texts, n=args.n, m=args.m,
-                                     use_question=not args.no_question, max_new_tokens=max_new,
+    fingerprint = inputs_fingerprint(model=model_id, prompts=texts, n=setting.n, m=setting.m,
+                                     use_question=setting.use_question, max_new_tokens=max_new,
                                      **images)
     return BenchmarkJob(bench, texts, max_new, fingerprint)
 
@@ -129,17 +131,17 @@ def cached_predictions(folder: Path) -> dict[str, str]:
     return preds
 
 
-def evaluate_benchmark(model, job: BenchmarkJob, cfg: EvalConfig, args: argparse.Namespace,
+def evaluate_benchmark(model, job: BenchmarkJob, cfg: EvalConfig, setting: Setting, cache_dir: Path,
                        shard: Shard = Shard()) -> dict[str, str]:
     """Predictions by row index for this process's rows, from the cache where possible."""
-    folder = args.cache_dir / job.bench.name
+    folder = cache_dir / job.bench.name
     own = folder / f"rank{shard.rank}" if shard.world_size > 1 else folder
     cache = PredictionCache(own, job.fingerprint)
     keep = shard.take(list(range(len(job.rows))))
     desc = job.bench.name if shard.world_size == 1 else f"{job.bench.name} [{shard.rank + 1}/{shard.world_size}]"
     return generate_predictions(
-        model, [job.rows[i] for i in keep], [job.texts[i] for i in keep], n=args.n, m=args.m,
-        use_question=not args.no_question, max_new_tokens=job.max_new_tokens,
+        model, [job.rows[i] for i in keep], [job.texts[i] for i in keep], setting=setting,
+        max_new_tokens=job.max_new_tokens,
         batch_size=cfg.batch_size, done=cached_predictions(folder), on_batch=cache.add, desc=desc,
         multi_image=cfg.multi_image)
 
@@ -153,37 +155,38 @@ def merged_predictions(job: BenchmarkJob, folder: Path) -> dict[str, str]:
     return preds
 
 
-def write_outputs(bench: Benchmark, predictions: dict[str, str], args: argparse.Namespace,
-                  rules: str = LATEST) -> dict:
+def write_outputs(bench: Benchmark, predictions: dict[str, str], variant: str, setting: Setting,
+                  out_dir: Path, rules: str = LATEST) -> dict:
     preds = [predictions[row.index] for row in bench.rows]
-    write_predictions(predictions_path(args.out_dir, bench.name), [r.index for r in bench.rows], preds)
-    scores = {"variant": args.variant, "benchmark": bench.name, "type": bench.type,
-              "n": args.n, "m": args.m, "rules": rules, **score_benchmark(bench, preds, rules)}
-    write_scores(args.out_dir / f"{bench.name}.scores.json", scores)
+    write_predictions(predictions_path(out_dir, bench.name), [r.index for r in bench.rows], preds)
+    scores = {"variant": variant, "benchmark": bench.name, "type": bench.type,
+              "n": setting.n, "m": setting.m, "rules": rules, **score_benchmark(bench, preds, rules)}
+    write_scores(out_dir / f"{bench.name}.scores.json", scores)
     log.info("%s: %s", bench.name, {k: round(v, 2) for k, v in list(scores["metrics"].items())[:6]})
     return scores
 
 
-def run_builtin(cfg: EvalConfig, args: argparse.Namespace, shard: Shard = Shard()) -> None:
-    benches = [cfg.read(name, args.data_dir) for name in cfg.benchmarks]  # fail fast on bad TSVs
+def run_builtin(cfg: EvalConfig, variant: str, setting: Setting, paths: EvalPaths,
+                shard: Shard = Shard()) -> None:
+    benches = [cfg.read(name, paths.data_dir) for name in cfg.benchmarks]  # fail fast on bad TSVs
     for bench in benches:
         check_scorable(bench)
-    model_id = model_fingerprint(args.model)
-    jobs = [benchmark_job(bench, cfg, args, model_id) for bench in benches]
+    model_id = model_fingerprint(paths.model)
+    jobs = [benchmark_job(bench, cfg, setting, model_id) for bench in benches]
     if shard.world_size > 1:
         if shard.rank == 0:  # drops caches of other inputs before any rank reads or writes them
             for job in jobs:
-                PredictionCache(args.cache_dir / job.bench.name, job.fingerprint)
+                PredictionCache(paths.cache_dir / job.bench.name, job.fingerprint)
         shard.barrier()
-    model = load_model(args.model, shard.device)
+    model = load_model(paths.model, shard.device)
     for job in jobs:
-        predictions = evaluate_benchmark(model, job, cfg, args, shard)
+        predictions = evaluate_benchmark(model, job, cfg, setting, paths.cache_dir, shard)
         if shard.world_size > 1:
             shard.barrier()
             if shard.rank != 0:
                 continue
-            predictions = merged_predictions(job, args.cache_dir / job.bench.name)
-        write_outputs(job.bench, predictions, args, cfg.rules)
+            predictions = merged_predictions(job, paths.cache_dir / job.bench.name)
+        write_outputs(job.bench, predictions, variant, setting, paths.out_dir, cfg.rules)
 
 
 def check_backend(cfg: EvalConfig, shard: Shard) -> None:
@@ -201,15 +204,17 @@ def check_backend(cfg: EvalConfig, shard: Shard) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     cfg = config_section(EvalConfig, parse_json_arg(args.cfg), "eval")
+    setting = Setting(args.n, args.m, use_question=not args.no_question)
+    paths = EvalPaths(args.model, args.data_dir, args.out_dir, args.cache_dir)
     shard = current_shard()
     check_backend(cfg, shard)
-    check_model_setting(args.model, Request(args.n, args.m, not args.no_question), args.allow_other_setting)
+    check_model_setting(paths.model, setting, args.allow_other_setting)
     if cfg.backend == "vlmevalkit":
         from vtscale.eval.vlmevalkit import run_vlmevalkit
-        run_vlmevalkit(cfg, args)
+        run_vlmevalkit(cfg, args.variant, setting, paths)
     else:
         try:
-            run_builtin(cfg, args, shard)
+            run_builtin(cfg, args.variant, setting, paths, shard)
         finally:
             if torch.distributed.is_available() and torch.distributed.is_initialized():
                 torch.distributed.destroy_process_group()

@@ -11,35 +11,23 @@ a model trained with it (the ``no_question`` variant). Anything else needs
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
 from vtscale.errors import InputError
-from vtscale.model.folder import TrainedSetting, read_trained_setting
+from vtscale.model.folder import read_trained_setting
+from vtscale.model.setting import Setting
 
 log = logging.getLogger(__name__)
 
 ALLOW_FLAG = "--allow-other-setting"
 
 
-@dataclass(frozen=True)
-class Request:
-    """The setting an evaluation asks for."""
-    n: int
-    m: int
-    use_question: bool
-
-    def describe(self) -> str:
-        question = "with the question" if self.use_question else "without the question"
-        return f"n={self.n} m={self.m} {question}"
-
-
-def is_allowed(recorded: TrainedSetting, request: Request) -> bool:
+def is_allowed(recorded: Setting, request: Setting) -> bool:
     same_tokens = (recorded.n, recorded.m) == (request.n, request.m)
-    return same_tokens and (recorded.question or not request.use_question)
+    return same_tokens and (recorded.use_question or not request.use_question)
 
 
-def check_model_setting(model_dir: str | Path, request: Request, allow_other: bool = False) -> None:
+def check_model_setting(model_dir: str | Path, request: Setting, allow_other: bool = False) -> None:
     """Raise InputError when the model was trained for another setting than ``request``,
     unless ``allow_other``; warn when it records none."""
     model_dir = Path(model_dir)
@@ -50,7 +38,7 @@ def check_model_setting(model_dir: str | Path, request: Request, allow_other: bo
         log.warning("%s: records no training setting (saved before vtscale recorded it); "
                     "evaluating it at %s unchecked", model_dir, request.describe())
         return
-    if is_allowed(recorded, request):
+    if is_allowed(recorded.setting, request):
         return
     mismatch = (f"{model_dir}: model trained for {recorded.describe()}, "
                 f"asked to evaluate it at {request.describe()}")

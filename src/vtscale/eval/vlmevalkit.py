@@ -6,7 +6,6 @@ VLMEvalKit is not on PyPI; it is imported only here and only when used. The pure
 
 from __future__ import annotations
 
-import argparse
 import functools
 import logging
 import math
@@ -23,8 +22,10 @@ from vtscale.eval.benchmark import rows_summary
 from vtscale.eval.dataset_types import DATASET_TYPES
 from vtscale.eval.metrics import answer_spread
 from vtscale.eval.multi_image import LAST, model_images
+from vtscale.eval.paths import EvalPaths
 from vtscale.eval.predictions import predictions_path, write_predictions
 from vtscale.eval.scoring import write_scores
+from vtscale.model.setting import Setting
 from vtscale.variants import MODEL_OF, SEES_QUESTION
 
 log = logging.getLogger(__name__)
@@ -110,18 +111,18 @@ def model_class():
     return VisionTokenVLM
 
 
-def model_name(variant: str, n: int, m: int) -> str:
-    return f"vtscale_{variant}_n{n}_m{m}"
+def model_name(variant: str, setting: Setting) -> str:
+    return f"vtscale_{variant}_{setting.tag}"
 
 
-def register(checkpoints: Mapping[str, tuple[str, int, int, bool]], **kwargs) -> list[str]:
-    """Add every ``name -> (model folder, n, m, use_question)`` to VLMEvalKit's supported_VLM."""
+def register(checkpoints: Mapping[str, tuple[str, Setting]], **kwargs) -> list[str]:
+    """Add every ``name -> (model folder, setting)`` to VLMEvalKit's supported_VLM."""
     cls = model_class()
     from vlmeval.config import supported_VLM
 
-    for name, (path, n, m, use_question) in checkpoints.items():
-        supported_VLM[name] = functools.partial(cls, model_path=str(path), n=n, m=m,
-                                                use_question=use_question, **kwargs)
+    for name, (path, setting) in checkpoints.items():
+        supported_VLM[name] = functools.partial(cls, model_path=str(path), n=setting.n, m=setting.m,
+                                                use_question=setting.use_question, **kwargs)
     return list(checkpoints)
 
 
@@ -131,8 +132,9 @@ def register_grid(models_dir: str | Path, settings: Iterable[tuple[int, int]],
     checkpoints = {}
     for variant in variants:
         for n, m in settings:
-            folder = Path(models_dir) / "stage3" / f"{MODEL_OF[variant]}_n{n}_m{m}"
-            checkpoints[model_name(variant, n, m)] = (str(folder), n, m, SEES_QUESTION[variant])
+            setting = Setting(n, m, SEES_QUESTION[variant])
+            folder = Path(models_dir) / "stage3" / f"{MODEL_OF[variant]}_{setting.tag}"
+            checkpoints[model_name(variant, setting)] = (str(folder), setting)
     return register(checkpoints)
 
 
@@ -165,7 +167,7 @@ def _is_finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and math.isfinite(value)
 
 
-def run_vlmevalkit(cfg, args: argparse.Namespace) -> None:
+def run_vlmevalkit(cfg, variant: str, setting: Setting, paths: EvalPaths) -> None:
     """Each benchmark name must be a VLMEvalKit dataset (or a TSV in its LMUData folder)."""
     require_vlmeval()
     from vlmeval.config import supported_VLM
@@ -173,23 +175,23 @@ def run_vlmevalkit(cfg, args: argparse.Namespace) -> None:
     from vlmeval.inference import infer_data_job
     from vlmeval.smp import get_pred_file_path, load
 
-    name = model_name(args.variant, args.n, args.m)
-    register({name: (str(args.model), args.n, args.m, not args.no_question)},
-             max_new_tokens=cfg.max_new_tokens, multi_image=cfg.multi_image)
+    name = model_name(variant, setting)
+    register({name: (str(paths.model), setting)}, max_new_tokens=cfg.max_new_tokens,
+             multi_image=cfg.multi_image)
     model = supported_VLM[name]()
     for bench in cfg.benchmarks:
         dataset = build_dataset(bench)
         if dataset is None:
             raise InputError(f"eval.benchmarks.{bench}: VLMEvalKit cannot build this dataset")
-        work_dir = args.cache_dir / "vlmevalkit"
+        work_dir = paths.cache_dir / "vlmevalkit"
         work_dir.mkdir(parents=True, exist_ok=True)
         model = infer_data_job(model, work_dir=str(work_dir), model_name=name, dataset=dataset)
         pred_file = get_pred_file_path(str(work_dir), name, bench)
         result = dataset.evaluate(pred_file, model="exact_matching")
         preds = load(pred_file)
-        write_predictions(predictions_path(args.out_dir, bench), preds["index"], preds["prediction"])
+        write_predictions(predictions_path(paths.out_dir, bench), preds["index"], preds["prediction"])
         # VLMEvalKit scores every row it reads: none skipped.
-        write_scores(args.out_dir / f"{bench}.scores.json", {
-            "variant": args.variant, "benchmark": bench, "type": dataset.TYPE, "n": args.n,
-            "m": args.m, "rules": "vlmevalkit-installed", "rows": rows_summary(scored=len(preds)), "skipped": [],
+        write_scores(paths.out_dir / f"{bench}.scores.json", {
+            "variant": variant, "benchmark": bench, "type": dataset.TYPE, "n": setting.n,
+            "m": setting.m, "rules": "vlmevalkit-installed", "rows": rows_summary(scored=len(preds)), "skipped": [],
             "metrics": flatten_result(result), "answers": answer_spread(preds["prediction"].tolist())})

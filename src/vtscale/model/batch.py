@@ -25,9 +25,10 @@ from vtscale.data.sample import Sample
 from vtscale.errors import InputError
 from vtscale.model.causal_lm import pad_id
 from vtscale.model.chat import IGNORE, LLMRow, llm_row
-from vtscale.model.config import ModelConfig, check_token_counts
+from vtscale.model.config import ModelConfig
 from vtscale.model.fusion import FusionTokenizer, fusion_row, pad_rows
 from vtscale.model.hd_views import hd_views
+from vtscale.model.setting import Setting
 from vtscale.model.vision import views_to_pixels
 
 Batch = dict[str, torch.Tensor]
@@ -142,17 +143,14 @@ class BatchBuilder:
         v = self.cfg.vision
         return answer_ids(self.fusion_tokenizer, answers, v.text_context, v.answer_sot)
 
-    def contrastive(self, samples: list[Sample], n: int | None = None, m: int | None = None,
+    def contrastive(self, samples: list[Sample], n: int, m: int,
                     patches: list[torch.Tensor] | None = None) -> Batch:
         """Stage-1 batch: every question of every sample is one contrastive pair, its
         group of fused tokens (``n`` for a sample's first question, ``m`` for each later
-        one; n defaults to the largest, so every query meets the identity loss, and m to
-        n) against its answer. ``group_sizes``: fused tokens per group, in order.
+        one) against its answer. ``group_sizes``: fused tokens per group, in order.
         ``patches``: per sample, its views' patch tokens from the frozen vision tower
         (``train.stage1_data.FrozenPatchCache``); the sample images are then not read."""
-        n = self.cfg.fusion.max_tokens if n is None else n
-        m = n if m is None else m
-        check_token_counts(n, m, self.cfg.fusion.max_tokens)
+        Setting(n, m).check(self.cfg.fusion.max_tokens)
         check_turns(samples)
         questions = [[t.question for t in s.turns] for s in samples]
         batch = self._fusion_side(samples, questions, n, m, True, patches)
@@ -166,7 +164,7 @@ class BatchBuilder:
         """Stage-2/3 batch: multi-turn, n fused tokens before the first question and m
         before each later one; labels only on answers and their end-of-turn tokens.
         ``patches`` as in ``contrastive``."""
-        check_token_counts(n, m, self.cfg.fusion.max_tokens)
+        Setting(n, m).check(self.cfg.fusion.max_tokens)
         check_turns(samples)
         questions = [[t.question for t in s.turns] for s in samples]
         batch = self._fusion_side(samples, questions, n, m, use_question, patches)
@@ -178,7 +176,7 @@ class BatchBuilder:
     def generation_prompt(self, images: list[ImageInput], questions: list[str], n: int, m: int,
                           use_question: bool = True) -> Batch:
         """Single-turn prompts to answer, left-padded for batched greedy generation."""
-        check_token_counts(n, m, self.cfg.fusion.max_tokens)
+        Setting(n, m).check(self.cfg.fusion.max_tokens)
         batch = self.fusion_inputs(images, [[q] for q in questions], n, m, use_question)
         rows = [self._llm_row([q], None, [n]) for q in questions]
         batch.update(pad_llm_rows(rows, pad_id(self.llm_tokenizer), left=True))

@@ -112,16 +112,3 @@ def _check_heads(heads_key: str, heads: int, width_key: str, width: int) -> None
     """Attention splits a width into equal heads."""
     if heads < 1 or width % heads:
         raise ConfigError(f"config error: {heads_key}: {heads} does not divide {width_key} ({width})")
-
-
-def check_token_counts(n: int, m: int, max_tokens: int) -> None:
-    """n fused tokens for the first question, m for each later one: 1 <= m <= n <= max."""
-    if n < 1:
-        raise ConfigError(f"config error: n={n}: n must be at least 1")
-    if m < 1:
-        raise ConfigError(f"config error: m={m}: m must be at least 1")
-    if n < m:
-        raise ConfigError(f"config error: m={m} exceeds n={n}; m must not exceed n")
-    if n > max_tokens:
-        raise ConfigError(
-            f"config error: n={n} exceeds model.fusion.max_tokens={max_tokens}")

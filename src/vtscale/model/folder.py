@@ -9,12 +9,13 @@ outside ``vtscale train``; folders saved before it was recorded lack the key.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from vtscale.errors import InputError
 from vtscale.io import read_json
+from vtscale.model.setting import Setting
 from vtscale.variants import STAGE3_MODELS, WITH_QUESTION, WITHOUT_QUESTION
 
 CONFIG_FILE = "vtscale_model.json"
@@ -26,25 +27,25 @@ RECORD_KEY = "trained_for"
 
 @dataclass(frozen=True)
 class TrainedSetting:
-    """What a model was trained for: n fused tokens for the first question, m for each
-    later one, and whether its fusion saw the question (stage 3: which kind of model)."""
+    """What a model was trained for: its stage, its setting and (stage 3) which kind of
+    model it is."""
     stage: int
-    n: int
-    m: int
-    question: bool = True
+    setting: Setting
     model: str | None = None
 
     @classmethod
-    def for_stage(cls, stage: int, n: int, m: int, question: bool = True) -> TrainedSetting:
-        kind = (WITH_QUESTION if question else WITHOUT_QUESTION) if stage == 3 else None
-        return cls(stage, n, m, question, kind)
+    def for_stage(cls, stage: int, setting: Setting) -> TrainedSetting:
+        kind = (WITH_QUESTION if setting.use_question else WITHOUT_QUESTION) if stage == 3 else None
+        return cls(stage, setting, kind)
 
     def describe(self) -> str:
         kind = f", a {self.model} model" if self.model else ""
-        return f"stage {self.stage} at n={self.n} m={self.m} {_question(self.question)}{kind}"
+        return f"stage {self.stage} at {self.setting.describe()}{kind}"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The record's keys as every saved folder has them (``question``, not ``use_question``)."""
+        s = self.setting
+        return {"stage": self.stage, "n": s.n, "m": s.m, "question": s.use_question, "model": self.model}
 
     @classmethod
     def from_dict(cls, data: Any, where: str) -> TrainedSetting:
@@ -55,15 +56,7 @@ class TrainedSetting:
                 raise InputError(f"{where}.{key}: expected {kind.__name__}, got {data.get(key)!r}")
         if data.get("model") not in (None, *STAGE3_MODELS):
             raise InputError(f"{where}.model: {data['model']!r} is not one of {', '.join(STAGE3_MODELS)}")
-        return cls(data["stage"], data["n"], data["m"], data["question"], data.get("model"))
-
-
-def _question(seen: bool) -> str:
-    return "with the question" if seen else "without the question"
-
-
-def describe_request(n: int, m: int, use_question: bool) -> str:
-    return f"n={n} m={m} {_question(use_question)}"
+        return cls(data["stage"], Setting(data["n"], data["m"], data["question"]), data.get("model"))
 
 
 def read_config(folder: str | Path) -> dict[str, Any]:

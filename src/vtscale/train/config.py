@@ -10,6 +10,7 @@ from typing import Annotated
 from vtscale.config_types import Fraction, NonNegInt, NonNegNum, OneOf, PosInt, PosNum, SomeOf, inherited
 from vtscale.errors import ConfigError, SectionError
 from vtscale.launch import DISTRIBUTED_FLAGS, PRECISION_FLAGS
+from vtscale.model.setting import Setting
 
 STAGES = ("stage1", "stage2", "stage3")
 
@@ -96,8 +97,8 @@ class Stage1Config(TrainConfig):
         if self.m is not None and self.samples == "question":
             raise ConfigError("config error: train.stage1.m: single-question samples have no "
                               "later questions (set samples: conversation)")
-        if self.m is not None and self.n is not None and self.m > self.n:
-            raise ConfigError(f"config error: train.stage1.m: {self.m} is more than its n ({self.n})")
+        if self.m is not None and self.n is not None:
+            Setting(self.n, self.m).check(where="train.stage1.")
 
     def objective(self):
         """The loss-side settings (model.losses.Stage1Objective; imported here, not at

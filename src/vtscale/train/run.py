@@ -1,12 +1,13 @@
 """``vtscale train --stage {1,2,3}``: the paper's three training stages (docs/design.md §3).
 
 1. contrastive, from the backbones (``--vision-init/--llm-init``), ``train.stage1``
-   (single questions at n = max(grid.n), or whole conversations at n and m as stage 2);
-2. generation at n = max(grid.n), m = min(grid.m_default, n), from ``--init``;
-3. generation at the given ``--n/--m`` (``--no-question`` drops the question) on the
-   stage-3 subset, from ``--init``.
-All three run through the shared resumable loop; the LLM is always frozen. The saved
-model records the setting it was trained for (n, m, stage-3 kind; model/folder.py).
+   (single questions or whole conversations);
+2. generation, from ``--init``;
+3. generation on the stage-3 subset, from ``--init`` (``--no-question`` drops the question).
+Each stage runs at the given ``--n/--m`` (the workflow's: train/stage_setting.py for
+stages 1-2, each grid setting for stage 3). All three run through the shared resumable
+loop; the LLM is always frozen. The saved model records the setting it was trained for
+(n, m, stage-3 kind; model/folder.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from vtscale.data.sample import Sample
 from vtscale.errors import ConfigError
 from vtscale.grid import m_for
 from vtscale.model.folder import TrainedSetting
+from vtscale.model.setting import Setting
 from vtscale.train.checkpoint import clear_checkpoints
 from vtscale.train.config import Stage1Config, TrainConfig, TrainSection
 from vtscale.train.fingerprint import inputs_digest
@@ -45,23 +47,30 @@ log = logging.getLogger(__name__)
 PROBE_PER_KIND = 100      # held-out questions per kind in stage 2's per-kind check
 
 
-@dataclass
-class Setting:
-    n: int
-    m: int
-    use_question: bool = True
+@dataclass(frozen=True)
+class TrainPaths:
+    """What one ``vtscale train`` reads and writes."""
+    data: str                         # LLaVA-format training json
+    image_root: str
+    out: str
+    ckpt_dir: str
+    metrics: str
+    summary: str | None = None        # None: derived from metrics
+    init: str | None = None           # stages 2-3: the previous stage's model folder
+    vision_init: str | None = None    # stage 1: the backbones
+    llm_init: str | None = None
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="vtscale train", description=__doc__)
     parser.add_argument("--stage", type=int, choices=(1, 2, 3), required=True,
                         help="1: align the fusion module; 2: generation fine-tune; 3: per-(n, m) fine-tune")
-    parser.add_argument("--cfg", required=True, help="JSON with model, train, grid, seed")
+    parser.add_argument("--cfg", required=True, help="JSON with model, train, seed")
     parser.add_argument("--vision-init", help="stage 1: backbone CLIP (bootstrap folder in the demo)")
     parser.add_argument("--llm-init", help="stage 1: backbone LLM folder or hub id")
     parser.add_argument("--init", help="stages 2 and 3: the previous stage's model folder")
-    parser.add_argument("--n", type=int, help="fused tokens for the first question")
-    parser.add_argument("--m", type=int, help="fused tokens for each later question")
+    parser.add_argument("--n", type=int, help="fused tokens for the first question (every stage)")
+    parser.add_argument("--m", type=int, help="fused tokens for each later question (every stage)")
     parser.add_argument("--no-question", action="store_true", help="stage 3: drop the question text")
     parser.add_argument("--data", required=True, help="LLaVA-format training json")
     parser.add_argument("--image-root", required=True, help="folder the --data image paths are relative to")
@@ -80,43 +89,28 @@ def check_flags(args: argparse.Namespace) -> None:
         raise ConfigError("--init: stage 1 starts from the backbones (--vision-init/--llm-init)")
     if args.stage in (2, 3) and not args.init:
         raise ConfigError(f"--init: stage {args.stage} needs the previous stage's model folder")
-    if args.stage == 3 and (args.n is None or args.m is None):
-        raise ConfigError("--n/--m: stage 3 needs both")
-    if args.stage == 1 and (args.n is not None or args.m is not None):
-        raise ConfigError("--n/--m: stage 1 takes n and m from train.stage1 "
-                          "(default: n = max(grid.n))")
+    if args.n is None or args.m is None:
+        raise ConfigError(f"--n/--m: stage {args.stage} needs both")
     if args.no_question and args.stage != 3:
         raise ConfigError("--no-question: only stage 3 has a no-question variant")
-    for flag in ("n", "m"):
-        value = getattr(args, flag)
-        if value is not None and value < 1:
-            raise ConfigError(f"--{flag}={value}: must be at least 1")
-    if args.n is not None and args.m is not None and args.m > args.n:
-        raise ConfigError(f"--m={args.m} exceeds --n={args.n}; m must not exceed n")
 
 
-def setting_for(args: argparse.Namespace, grid: dict, stage_cfg: TrainConfig) -> Setting:
-    """Stage 1: train.stage1.n/m, by default single questions at all grid queries
-    (a smaller n makes steps cheaper but leaves the later queries to stage 2) or whole
-    conversations at stage 2's default base setting; stage 2: the base setting (largest
-    n unless the stage section or --n/--m say otherwise; paper: 256/8); stage 3: --n/--m."""
-    if args.stage == 1 and stage_cfg.samples == "question":
-        n = stage_cfg.n or max(grid["n"])
-        return Setting(n, n)
-    n = args.n or stage_cfg.n or max(grid["n"])
-    m = args.m or stage_cfg.m or m_for(n, grid["m_default"])
-    if m > n:
-        raise ConfigError(f"--m={m} exceeds n={n}; m must not exceed n")
-    return Setting(n, m, use_question=not args.no_question)
+def flag_setting(args: argparse.Namespace) -> Setting:
+    return Setting(args.n, args.m, use_question=not args.no_question).check(where="--")
 
 
-def build_model(args: argparse.Namespace, model_section: dict):
+def flag_paths(args: argparse.Namespace) -> TrainPaths:
+    return TrainPaths(args.data, args.image_root, args.out, args.ckpt_dir, args.metrics, args.summary,
+                      args.init, args.vision_init, args.llm_init)
+
+
+def build_model(stage: int, model_section: dict, paths: TrainPaths):
     from vtscale.model.config import ModelConfig
     from vtscale.model.vlm import VisionTokenModel
-    if args.stage == 1:
+    if stage == 1:
         return VisionTokenModel.from_config(config_section(ModelConfig, {"model": model_section}, "model"),
-                                            vision_init=args.vision_init, llm_init=args.llm_init)
-    return VisionTokenModel.from_pretrained(args.init)
+                                            vision_init=paths.vision_init, llm_init=paths.llm_init)
+    return VisionTokenModel.from_pretrained(paths.init)
 
 
 def count_vlm_tokens(batch: dict[str, Any]) -> int:
@@ -127,18 +121,18 @@ def count_vlm_tokens(batch: dict[str, Any]) -> int:
     return 0
 
 
-def load_dataset(args: argparse.Namespace, train_cfg: TrainConfig):
+def load_dataset(stage: int, paths: TrainPaths, train_cfg: TrainConfig):
     """Stage 1: one sample per question (each question group has its own contrastive
     target) or per conversation (train.stage1.samples); stages 2 and 3: one multi-turn
     conversation per sample, or one question per sample (train.stageN.samples: question,
     the layout every benchmark question has). Records only where the collate reads the
     images (stage-1 conversations, cached views)."""
-    if args.stage == 1 and train_cfg.samples == "question":
-        return QuestionDataset(args.data, args.image_root, train_cfg.max_samples, seed=train_cfg.seed)
-    records = args.stage == 1 or train_cfg.cache_views
+    if stage == 1 and train_cfg.samples == "question":
+        return QuestionDataset(paths.data, paths.image_root, train_cfg.max_samples, seed=train_cfg.seed)
+    records = stage == 1 or train_cfg.cache_views
     kind = RecordDataset if records else ConversationDataset
-    dataset = kind(args.data, args.image_root, train_cfg.max_samples, seed=train_cfg.seed)
-    if args.stage > 1 and train_cfg.samples == "question":
+    dataset = kind(paths.data, paths.image_root, train_cfg.max_samples, seed=train_cfg.seed)
+    if stage > 1 and train_cfg.samples == "question":
         dataset.records = single_turns(dataset.records, kinds=None)
     return dataset
 
@@ -167,15 +161,13 @@ def make_task(stage: int, model, dataset, setting: Setting, cache_views: bool = 
               stage1: Stage1Config | None = None, loss_weight: str = "token") -> Task:
     """``cache_views``: the vision tower stays frozen and each image's patch tokens are
     computed once. ``stage1``: train.stage1, what stage 1 trains and how (needed there)."""
-    from vtscale.model.config import check_token_counts
-    check_token_counts(setting.n, setting.m, model.cfg.fusion.max_tokens)
+    setting.check(model.cfg.fusion.max_tokens)
     if stage == 1:
         return contrastive_task(model, dataset, setting, cache_views, stage1)
     # freezes first: the cache checks it
     parameters = model.trainable_parameters(stage, train_vision=not cache_views)
     if cache_views:
-        collate = CachedConversationCollate(model, setting.n, setting.m, setting.use_question,
-                                            FrozenPatchCache(model))
+        collate = CachedConversationCollate(model, setting, FrozenPatchCache(model))
     else:
         collate = partial(model.batch_builder.generation, n=setting.n, m=setting.m,
                           use_question=setting.use_question)
@@ -194,9 +186,9 @@ def contrastive_task(model, dataset, setting: Setting, cache_views: bool,
                                             answer_head=stage1.answer_head)
     cache = FrozenPatchCache(model) if cache_views else None
     if stage1.samples == "question":
-        collate = QuestionCollate(model, setting.n, cache)
+        collate = QuestionCollate(model, setting, cache)
     else:
-        collate = ConversationContrastiveCollate(model, setting.n, cache, m=setting.m)
+        collate = ConversationContrastiveCollate(model, setting, cache)
     return Task(model=model, parameters=parameters, dataset=dataset, collate=collate,
                 loss=partial(contrastive, objective=stage1.objective()), count_tokens=count_vlm_tokens)
 
@@ -209,21 +201,20 @@ def generation(model, batch, weight: str = "token") -> dict:
     return model.generation_loss(batch, weight)
 
 
-def warm_projection(task: Task, train_cfg: TrainConfig, args: argparse.Namespace, inputs: str) -> None:
+def warm_projection(task: Task, train_cfg: TrainConfig, stage: int, paths: TrainPaths, inputs: str) -> None:
     """Train the projection alone before the fusion trains: it learns to read what
     stage 1 taught the fusion before the fusion's own updates can wash that out."""
     warm_cfg = train_cfg.projection_warmup()
     if warm_cfg is None:
         return
-    metrics = Path(args.metrics)
+    metrics = Path(paths.metrics)
     warm = Task(model=task.model, parameters=list(task.model.projection.parameters()),
                 dataset=task.dataset, collate=task.collate, loss=task.loss,
                 count_tokens=task.count_tokens)
-    log.info("stage %d: the projection alone for %d steps at lr %g", args.stage,
-             warm_cfg.steps, warm_cfg.lr)
-    train(warm, warm_cfg, Path(args.ckpt_dir) / "projection",
+    log.info("stage %d: the projection alone for %d steps at lr %g", stage, warm_cfg.steps, warm_cfg.lr)
+    train(warm, warm_cfg, Path(paths.ckpt_dir) / "projection",
           metrics.with_name(f"{metrics.stem}_projection{metrics.suffix}"),
-          desc=f"stage {args.stage} projection", inputs=inputs)
+          desc=f"stage {stage} projection", inputs=inputs)
 
 
 def held_out_probe(task: Task, held: list, train_cfg: TrainConfig,
@@ -244,39 +235,38 @@ def records_to_samples(collate, records: list) -> dict:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     check_flags(args)
+    setting, paths, stage = flag_setting(args), flag_paths(args), args.stage
     cfg = parse_json_arg(args.cfg)
-    stage_key = f"stage{args.stage}"
+    stage_key = f"stage{stage}"
     section = config_section(TrainSection, cfg, "train")
     train_cfg = section.stage(stage_key, cfg.get("seed", 0))
-    setting = setting_for(args, cfg["grid"], train_cfg)
-    dataset = load_dataset(args, train_cfg)
-    held = hold_out_images(dataset, train_cfg) if args.stage == 2 else []
-    if args.stage == 1 and isinstance(dataset, QuestionDataset) and section.stage2 is not None:
+    dataset = load_dataset(stage, paths, train_cfg)
+    held = hold_out_images(dataset, train_cfg) if stage == 2 else []
+    if stage == 1 and isinstance(dataset, QuestionDataset) and section.stage2 is not None:
         leave_out_stage2_check(dataset, section.stage("stage2", cfg.get("seed", 0)))
     set_seed(train_cfg.seed)
-    model = build_model(args, cfg["model"])
-    task = make_task(args.stage, model, dataset, setting, train_cfg.cache_views,
-                     train_cfg if args.stage == 1 else None, train_cfg.loss_weight)
+    model = build_model(stage, cfg["model"], paths)
+    task = make_task(stage, model, dataset, setting, train_cfg.cache_views,
+                     train_cfg if stage == 1 else None, train_cfg.loss_weight)
     log.info("stage %d: %d samples, n=%d m=%d question=%s, %.2fM trainable parameters",
-             args.stage, len(dataset), setting.n, setting.m, setting.use_question,
+             stage, len(dataset), setting.n, setting.m, setting.use_question,
              sum(p.numel() for p in task.parameters) / 1e6)
-    inputs = inputs_digest([args.init, args.vision_init, args.llm_init, args.data])
-    if args.stage > 1:
-        warm_projection(task, train_cfg, args, inputs)
-    probe = held_out_probe(task, held, train_cfg, args.ckpt_dir)
-    model, result = train(task, train_cfg, args.ckpt_dir, args.metrics,
-                          desc=f"stage {args.stage}", on_step=probe, inputs=inputs)
+    inputs = inputs_digest([paths.init, paths.vision_init, paths.llm_init, paths.data])
+    if stage > 1:
+        warm_projection(task, train_cfg, stage, paths, inputs)
+    probe = held_out_probe(task, held, train_cfg, paths.ckpt_dir)
+    model, result = train(task, train_cfg, paths.ckpt_dir, paths.metrics,
+                          desc=f"stage {stage}", on_step=probe, inputs=inputs)
     if result.is_main_process:
-        model.save_pretrained(args.out, trained_for=TrainedSetting.for_stage(
-            args.stage, setting.n, setting.m, setting.use_question))
+        model.save_pretrained(paths.out, trained_for=TrainedSetting.for_stage(stage, setting))
         if probe is not None:
-            write_gate(Path(args.out) / GATE_FILE, probe.gate())
-        clear_checkpoints(args.ckpt_dir)
-        summary = Path(args.summary) if args.summary else summary_path_for(args.metrics)
-        write_summary(summary, f"train_{stage_key}", result, train_cfg, stage=args.stage,
+            write_gate(Path(paths.out) / GATE_FILE, probe.gate())
+        clear_checkpoints(paths.ckpt_dir)
+        summary = Path(paths.summary) if paths.summary else summary_path_for(paths.metrics)
+        write_summary(summary, f"train_{stage_key}", result, train_cfg, stage=stage,
                       n=setting.n, m=setting.m, use_question=setting.use_question,
                       samples_in_data=len(dataset), held_out_images=train_cfg.held_out if held else 0)
-        log.info("stage %d loss %.4f -> %.4f in %.1f s (%.2f samples/s)", args.stage,
+        log.info("stage %d loss %.4f -> %.4f in %.1f s (%.2f samples/s)", stage,
                  result.first_loss or float("nan"), result.final_loss or float("nan"),
                  result.wall_time_s, result.samples_per_s)
     return 0

@@ -23,6 +23,7 @@ from torch.utils.data import Dataset
 from vtscale.data.conversations import Record, load_image, read_records
 from vtscale.data.sample import Sample, Turn
 from vtscale.errors import InputError
+from vtscale.model.setting import Setting
 
 
 class QuestionDataset(Dataset):
@@ -78,21 +79,21 @@ class FrozenAnswerCache:
 
 
 class ContrastiveCollate:
-    """Records and the turns of each to use -> a stage-1 batch (``n`` fused tokens for a
-    sample's first question, ``m`` for each later one); with the caches, the frozen
-    towers' outputs replace the images and answer texts."""
+    """Records and the turns of each to use -> a stage-1 batch (``setting.n`` fused tokens
+    for a sample's first question, ``setting.m`` for each later one); with the caches, the
+    frozen towers' outputs replace the images and answer texts."""
 
-    def __init__(self, model, n: int, cache: FrozenPatchCache | None = None, m: int | None = None):
-        self.model, self.n, self.m, self.cache = model, n, m, cache
+    def __init__(self, model, setting: Setting, cache: FrozenPatchCache | None = None):
+        self.model, self.setting, self.cache = model, setting, cache
         self.answers = FrozenAnswerCache(model) if cache is not None else None
 
     def batch(self, records: list[Record], turns: list[list[Turn]]) -> dict[str, torch.Tensor]:
         build = self.model.batch_builder.contrastive
         if self.cache is None:
             samples = [Sample(r.id, load_image(r.image), ts) for r, ts in zip(records, turns)]
-            return build(samples, self.n, self.m)
+            return build(samples, self.setting.n, self.setting.m)
         samples = [Sample(r.id, None, ts) for r, ts in zip(records, turns)]
-        batch = build(samples, self.n, self.m, patches=self.cache([r.image for r in records]))
+        batch = build(samples, self.setting.n, self.setting.m, patches=self.cache([r.image for r in records]))
         batch["answer_embeds"] = self.answers([t.answer for ts in turns for t in ts])
         return batch
 
@@ -114,10 +115,11 @@ class ConversationContrastiveCollate(ContrastiveCollate):
 class CachedConversationCollate:
     """Records -> a stage-2/3 generation batch on cached patch tokens."""
 
-    def __init__(self, model, n: int, m: int, use_question: bool, cache: FrozenPatchCache):
-        self.model, self.n, self.m, self.use_question, self.cache = model, n, m, use_question, cache
+    def __init__(self, model, setting: Setting, cache: FrozenPatchCache):
+        self.model, self.setting, self.cache = model, setting, cache
 
     def __call__(self, records: list[Record]) -> dict[str, torch.Tensor]:
         samples = [Sample(r.id, None, list(r.turns)) for r in records]
-        return self.model.batch_builder.generation(samples, self.n, self.m, self.use_question,
+        s = self.setting
+        return self.model.batch_builder.generation(samples, s.n, s.m, s.use_question,
                                                    patches=self.cache([r.image for r in records]))
