@@ -26,7 +26,6 @@ from vtscale.config import config_section, parse_json_arg
 from vtscale.data.conversations import ConversationDataset, RecordDataset, load_image
 from vtscale.data.sample import Sample
 from vtscale.errors import ConfigError
-from vtscale.grid import m_for
 from vtscale.model.folder import TrainedSetting
 from vtscale.model.setting import Setting
 from vtscale.train.checkpoint import clear_checkpoints
