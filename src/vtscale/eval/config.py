@@ -35,7 +35,7 @@ class EvalConfig:
     max_new_tokens: dict[str, PosInt] = field(default_factory=dict)  # type -> override
     strict: bool = False           # a bad benchmark row raises instead of being skipped
     num_processes: PosInt = 1      # GPUs per evaluate job (the workflow's launcher reads it)
-    rules: Annotated[str, OneOf(RULE_SETS)] = LATEST   # scoring rule set (docs/design.md §5)
+    rules: Annotated[str, OneOf(RULE_SETS)] = LATEST   # scoring rule set (docs/paper_profile.md §1.4)
     # images of a multi-image row the model sees (eval/multi_image.py)
     multi_image: Annotated[str, OneOf(MULTI_IMAGE)] = LAST
 

@@ -4,7 +4,7 @@ custom prompts (the paper's model has none): ``form(row, rules) -> prompt``.
 Under the rule set ``vlmevalkit-0ff0c3e`` a yes/no question goes out bare, as that
 commit's ``ImageBaseDataset.build_prompt`` sends it; under ``vlmevalkit-latest`` (the demo)
 it carries the answer-form suffix the demo's training conversations use. MCQ, short-answer
-VQA, OCRBench and caption prompts are the same under both (docs/design.md §5)."""
+VQA, OCRBench and caption prompts are the same under both (docs/paper_profile.md §1.4)."""
 
 from __future__ import annotations
 

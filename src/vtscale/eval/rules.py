@@ -1,5 +1,5 @@
 """The rule sets the scorers follow: VLMEvalKit's matching and normalisation as of a
-given commit (docs/design.md §5 lists where they differ)."""
+given commit (docs/paper_profile.md §1.4 lists where they differ)."""
 
 # The VLMEvalKit commit the authors' README pins; the paper's Table 1 was scored with it.
 PINNED = "vlmevalkit-0ff0c3e"
