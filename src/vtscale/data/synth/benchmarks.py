@@ -18,7 +18,7 @@ from . import facts
 from .config import ASPECTS
 from .language import captions
 from .scene import COLOR_NAMES, Scene, recolor
-from .vocab import article
+from .vocab import with_article
 
 # name -> file under DATA; the same names as eval.benchmarks in config/demo.yaml and tiny.yaml
 FILES = {
@@ -37,10 +37,6 @@ MCQ_ASPECTS = ("count", "color", "position", "reading")
 
 RngFor = Callable[[str, int], np.random.Generator]
 Images = dict[str, str]   # scene id -> base64 PNG
-
-
-def _a(name: str) -> str:
-    return f"{article(name)} {name}"
 
 
 def _choice(rng: np.random.Generator, items: list[str]) -> str:
@@ -134,7 +130,7 @@ def hallusion(pairs: list[tuple[Scene, Scene, int, str]], images: Images) -> lis
     rows = []
     for set_id, (original, edited, idx, color) in enumerate(pairs):
         category = "VD" if set_id % 2 == 0 else "VS"
-        premise = f"The figure was described as showing {_a(original.objects[idx].name)}. "
+        premise = f"The figure was described as showing {with_article(original.objects[idx].name)}. "
         for figure_id, scene in enumerate((original, edited)):
             for question_id, (q, on_original, on_edited) in enumerate(
                     hallusion_questions(original, idx, color)):

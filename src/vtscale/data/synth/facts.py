@@ -16,7 +16,7 @@ import numpy as np
 from vtscale import prompts
 
 from .scene import COLOR_NAMES, KIND_NAMES, Scene
-from .vocab import REGION_PHRASES, REGIONS, WORDS, article, plural, region
+from .vocab import REGION_PHRASES, REGIONS, WORDS, plural, region, with_article
 
 LETTERS = ("A", "B", "C", "D")
 
@@ -56,18 +56,14 @@ def existence(scene: Scene, rng: np.random.Generator) -> Fact | None:
     others = [n for n in absent_names(scene) if n not in same_kind]
     distractors = list(rng.permutation(same_kind)) + list(rng.permutation(others))
     return Fact(
-        "existence", "Which of these objects is in the image?", _with_article(target),
-        [_with_article(d) for d in distractors],
+        "existence", "Which of these objects is in the image?", with_article(target),
+        [with_article(d) for d in distractors],
         claim=lambda a: f"Is there {a} in the image?", short_ok=False)
-
-
-def _with_article(name: str) -> str:
-    return f"{article(name)} {name}"
 
 
 def existence_question(name: str) -> str:
     """POPE's question about a colour-and-kind name: "Is there a red circle in the image?"."""
-    return f"Is there {_with_article(name)} in the image?"
+    return f"Is there {with_article(name)} in the image?"
 
 
 def count(scene: Scene, rng: np.random.Generator) -> Fact | None:

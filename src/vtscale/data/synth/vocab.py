@@ -59,3 +59,8 @@ def number_word(n: int) -> str:
 
 def article(word: str) -> str:
     return "an" if word[0] in "aeiou" else "a"
+
+
+def with_article(name: str) -> str:
+    """``name`` after its indefinite article: "an orange circle"."""
+    return f"{article(name)} {name}"
