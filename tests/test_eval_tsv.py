@@ -173,7 +173,7 @@ def test_predictions_must_match_the_benchmark_rows(tmp_path):
     ("ocrbench", "What is written?", "What is written?"),
 ])
 def test_prompts_per_type(type_, question, expected):
-    from vtscale.eval.tsv import Row
+    from vtscale.eval.benchmark import Row
     assert prompts.build_prompt(Row("0", "", question, ["x"]), type_) == expected
 
 
@@ -185,13 +185,13 @@ def test_prompts_per_type(type_, question, expected):
 def test_pinned_rules_send_yes_no_questions_bare(type_, question):
     """VLMEvalKit 0ff0c3e sends a yes/no benchmark's question as the TSV holds it."""
     from vtscale.eval.rules import PINNED
-    from vtscale.eval.tsv import Row
+    from vtscale.eval.benchmark import Row
     assert prompts.build_prompt(Row("0", "", question, ["Yes"]), type_, PINNED) == question
 
 
 def test_pinned_rules_keep_the_other_prompts():
     from vtscale.eval.rules import LATEST, PINNED
-    from vtscale.eval.tsv import Row
+    from vtscale.eval.benchmark import Row
     mcq = Row("0", "", "What colour?", ["A"], options={"A": "red", "B": "blue"}, hint="Look left")
     for type_, row in [("mcq", mcq), ("textvqa", Row("0", "", "What is written?", ["x"])),
                        ("ocrbench", Row("0", "", "What is written?", ["x"]))]:

@@ -11,7 +11,7 @@ from vtscale.data.dpo_pairs import DpoPair, load_pairs, write_pairs
 from vtscale.data.scenes import read_scenes, write_scenes
 from vtscale.errors import InputError
 from vtscale.eval.predictions import predictions_path, read_predictions, write_predictions
-from vtscale.eval.tsv import Benchmark, Row
+from vtscale.eval.benchmark import Benchmark, Row
 
 SCENE = {"id": "s0", "image": "images/s0.png", "split": "train",
          "objects": [{"kind": "star", "color": "blue", "size": "small", "cell": [0, 0], "bbox": [1, 2, 3, 4]}],

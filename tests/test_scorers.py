@@ -10,7 +10,7 @@ from vtscale.eval.metrics.vqa import (anls, chartqa_scores, docvqa_scores, exact
                                       textvqa_scores, vqa_accuracy)
 from vtscale.eval.metrics.yorn import (extract_yes_no, hallusion_scores, mme_scores, pope_scores,
                                        yorn_scores)
-from vtscale.eval.tsv import Row
+from vtscale.eval.benchmark import Row
 
 
 def row(index, answer, category=None, l2=None, image_key=None, options=None, extra=None):

@@ -11,7 +11,7 @@ from vtscale.eval.metrics import headline_metric
 from vtscale.eval.metrics.caption import caption_scores, cider_per_image
 from vtscale.eval.rules import LATEST, RULE_SETS
 from vtscale.eval.scoring import score
-from vtscale.eval.tsv import Benchmark, Row
+from vtscale.eval.benchmark import Benchmark, Row
 
 
 def bench(type_: str, answers: list, share_images: bool = True) -> Benchmark:

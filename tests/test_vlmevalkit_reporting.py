@@ -16,7 +16,8 @@ from vtscale.eval import uncertainty
 from vtscale.eval.metrics.mcq import infer_option
 from vtscale.eval.prompts import build_prompt
 from vtscale.eval.rules import LATEST, PINNED, RULE_SETS
-from vtscale.eval.tsv import Benchmark, Row, read_benchmark
+from vtscale.eval.benchmark import Benchmark, Row
+from vtscale.eval.tsv import read_benchmark
 from vtscale.eval.vlmevalkit import flatten_result
 
 
