@@ -103,11 +103,24 @@ def test_answer_cache_refuses_a_trainable_text_tower(model):  # noqa: F811
     model.trainable_parameters(1)
 
 
+def test_cached_views_with_a_trainable_text_tower_train_it(model, tmp_path):  # noqa: F811
+    """Views cached, answers not: the text tower gets its gradient (the paper trains it)."""
+    model.trainable_parameters(1, train_text=True)
+    dataset = QuestionDataset(write_world(tmp_path), tmp_path)
+    collate = QuestionCollate(model, Setting(4, 4), FrozenPatchCache(model))
+    batch = collate([dataset[i] for i in range(len(dataset))])
+    assert collate.answers is None and "answer_embeds" not in batch
+    model.contrastive_loss(batch)["loss"].backward()
+    assert model.clip.positional_embedding.grad is not None
+    model.zero_grad(set_to_none=True)
+    model.trainable_parameters(1)
+
+
 @pytest.mark.parametrize("keys, message", [
     ({"samples": "turns"}, "train.stage1.samples='turns'"),
     ({"identity": "full"}, "train.stage1.identity='full'"),
     ({"answer_mask_sigma": 0.0}, "train.stage1.answer_mask_sigma=0.0"),
-    ({"cache_views": True, "train_text_tower": True}, "train.stage1.cache_views"),
+    ({"cache_views": True, "train_vision_tower": True}, "train.stage1.cache_views"),
     ({"m": 2}, "train.stage1.m"),
     ({"samples": "conversation", "n": 2, "m": 4}, "train.stage1.m: 4 is more than its n"),
 ])

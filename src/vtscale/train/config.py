@@ -91,9 +91,9 @@ class Stage1Config(TrainConfig):
 
     def __post_init__(self):
         super().__post_init__()
-        if self.cache_views and (self.train_vision_tower or self.train_text_tower):
-            raise ConfigError("config error: train.stage1.cache_views: caches frozen towers, "
-                              "so it excludes train_vision_tower and train_text_tower")
+        if self.cache_views and self.train_vision_tower:
+            raise ConfigError("config error: train.stage1.cache_views: caches the frozen vision "
+                              "tower's outputs, so it excludes train_vision_tower")
         if self.m is not None and self.samples == "question":
             raise ConfigError("config error: train.stage1.m: single-question samples have no "
                               "later questions (set samples: conversation)")

@@ -85,7 +85,8 @@ class ContrastiveCollate:
 
     def __init__(self, model, setting: Setting, cache: FrozenPatchCache | None = None):
         self.model, self.setting, self.cache = model, setting, cache
-        self.answers = FrozenAnswerCache(model) if cache is not None else None
+        text_frozen = not any(p.requires_grad for p in model.text_tower_parameters())
+        self.answers = FrozenAnswerCache(model) if cache is not None and text_frozen else None
 
     def batch(self, records: list[Record], turns: list[list[Turn]]) -> dict[str, torch.Tensor]:
         build = self.model.batch_builder.contrastive
@@ -94,7 +95,8 @@ class ContrastiveCollate:
             return build(samples, self.setting.n, self.setting.m)
         samples = [Sample(r.id, None, ts) for r, ts in zip(records, turns)]
         batch = build(samples, self.setting.n, self.setting.m, patches=self.cache([r.image for r in records]))
-        batch["answer_embeds"] = self.answers([t.answer for ts in turns for t in ts])
+        if self.answers is not None:
+            batch["answer_embeds"] = self.answers([t.answer for ts in turns for t in ts])
         return batch
 
 
