@@ -10,6 +10,8 @@ in stage1_variant.sh asks their questions):
   drill.json          every colour-and-kind name of each scene, as many "No" as "Yes"
   mixture_claims_all.json  mixture + drill
   mixture_claims_1.json    mixture + one "Yes" and one "No" claim per scene
+  mixture_words.json  mixture + "What word is written <where>?" on every word of each scene
+                      whose words lie in different regions (the reading questions' own form)
   probe_images.json   the 600 probe images' records
 """
 
@@ -21,9 +23,11 @@ import sys
 from pathlib import Path
 
 from vtscale.data.question_kinds import question_kind
-from vtscale.data.synth.vocab import COLORS, KINDS, article
+from vtscale.data.synth.vocab import COLORS, KINDS, REGION_PHRASES, article, region
+from vtscale.prompts import SHORT_ANSWER_SUFFIX
 
 PROBE_IMAGES = 600
+CELL_PIXELS = 56      # the demo world's 224-pixel scenes in a 4 x 4 grid
 
 
 def pairs(record: dict) -> list[tuple[dict, dict]]:
@@ -43,6 +47,18 @@ def drill(scene: dict, rng: random.Random) -> list[tuple[dict, dict]]:
     rng.shuffle(asked)
     return [({"from": "human", "value": f"Is there {article(n)} {n} in the image?"},
              {"from": "gpt", "value": a}) for n, a in asked]
+
+
+def word_drill(scene: dict) -> list[tuple[dict, dict]]:
+    """A reading question on each word, worded as the world's reading facts are."""
+    words = scene["words"]
+    where = [region(((w["bbox"][1] + w["bbox"][3]) // 2 // CELL_PIXELS,
+                     (w["bbox"][0] + w["bbox"][2]) // 2 // CELL_PIXELS)) for w in words]
+    if len(set(where)) < len(words):
+        return []
+    phrases = ["in the image"] if len(words) == 1 else [REGION_PHRASES[r] for r in where]
+    return [({"from": "human", "value": f"What word is written {p}?{SHORT_ANSWER_SUFFIX}"},
+             {"from": "gpt", "value": w["text"]}) for w, p in zip(words, phrases)]
 
 
 def main(train_json: str, data_dir: str, out_dir: str) -> None:
@@ -65,6 +81,7 @@ def main(train_json: str, data_dir: str, out_dir: str) -> None:
         "drill.json": drills,
         "mixture_claims_all.json": mixture + drills,
         "mixture_claims_1.json": mixture + one_each,
+        "mixture_words.json": mixture + [with_pairs(s, word_drill(s), "_words") for s in scenes if word_drill(s)],
         "probe_images.json": [r for r in records if r["image"] in probe],
     }
     for name, rows in files.items():
