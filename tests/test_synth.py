@@ -337,3 +337,27 @@ def test_existence_claims_ask_about_each_shape_and_as_many_absent_ones():
     assert len(questions) == len(set(questions)) >= 2 + 2   # none asked twice
     capped = existence_claims(scene, np.random.default_rng(0), per_answer=1)
     assert sorted(a for _, a in capped) == ["No", "Yes"]
+
+
+def test_read_every_word_asks_each_word_where_it_is_once():
+    import numpy as np
+
+    from vtscale.data.question_kinds import question_kind
+    from vtscale.data.synth.language import conversation
+    from vtscale.data.synth.scene import Scene, SceneObject, SceneWord
+
+    shape = SceneObject("circle", "red", "small", (1, 1), (0, 0), 5)
+    scene = Scene("s", "train", [shape], [SceneWord("cat", (0, 0), (0, 0)), SceneWord("sun", (3, 3), (0, 0))])
+    natural = conversation(scene, np.random.default_rng(1), turns_range=(2, 2))
+    turns = conversation(scene, np.random.default_rng(1), turns_range=(2, 2), read_every_word=True)
+    assert turns[:len(natural)] == natural                  # the reading questions come after it
+    added = [(q["value"], a["value"]) for q, a in zip(turns[len(natural)::2], turns[len(natural) + 1::2])]
+    asked = {q.removeprefix("<image>\n") for q in (m["value"] for m in natural[::2])}
+    expected = [("What word is written in the top left?\nAnswer the question using a single word or phrase.", "cat"),
+                ("What word is written in the bottom right?\nAnswer the question using a single word or phrase.", "sun")]
+    assert added == [turn for turn in expected if turn[0] not in asked]
+    assert {question_kind(q) for q, _ in expected} == {"word"}
+    alone = Scene("t", "train", [shape], [SceneWord("cat", (0, 0), (0, 0))])
+    only = conversation(alone, np.random.default_rng(1), turns_range=(2, 2), read_every_word=True)
+    assert ("What word is written in the image?\nAnswer the question using a single word or phrase."
+            in [m["value"].removeprefix("<image>\n") for m in only[::2]])

@@ -37,6 +37,7 @@ class WorldConfig:
     aspects: Annotated[list[str], SomeOf(ASPECTS)] = field(default_factory=lambda: list(ASPECTS))
     turns: list[PosInt] = field(default_factory=lambda: [2, 5])    # min, max turns per conversation
     existence_claims: NonNegInt = 0  # + "Is there a <colour> <kind>?" on up to N present and N absent names
+    read_every_word: bool = False    # + "What word is written <where>?" on every word of the scene
     bench: BenchSizes = field(default_factory=BenchSizes)
 
     def __post_init__(self) -> None:

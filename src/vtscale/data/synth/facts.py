@@ -114,10 +114,7 @@ def reading(scene: Scene, rng: np.random.Generator) -> Fact | None:
     if not scene.words:
         return None
     word = _pick(rng, scene.words)
-    if len(scene.words) == 1:
-        question = "What word is written in the image?"
-    else:
-        question = f"What word is written {_region_phrase(word.cell)}?"
+    question = reading_question(scene, word)
     texts = scene.word_texts()
     others = [t for t in texts if t != word.text]  # present elsewhere: the plausible mistake
     absent = [w for w in WORDS if w not in texts]
@@ -125,6 +122,13 @@ def reading(scene: Scene, rng: np.random.Generator) -> Fact | None:
     return Fact("reading", question, word.text, distractors,
                 claim=lambda a: f'Is the word "{a}" written {_region_phrase(word.cell)}?'
                 if len(texts) > 1 else f'Is the word "{a}" written in the image?')
+
+
+def reading_question(scene: Scene, word) -> str:
+    """"What word is written ...?" about ``word``: where it is when the scene has others."""
+    if len(scene.words) == 1:
+        return "What word is written in the image?"
+    return f"What word is written {_region_phrase(word.cell)}?"
 
 
 def _region_phrase(cell) -> str:

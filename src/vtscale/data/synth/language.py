@@ -134,11 +134,19 @@ def existence_claims(scene: Scene, rng: np.random.Generator, per_answer: int) ->
     return [claims[i] for i in rng.permutation(len(claims))]
 
 
+def reading_questions(scene: Scene) -> list[tuple[str, str]]:
+    """The reading question on every word of the scene, as a short-answer turn. One per
+    conversation teaches the fusion too few words to read them (docs/experiments.md)."""
+    return [(prompts.short_answer(facts.reading_question(scene, w)), w.text) for w in scene.words]
+
+
 def conversation(scene: Scene, rng: np.random.Generator, aspects=ASPECTS,
-                 turns_range=(2, 5), existence_claims_per_answer: int = 0) -> list[dict]:
+                 turns_range=(2, 5), existence_claims_per_answer: int = 0,
+                 read_every_word: bool = False) -> list[dict]:
     """Question/answer turns (``turns_range``, inclusive) about ``aspects`` of the scene,
     mixing yes/no, multiple choice, short answer and caption; then the scene's
-    ``existence_claims`` (``existence_claims_per_answer`` of each answer) not already asked."""
+    ``existence_claims`` (``existence_claims_per_answer`` of each answer) and, with
+    ``read_every_word``, its ``reading_questions``, each not already asked."""
     turns, seen = [], set()
     for fmt in _formats(rng, int(rng.integers(turns_range[0], turns_range[1] + 1))):
         for _ in range(8):  # a few retries: some aspects do not apply to every scene
@@ -150,6 +158,8 @@ def conversation(scene: Scene, rng: np.random.Generator, aspects=ASPECTS,
     if existence_claims_per_answer:
         turns += [claim for claim in existence_claims(scene, rng, existence_claims_per_answer)
                   if claim[0] not in seen]
+    if read_every_word:
+        turns += [turn for turn in reading_questions(scene) if turn[0] not in seen]
     messages = []
     for i, (question, answer) in enumerate(turns):
         messages.append({"from": "human", "value": ("<image>\n" if i == 0 else "") + question})
