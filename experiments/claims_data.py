@@ -81,7 +81,8 @@ def main(train_json: str, data_dir: str, out_dir: str) -> None:
         "drill.json": drills,
         "mixture_claims_all.json": mixture + drills,
         "mixture_claims_1.json": mixture + one_each,
-        "mixture_words.json": mixture + [with_pairs(s, word_drill(s), "_words") for s in scenes if word_drill(s)],
+        "mixture_words.json": mixture + [with_pairs(s, drilled, "_words") for s in scenes
+                                         if (drilled := word_drill(s))],
         "probe_images.json": [r for r in records if r["image"] in probe],
     }
     for name, rows in files.items():

@@ -15,7 +15,7 @@ import numpy as np
 
 from vtscale import prompts
 
-from .scene import COLOR_NAMES, KIND_NAMES, Scene
+from .scene import COLOR_NAMES, KIND_NAMES, Scene, SceneWord
 from .vocab import REGION_PHRASES, REGIONS, WORDS, plural, region, with_article
 
 LETTERS = ("A", "B", "C", "D")
@@ -124,7 +124,7 @@ def reading(scene: Scene, rng: np.random.Generator) -> Fact | None:
                 if len(texts) > 1 else f'Is the word "{a}" written in the image?')
 
 
-def reading_question(scene: Scene, word) -> str:
+def reading_question(scene: Scene, word: SceneWord) -> str:
     """"What word is written ...?" about ``word``: where it is when the scene has others."""
     if len(scene.words) == 1:
         return "What word is written in the image?"
