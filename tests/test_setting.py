@@ -8,7 +8,7 @@ import re
 import pytest
 
 from vtscale.errors import ConfigError
-from vtscale.model.setting import Setting, setting_tag
+from vtscale.model.setting import Setting, drawn_setting, setting_tag
 from vtscale.train.stage_setting import stage_section, stage_setting
 
 
@@ -76,3 +76,17 @@ def test_stage1_on_conversations_reads_stage2s_n_and_m_it_does_not_set():
     cfg = config({"samples": "conversation", "m": 2, "steps": 1}, {"n": 16, "m": 8})
     assert stage_section(cfg, "stage1") == {"samples": "conversation", "m": 2, "steps": 1, "n": 16}
     assert stage_section(config({"steps": 1}, {"n": 16}), "stage1") == {"steps": 1}
+
+
+def test_drawn_setting_is_fixed_by_the_batch_and_covers_every_n():
+    base = Setting(32, 4)
+    batches = [[f"scene_{i:05d}_{k}" for k in range(8)] for i in range(200)]
+    drawn = [drawn_setting(base, (1, 2, 4, 8, 16, 32), ids) for ids in batches]
+    assert drawn == [drawn_setting(base, (1, 2, 4, 8, 16, 32), ids) for ids in batches]
+    assert {s.n for s in drawn} == {1, 2, 4, 8, 16, 32}
+    assert all(s.m == min(4, s.n) and s.use_question for s in drawn)
+
+
+def test_no_draw_keeps_the_setting():
+    base = Setting(8, 2, use_question=False)
+    assert drawn_setting(base, (), ["a", "b"]) is base

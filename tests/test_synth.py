@@ -361,3 +361,25 @@ def test_read_every_word_asks_each_word_where_it_is_once():
     only = conversation(alone, np.random.default_rng(1), turns_range=(2, 2), read_every_word=True)
     assert ("What word is written in the image?\nAnswer the question using a single word or phrase."
             in [m["value"].removeprefix("<image>\n") for m in only[::2]])
+
+
+def test_yes_no_pairs_ask_one_fact_per_aspect_true_and_false():
+    import numpy as np
+
+    from vtscale.data.question_kinds import question_kind
+    from vtscale.data.synth.language import conversation, yes_no_pairs
+    from vtscale.data.synth.scene import Scene, SceneObject, SceneWord
+
+    shapes = [("red", "circle", (0, 0)), ("blue", "star", (2, 2)), ("green", "square", (3, 1))]
+    scene = Scene("s", "train", [SceneObject(k, c, "small", cell, (0, 0), 5) for c, k, cell in shapes],
+                  [SceneWord("cat", (0, 3), (0, 0))])
+    pairs = yes_no_pairs(scene, np.random.default_rng(0), ["count", "color", "reading"])
+    assert [question_kind(q) for q, _ in pairs] == ["count_yn"] * 2 + ["color_yn"] * 2 + ["word_yn"] * 2
+    assert [a for _, a in pairs] == ["Yes", "No"] * 3
+    assert len({q for q, _ in pairs}) == 6
+    assert 'Is the word "cat"' in pairs[4][0]
+    natural = conversation(scene, np.random.default_rng(1), turns_range=(2, 2))
+    turns = conversation(scene, np.random.default_rng(1), turns_range=(2, 2), pair_aspects=["color"])
+    assert turns[:len(natural)] == natural                  # the pairs come after the conversation
+    added = [m["value"] for m in turns[len(natural)::2]]
+    assert 1 <= len(added) <= 2 and {question_kind(q) for q in added} == {"color_yn"}

@@ -383,3 +383,25 @@ def test_stage2_question_samples_with_warm_projection_and_held_out_check(world_a
     assert gate["gate"] == "stage2" and [p["step"] for p in gate["curve"]] == [1, 2, 3, 4, 5]
     assert gate["figures"]["color"]["target"] == pytest.approx(gate["figures"]["color_blind"]["value"] + 0.1)
     assert not (results / "checkpoints" / "stage2").exists()
+
+
+def test_stage2_draws_each_batchs_n_and_checks_the_draw_bounds(world_and_backbones):
+    from vtscale.model.vlm import VisionTokenModel
+    from vtscale.data.conversations import RecordDataset
+    from vtscale.train.config import TrainConfig
+    world, backbones = world_and_backbones
+    model = VisionTokenModel.from_config(
+        config_section(ModelConfig, {"model": TINY_MODEL}, "model"),
+        vision_init=str(backbones / "bootstrap_clip"), llm_init=str(backbones / "bootstrap_lm"))
+    dataset = RecordDataset(world / "conversations.json", world)
+    drawn = TrainConfig(steps=1, cache_views=True, batch_ns=(1, 4))
+    collate = run.make_task(2, model, dataset, Setting(4, 2), drawn).collate
+    counts = set()
+    for i in range(len(dataset)):
+        batch, turns = collate([dataset[i], dataset[i - 1]]), len(dataset[i].turns)
+        count = int((batch["fused_batch"] == 0).sum())     # n + m * (turns - 1) for sample 0
+        counts.add({turns: 1, 2 * turns + 2: 4}[count])
+    assert counts == {1, 4}
+    too_many = TrainConfig(steps=1, cache_views=True, batch_ns=(1, 64))
+    with pytest.raises(ConfigError, match="train.stage2.batch_ns n: 64 is more than model.fusion.max_tokens"):
+        run.make_task(2, model, dataset, Setting(4, 2), too_many)

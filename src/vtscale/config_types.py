@@ -39,11 +39,12 @@ class OneOf:
 
 @dataclass(frozen=True)
 class SomeOf:
-    """A non-empty list of distinct ``choices``."""
+    """A list of distinct ``choices``, non-empty unless ``allow_empty``."""
     choices: tuple
+    allow_empty: bool = False
 
     def check(self, values: Any, key: str) -> None:
-        if not values:
+        if not values and not self.allow_empty:
             raise ConfigError(f"config error: {key}: expected at least one of {', '.join(self.choices)}")
         for value in values:
             check_choice(key, value, self.choices)

@@ -42,7 +42,7 @@ from vtscale.data.synth.vocab import COLORS, KINDS, article
 from vtscale.diagnostics.outputs import beside, write_result
 from vtscale.errors import InputError
 from vtscale.model.setting import Setting
-from vtscale.train.config import LoopConfig
+from vtscale.train.config import LoopConfig, TrainConfig
 from vtscale.train.loop import train
 from vtscale.train.run import make_task
 
@@ -204,7 +204,7 @@ def run_probe(model, train_records: list[dict], held: list[dict], images: SceneI
                  majority, question_only)
 
     dataset = ProbeQuestions(train_records, cfg.task, cfg.steps * cfg.batch_size, images, cfg.seed)
-    task = make_task(PROBE_STAGE, model, dataset, cfg.setting)
+    task = make_task(PROBE_STAGE, model, dataset, cfg.setting, TrainConfig(steps=cfg.steps))
     with tempfile.TemporaryDirectory(prefix="question_probe_ckpt_") as ckpt_dir:
         train(task, probe_loop_config(cfg), ckpt_dir, metrics_path, f"probe {cfg.task}", after_step)
     return {"task": cfg.task, "use_question": cfg.use_question, "n": cfg.n, "m": cfg.m,

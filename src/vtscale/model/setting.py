@@ -6,6 +6,8 @@ Its tag ``n<N>_m<M>`` names its folders (models, eval outputs, logs)."""
 from __future__ import annotations
 
 import re
+import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from vtscale.errors import ConfigError
@@ -51,3 +53,13 @@ class Setting:
             raise ConfigError(f"config error: {where}n: {self.n} is more than "
                               f"model.fusion.max_tokens ({max_tokens})")
         return self
+
+
+def drawn_setting(setting: Setting, ns: Sequence[int], sample_ids: Sequence[str]) -> Setting:
+    """``setting`` at one of ``ns`` (its m capped at that n), chosen from the batch's
+    sample ids, so that a batch gets the same n in every run and after a resume;
+    ``setting`` itself when ``ns`` is empty."""
+    if not ns:
+        return setting
+    n = ns[zlib.crc32("\n".join(sample_ids).encode()) % len(ns)]
+    return Setting(n, min(setting.m, n), setting.use_question)

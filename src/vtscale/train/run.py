@@ -13,6 +13,7 @@ loop; the LLM is always frozen. The saved model records the setting it was train
 from __future__ import annotations
 
 import argparse
+import copy
 import logging
 from dataclasses import dataclass
 from functools import partial
@@ -39,7 +40,8 @@ from vtscale.data.question_kinds import at_most_per_kind
 from vtscale.train.stage2_gate import (BlindBaselines, Stage2Probe, first_question_kind, single_turns,
                                        split_by_image)
 from vtscale.train.stage1_data import (CachedConversationCollate, ConversationContrastiveCollate,
-                                       FrozenPatchCache, QuestionCollate, QuestionDataset)
+                                       FrozenPatchCache, GenerationCollate, QuestionCollate,
+                                       QuestionDataset)
 
 log = logging.getLogger(__name__)
 
@@ -156,38 +158,33 @@ def leave_out_stage2_check(dataset: QuestionDataset, stage2: TrainConfig) -> Non
     dataset.items = [(r, k) for r, k in dataset.items if r.image not in held_images]
 
 
-def make_task(stage: int, model, dataset, setting: Setting, cache_views: bool = False,
-              stage1: Stage1Config | None = None, loss_weight: str = "token") -> Task:
-    """``cache_views``: the vision tower stays frozen and each image's patch tokens are
-    computed once. ``stage1``: train.stage1, what stage 1 trains and how (needed there)."""
+def make_task(stage: int, model, dataset, setting: Setting, train_cfg: TrainConfig) -> Task:
+    """``train_cfg.cache_views``: the vision tower stays frozen and each image's patch
+    tokens are computed once; ``train_cfg.batch_ns``: each batch at one of these n."""
     setting.check(model.cfg.fusion.max_tokens)
+    for n in train_cfg.batch_ns:
+        Setting(n, min(setting.m, n)).check(model.cfg.fusion.max_tokens, where=f"train.stage{stage}.batch_ns ")
     if stage == 1:
-        return contrastive_task(model, dataset, setting, cache_views, stage1)
+        return contrastive_task(model, dataset, setting, train_cfg)
     # freezes first: the cache checks it
-    parameters = model.trainable_parameters(stage, train_vision=not cache_views)
-    if cache_views:
-        collate = CachedConversationCollate(model, setting, FrozenPatchCache(model))
+    parameters = model.trainable_parameters(stage, train_vision=not train_cfg.cache_views)
+    if train_cfg.cache_views:
+        collate = CachedConversationCollate(model, setting, FrozenPatchCache(model), train_cfg.batch_ns)
     else:
-        collate = partial(model.batch_builder.generation, n=setting.n, m=setting.m,
-                          use_question=setting.use_question)
+        collate = GenerationCollate(model, setting, train_cfg.batch_ns)
     return Task(model=model, parameters=parameters, dataset=dataset, collate=collate,
-                loss=partial(generation, weight=loss_weight), count_tokens=count_vlm_tokens)
+                loss=partial(generation, weight=train_cfg.loss_weight), count_tokens=count_vlm_tokens)
 
 
-def contrastive_task(model, dataset, setting: Setting, cache_views: bool,
-                     stage1: Stage1Config | None) -> Task:
+def contrastive_task(model, dataset, setting: Setting, stage1: Stage1Config) -> Task:
     """Stage 1: towers frozen unless train.stage1 trains them (the caches refuse
     trainable towers); single questions or whole conversations."""
-    if stage1 is None:
-        raise ValueError("stage 1 needs its train.stage1 settings")
     parameters = model.trainable_parameters(1, train_vision=stage1.train_vision_tower,
                                             train_text=stage1.train_text_tower,
                                             answer_head=stage1.answer_head)
-    cache = FrozenPatchCache(model) if cache_views else None
-    if stage1.samples == "question":
-        collate = QuestionCollate(model, setting, cache)
-    else:
-        collate = ConversationContrastiveCollate(model, setting, cache)
+    cache = FrozenPatchCache(model) if stage1.cache_views else None
+    kind = QuestionCollate if stage1.samples == "question" else ConversationContrastiveCollate
+    collate = kind(model, setting, cache, stage1.batch_ns)
     return Task(model=model, parameters=parameters, dataset=dataset, collate=collate,
                 loss=partial(contrastive, objective=stage1.objective()), count_tokens=count_vlm_tokens)
 
@@ -223,7 +220,10 @@ def held_out_probe(task: Task, held: list, train_cfg: TrainConfig,
         return None
     probe = at_most_per_kind(single_turns(held), PROBE_PER_KIND, first_question_kind)
     baselines = BlindBaselines.fit(task.dataset.records).accuracy(probe)
-    collate = task.collate if train_cfg.cache_views else partial(records_to_samples, task.collate)
+    collate = copy.copy(task.collate)
+    collate.batch_ns = ()        # the check asks at the stage's own setting
+    if not train_cfg.cache_views:
+        collate = partial(records_to_samples, collate)
     return Stage2Probe(task.model, collate, probe, baselines, train_cfg.probe_every, ckpt_dir)
 
 
@@ -245,8 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         leave_out_stage2_check(dataset, section.stage("stage2", cfg.get("seed", 0)))
     set_seed(train_cfg.seed)
     model = build_model(stage, cfg["model"], paths)
-    task = make_task(stage, model, dataset, setting, train_cfg.cache_views,
-                     train_cfg if stage == 1 else None, train_cfg.loss_weight)
+    task = make_task(stage, model, dataset, setting, train_cfg)
     log.info("stage %d: %d samples, n=%d m=%d question=%s, %.2fM trainable parameters",
              stage, len(dataset), setting.n, setting.m, setting.use_question,
              sum(p.numel() for p in task.parameters) / 1e6)

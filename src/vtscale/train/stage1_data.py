@@ -23,7 +23,7 @@ from torch.utils.data import Dataset
 from vtscale.data.conversations import Record, load_image, read_records
 from vtscale.data.sample import Sample, Turn
 from vtscale.errors import InputError
-from vtscale.model.setting import Setting
+from vtscale.model.setting import Setting, drawn_setting
 
 
 class QuestionDataset(Dataset):
@@ -83,18 +83,20 @@ class ContrastiveCollate:
     for a sample's first question, ``setting.m`` for each later one); with the caches, the
     frozen towers' outputs replace the images and answer texts."""
 
-    def __init__(self, model, setting: Setting, cache: FrozenPatchCache | None = None):
-        self.model, self.setting, self.cache = model, setting, cache
+    def __init__(self, model, setting: Setting, cache: FrozenPatchCache | None = None,
+                 batch_ns: tuple[int, ...] = ()):
+        self.model, self.setting, self.cache, self.batch_ns = model, setting, cache, batch_ns
         text_frozen = not any(p.requires_grad for p in model.text_tower_parameters())
         self.answers = FrozenAnswerCache(model) if cache is not None and text_frozen else None
 
     def batch(self, records: list[Record], turns: list[list[Turn]]) -> dict[str, torch.Tensor]:
         build = self.model.batch_builder.contrastive
+        s = drawn_setting(self.setting, self.batch_ns, [r.id for r in records])
         if self.cache is None:
             samples = [Sample(r.id, load_image(r.image), ts) for r, ts in zip(records, turns)]
-            return build(samples, self.setting.n, self.setting.m)
+            return build(samples, s.n, s.m)
         samples = [Sample(r.id, None, ts) for r, ts in zip(records, turns)]
-        batch = build(samples, self.setting.n, self.setting.m, patches=self.cache([r.image for r in records]))
+        batch = build(samples, s.n, s.m, patches=self.cache([r.image for r in records]))
         if self.answers is not None:
             batch["answer_embeds"] = self.answers([t.answer for ts in turns for t in ts])
         return batch
@@ -114,14 +116,25 @@ class ConversationContrastiveCollate(ContrastiveCollate):
         return self.batch(records, [list(r.turns) for r in records])
 
 
-class CachedConversationCollate:
+class GenerationCollate:
+    """Samples -> a stage-2/3 generation batch at ``setting`` (or at an n of
+    ``batch_ns`` drawn per batch)."""
+
+    def __init__(self, model, setting: Setting, batch_ns: tuple[int, ...] = ()):
+        self.model, self.setting, self.batch_ns = model, setting, batch_ns
+
+    def __call__(self, samples: list[Sample], patches: list[torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+        s = drawn_setting(self.setting, self.batch_ns, [x.id for x in samples])
+        return self.model.batch_builder.generation(samples, s.n, s.m, s.use_question, patches=patches)
+
+
+class CachedConversationCollate(GenerationCollate):
     """Records -> a stage-2/3 generation batch on cached patch tokens."""
 
-    def __init__(self, model, setting: Setting, cache: FrozenPatchCache):
-        self.model, self.setting, self.cache = model, setting, cache
+    def __init__(self, model, setting: Setting, cache: FrozenPatchCache, batch_ns: tuple[int, ...] = ()):
+        super().__init__(model, setting, batch_ns)
+        self.cache = cache
 
     def __call__(self, records: list[Record]) -> dict[str, torch.Tensor]:
         samples = [Sample(r.id, None, list(r.turns)) for r in records]
-        s = self.setting
-        return self.model.batch_builder.generation(samples, s.n, s.m, s.use_question,
-                                                   patches=self.cache([r.image for r in records]))
+        return super().__call__(samples, self.cache([r.image for r in records]))

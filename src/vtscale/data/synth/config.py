@@ -38,6 +38,8 @@ class WorldConfig:
     turns: list[PosInt] = field(default_factory=lambda: [2, 5])    # min, max turns per conversation
     existence_claims: NonNegInt = 0  # + "Is there a <colour> <kind>?" on up to N present and N absent names
     read_every_word: bool = False    # + "What word is written <where>?" on every word of the scene
+    # + per listed aspect one fact asked as a yes/no pair, its true claim and a false one (MME's form)
+    yes_no_pairs: Annotated[list[str], SomeOf(ASPECTS, allow_empty=True)] = field(default_factory=list)
     bench: BenchSizes = field(default_factory=BenchSizes)
 
     def __post_init__(self) -> None:

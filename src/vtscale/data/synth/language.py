@@ -140,13 +140,26 @@ def reading_questions(scene: Scene) -> list[tuple[str, str]]:
     return [(prompts.short_answer(facts.reading_question(scene, w)), w.text) for w in scene.words]
 
 
+def yes_no_pairs(scene: Scene, rng: np.random.Generator, aspects) -> list[tuple[str, str]]:
+    """Per aspect one fact asked twice, its true claim ("Yes") and a plausible false one
+    ("No"), as MME pairs its questions. One yes/no turn per conversation leaves these
+    kinds near their image-blind baseline (docs/experiments.md)."""
+    turns = []
+    for aspect in aspects:
+        fact = facts.make_fact(scene, aspect, rng)
+        if fact is not None:
+            turns += [facts.yes_no_turn(fact, want_yes, rng) for want_yes in (True, False)]
+    return turns
+
+
 def conversation(scene: Scene, rng: np.random.Generator, aspects=ASPECTS,
                  turns_range=(2, 5), existence_claims_per_answer: int = 0,
-                 read_every_word: bool = False) -> list[dict]:
+                 read_every_word: bool = False, pair_aspects=()) -> list[dict]:
     """Question/answer turns (``turns_range``, inclusive) about ``aspects`` of the scene,
     mixing yes/no, multiple choice, short answer and caption; then the scene's
-    ``existence_claims`` (``existence_claims_per_answer`` of each answer) and, with
-    ``read_every_word``, its ``reading_questions``, each not already asked."""
+    ``existence_claims`` (``existence_claims_per_answer`` of each answer), with
+    ``read_every_word`` its ``reading_questions``, and its ``yes_no_pairs`` on
+    ``pair_aspects``, each not already asked."""
     turns, seen = [], set()
     for fmt in _formats(rng, int(rng.integers(turns_range[0], turns_range[1] + 1))):
         for _ in range(8):  # a few retries: some aspects do not apply to every scene
@@ -160,6 +173,8 @@ def conversation(scene: Scene, rng: np.random.Generator, aspects=ASPECTS,
                   if claim[0] not in seen]
     if read_every_word:
         turns += [turn for turn in reading_questions(scene) if turn[0] not in seen]
+    if pair_aspects:
+        turns += [turn for turn in yes_no_pairs(scene, rng, pair_aspects) if turn[0] not in seen]
     messages = []
     for i, (question, answer) in enumerate(turns):
         messages.append({"from": "human", "value": ("<image>\n" if i == 0 else "") + question})
