@@ -202,3 +202,15 @@ def test_max_new_tokens_per_type_and_override():
     assert [prompts.max_new_tokens(t) for t in ("pope", "mcq", "caption", "textvqa", "ocrvqa", "chartqa", "ocrbench")] \
         == [32, 32, 32, 10, 100, 100, 512]
     assert prompts.max_new_tokens("caption", {"caption": 6}) == 6
+
+
+def test_missing_cells_are_what_read_csv_reads_as_missing():
+
+    from pandas._libs.parsers import STR_NA_VALUES   # pandas' own list, private: checked here only
+    from vtscale.eval.tsv import MISSING_CELLS
+
+    assert MISSING_CELLS == frozenset(STR_NA_VALUES)
+    cells = sorted(MISSING_CELLS - {""}) + ["none", "N.A.", "0"]
+    frame = pd.read_csv(io.StringIO("a\n" + "\n".join(cells) + "\n"), dtype=str)
+    read_missing = {cell for cell, value in zip(cells, frame["a"]) if pd.isna(value)}
+    assert read_missing == MISSING_CELLS - {""}

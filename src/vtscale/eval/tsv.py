@@ -26,7 +26,6 @@ import string
 from pathlib import Path
 
 import pandas as pd
-from pandas._libs.parsers import STR_NA_VALUES
 from PIL import Image, UnidentifiedImageError
 
 from vtscale.errors import InputError
@@ -39,9 +38,12 @@ log = logging.getLogger(__name__)
 
 MAX_REFERENCE_LEN = 64  # VLMEvalKit: an image field this short names another row's index
 
-# The cells pandas' read_csv takes for missing by default (VLMEvalKit's reading), and the
-# text VLMEvalKit then scores in their place (``str(nan)``).
-MISSING_CELLS = frozenset(STR_NA_VALUES)
+# The cells pandas' read_csv takes for missing by default (its documented ``na_values``
+# list; VLMEvalKit reads TSVs with it), and the text VLMEvalKit then scores in their
+# place (``str(nan)``). tests/test_eval_tsv.py checks the list against read_csv.
+MISSING_CELLS = frozenset({
+    "", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+    "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"})
 MISSING_TEXT = "nan"
 
 
