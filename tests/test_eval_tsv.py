@@ -205,7 +205,6 @@ def test_max_new_tokens_per_type_and_override():
 
 
 def test_missing_cells_are_what_read_csv_reads_as_missing():
-
     from pandas._libs.parsers import STR_NA_VALUES   # pandas' own list, private: checked here only
     from vtscale.eval.tsv import MISSING_CELLS
 
