@@ -87,6 +87,11 @@ def test_drawn_setting_is_fixed_by_the_batch_and_covers_every_n():
     assert all(s.m == min(4, s.n) and s.use_question for s in drawn)
 
 
+def test_at_n_caps_m_and_keeps_the_question_flag():
+    assert Setting(32, 4, use_question=False).at_n(2) == Setting(2, 2, use_question=False)
+    assert Setting(32, 4).at_n(8) == Setting(8, 4)
+
+
 def test_no_draw_keeps_the_setting():
     base = Setting(8, 2, use_question=False)
     assert drawn_setting(base, (), ["a", "b"]) is base

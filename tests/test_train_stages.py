@@ -405,3 +405,5 @@ def test_stage2_draws_each_batchs_n_and_checks_the_draw_bounds(world_and_backbon
     too_many = TrainConfig(steps=1, cache_views=True, batch_ns=(1, 64))
     with pytest.raises(ConfigError, match="train.stage2.batch_ns n: 64 is more than model.fusion.max_tokens"):
         run.make_task(2, model, dataset, Setting(4, 2), too_many)
+    with pytest.raises(ConfigError, match="train.stage3.batch_ns: stage 3 trains its own setting only"):
+        run.make_task(3, model, dataset, Setting(4, 2), drawn)

@@ -36,6 +36,10 @@ class Setting:
         match = TAG.fullmatch(tag)
         return cls(int(match["n"]), int(match["m"])) if match else None
 
+    def at_n(self, n: int) -> Setting:
+        """This setting at ``n`` fused tokens, its m capped at ``n``."""
+        return Setting(n, min(self.m, n), self.use_question)
+
     def describe(self) -> str:
         question = "with the question" if self.use_question else "without the question"
         return f"n={self.n} m={self.m} {question}"
@@ -61,5 +65,4 @@ def drawn_setting(setting: Setting, ns: Sequence[int], sample_ids: Sequence[str]
     ``setting`` itself when ``ns`` is empty."""
     if not ns:
         return setting
-    n = ns[zlib.crc32("\n".join(sample_ids).encode()) % len(ns)]
-    return Setting(n, min(setting.m, n), setting.use_question)
+    return setting.at_n(ns[zlib.crc32("\n".join(sample_ids).encode()) % len(ns)])

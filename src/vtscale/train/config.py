@@ -53,7 +53,7 @@ class TrainConfig(LoopConfig):
     """One stage of ``train`` (train.stage1, .stage2, .stage3)."""
     n: PosInt | None = None           # stages 1-2: fused tokens trained (default max(grid.n))
     m: PosInt | None = None
-    # stages 1-2: each batch at one of these n instead (m capped at n), so that the model
+    # stages 1-2 (stage 3 refuses it): each batch at one of these n instead (m capped at n), so the model
     # already speaks at every n stage 3 fine-tunes (empty: every batch at the stage's n)
     batch_ns: tuple[PosInt, ...] = ()
     cache_views: bool = False         # keep the ViT frozen, its outputs computed once per image

@@ -162,8 +162,10 @@ def make_task(stage: int, model, dataset, setting: Setting, train_cfg: TrainConf
     """``train_cfg.cache_views``: the vision tower stays frozen and each image's patch
     tokens are computed once; ``train_cfg.batch_ns``: each batch at one of these n."""
     setting.check(model.cfg.fusion.max_tokens)
+    if stage == 3 and train_cfg.batch_ns:
+        raise ConfigError("config error: train.stage3.batch_ns: stage 3 trains its own setting only")
     for n in train_cfg.batch_ns:
-        Setting(n, min(setting.m, n)).check(model.cfg.fusion.max_tokens, where=f"train.stage{stage}.batch_ns ")
+        setting.at_n(n).check(model.cfg.fusion.max_tokens, where=f"train.stage{stage}.batch_ns ")
     if stage == 1:
         return contrastive_task(model, dataset, setting, train_cfg)
     # freezes first: the cache checks it
