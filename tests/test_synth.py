@@ -18,6 +18,7 @@ from PIL import Image
 
 from vtscale import prompts
 from vtscale.data import synth
+from vtscale.data.scene_text import word_cell
 from vtscale.data.synth.vocab import COLORS, KINDS, PLURALS, REGION_PHRASES, region
 from vtscale.errors import ConfigError
 
@@ -216,12 +217,18 @@ def test_ocrvqa_answers_are_written_words(world, scene_by_b64):
         assert row.answer in words and row.question.startswith("What word is written")
 
 
-def test_captions_have_five_distinct_references(world):
+def test_captions_have_five_distinct_references_naming_every_shape_and_word(world, scene_by_b64):
     frame = _tsv(world, "DemoCaption")
     assert len(frame) == TINY["world"]["bench"]["caption"]
-    for refs in frame["answer"]:
-        refs = json.loads(refs)
+    for row in frame.itertuples():
+        refs, scene = json.loads(row.answer), scene_by_b64[row.image]
         assert len(refs) == 5 and len(set(refs)) == 5 and all(isinstance(r, str) and r for r in refs)
+        for ref in refs:
+            for o in scene["objects"]:
+                assert f"{o['color']} {o['kind']} {REGION_PHRASES[region(o['cell'])]}" in ref, ref
+            for w in scene["words"]:
+                cell = word_cell(w["bbox"], TINY["world"]["image_size"])
+                assert f'"{w["text"]}" {REGION_PHRASES[region(cell)]}' in ref, ref
 
 
 def test_conversations_schema(world):
@@ -383,3 +390,58 @@ def test_yes_no_pairs_ask_one_fact_per_aspect_true_and_false():
     assert turns[:len(natural)] == natural                  # the pairs come after the conversation
     added = [m["value"] for m in turns[len(natural)::2]]
     assert 1 <= len(added) <= 2 and {question_kind(q) for q in added} == {"color_yn"}
+
+
+def _scene_with_words(*words):
+    from vtscale.data.synth.scene import Scene, SceneObject, SceneWord
+
+    shapes = [SceneObject("circle", "red", "small", (0, 0), (0, 0), 5),
+              SceneObject("star", "blue", "large", (2, 2), (0, 0), 9)]
+    return Scene("s", "train", shapes, [SceneWord(t, cell, (0, 0)) for t, cell in words])
+
+
+def test_all_words_are_read_in_reading_order_and_asked_once():
+    import numpy as np
+
+    from vtscale.data.question_kinds import question_kind
+    from vtscale.data.synth import facts
+    from vtscale.data.synth.language import conversation
+
+    scene = _scene_with_words(("cat", (0, 3)), ("sun", (3, 0)))
+    fact = facts.all_words(scene)
+    assert (fact.question, fact.answer) == ("What words are written in the image?", "cat sun")
+    assert fact.answer not in fact.distractors[:3] and "sun cat" in fact.distractors
+    assert facts.all_words(_scene_with_words()) is None
+    assert question_kind(fact.question) == "words"
+    natural = conversation(scene, np.random.default_rng(1), turns_range=(2, 2))
+    turns = conversation(scene, np.random.default_rng(1), turns_range=(2, 2), read_all_words=True)
+    assert turns[:len(natural)] == natural
+    added = [(q["value"], a["value"]) for q, a in zip(turns[len(natural)::2], turns[len(natural) + 1::2])]
+    assert added == [(prompts.short_answer("What words are written in the image?"), "cat sun")]
+
+
+def test_caption_every_scene_adds_the_detailed_caption_unless_asked():
+    import numpy as np
+
+    from vtscale.data.synth.language import captions, conversation
+
+    scene = _scene_with_words(("cat", (0, 3)))
+    assert captions(scene)[0] == ('A red circle in the top left and a blue star in the center, '
+                                  'with "cat" in the top right.')
+    for seed in range(20):
+        natural = conversation(scene, np.random.default_rng(seed), turns_range=(2, 2))
+        turns = conversation(scene, np.random.default_rng(seed), turns_range=(2, 2), caption_every_scene=True)
+        asked = [q["value"].removeprefix("<image>\n") for q in turns[::2]]
+        assert asked.count(prompts.CAPTION_PROMPT) == 1 and turns[:len(natural)] == natural
+
+
+def test_ocrvqa_asks_all_words_when_the_world_reads_them(tmp_path):
+    world = {**TINY["world"], "read_all_words": True}
+    frame = pd.read_csv(_run(tmp_path, world) / BENCH_FILES["DemoOCRVQA"], sep="\t", keep_default_na=False)
+    scenes = {base64.b64encode((tmp_path / s["image"]).read_bytes()).decode(): s
+              for s in map(json.loads, (tmp_path / "scenes.jsonl").read_text().splitlines())}
+    for row in frame.itertuples():
+        words = scenes[row.image]["words"]
+        assert row.question == "What words are written in the image?"
+        in_order = sorted(words, key=lambda w: word_cell(w["bbox"], world["image_size"]))
+        assert row.answer == " ".join(w["text"] for w in in_order)

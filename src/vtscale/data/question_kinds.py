@@ -3,7 +3,7 @@ vtscale.data.synth.facts): the kinds the backbone gates and stage 2's held-out c
 
 Kinds: ``existence`` (POPE-style "Is there a red circle in the image?"), ``color_yn``
 ("Is the circle on the left red?"), ``count_yn``, ``word_yn``, ``position_yn`` (yes/no);
-``count``, ``color``, ``word``, ``position`` (short answers); ``mcq``; ``caption``;
+``count``, ``color``, ``word``, ``words`` (all of them), ``position`` (short answers); ``mcq``; ``caption``;
 ``other`` (e.g. generated QA).
 """
 
@@ -16,7 +16,7 @@ from typing import Callable, Iterable, TypeVar
 Item = TypeVar("Item")
 
 YES_NO_KINDS = ("existence", "color_yn", "count_yn", "word_yn", "position_yn")
-SHORT_KINDS = ("count", "color", "word", "position")
+SHORT_KINDS = ("count", "color", "word", "words", "position")
 KINDS = (*YES_NO_KINDS, *SHORT_KINDS, "mcq", "caption", "other")
 
 _PATTERNS = (
@@ -30,6 +30,7 @@ _PATTERNS = (
     ("count", r"^how many "),
     ("color", r"^what colou?r "),
     ("word", r"^what word "),
+    ("words", r"^what words "),
     ("position", r"^(where is|in which part)"),
 )
 

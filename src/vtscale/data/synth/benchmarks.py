@@ -156,10 +156,11 @@ def mcq(scenes: list[Scene], images: Images, rng_for: RngFor,
     return rows
 
 
-def ocrvqa(scenes: list[Scene], images: Images, rng_for: RngFor) -> list[dict]:
+def ocrvqa(scenes: list[Scene], images: Images, rng_for: RngFor, all_words: bool = False) -> list[dict]:
+    """One word of each scene, or with ``all_words`` all of them in reading order."""
     rows = []
     for i, scene in enumerate(scenes):
-        fact = facts.reading(scene, rng_for("ocrvqa", i))
+        fact = facts.all_words(scene) if all_words else facts.reading(scene, rng_for("ocrvqa", i))
         if fact is None:
             raise AssertionError(f"benchmark scene {scene.id} has no word")  # pool scenes always do
         rows.append({"image": images[scene.id], "question": fact.question, "answer": fact.answer,

@@ -40,6 +40,9 @@ class WorldConfig:
     read_every_word: bool = False    # + "What word is written <where>?" on every word of the scene
     # + per listed aspect one fact asked as a yes/no pair, its true claim and a false one (MME's form)
     yes_no_pairs: Annotated[list[str], SomeOf(ASPECTS, allow_empty=True)] = field(default_factory=list)
+    # + "What words are written in the image?" (all of them, in reading order); OCR-VQA asks it too
+    read_all_words: bool = False
+    caption_every_scene: bool = False  # + the detailed caption, every shape and word with its place
     bench: BenchSizes = field(default_factory=BenchSizes)
 
     def __post_init__(self) -> None:

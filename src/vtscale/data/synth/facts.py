@@ -131,6 +131,23 @@ def reading_question(scene: Scene, word: SceneWord) -> str:
     return f"What word is written {_region_phrase(word.cell)}?"
 
 
+ALL_WORDS_QUESTION = "What words are written in the image?"
+
+
+def all_words(scene: Scene) -> Fact | None:
+    """Every word in reading order (top to bottom, left to right) as one answer: it needs
+    every cell with text, where the other facts need one."""
+    if not scene.words:
+        return None
+    texts = scene.word_texts()
+    answer = " ".join(texts)
+    others = [" ".join(reversed(texts))] if len(texts) > 1 else []
+    absent = [w for w in WORDS if w not in texts]
+    distractors = others + [" ".join([*texts[:-1], w]) for w in absent]
+    return Fact("reading", ALL_WORDS_QUESTION, answer, distractors,
+                claim=lambda a: f'Is "{a}" all the text in the image?')
+
+
 def _region_phrase(cell) -> str:
     return _phrase_of(region(cell))
 

@@ -96,7 +96,9 @@ def write_training_text(cfg: WorldConfig, train: list[Scene], seed: int, out: Pa
         turns = language.conversation(scene, item_rng(seed, "chat", i), cfg.aspects, cfg.turns,
                                       existence_claims_per_answer=cfg.existence_claims,
                                       read_every_word=cfg.read_every_word,
-                                      pair_aspects=cfg.yes_no_pairs)
+                                      pair_aspects=cfg.yes_no_pairs,
+                                      read_all_words=cfg.read_all_words,
+                                      caption_every_scene=cfg.caption_every_scene)
         conversations.append({"id": scene.id, "image": scene.image, "conversations": turns})
     write_descriptions(out / "descriptions.json", descriptions)
     write_llava(out / "conversations.json", conversations)
@@ -119,7 +121,7 @@ def write_benchmarks(cfg: WorldConfig, seed: int, out: Path, train, pool, pairs,
         "DemoMME": benchmarks.mme(pool[:b.mme], b64, rng_for, cfg.aspects),
         "DemoHallusion": benchmarks.hallusion(pairs, b64),
         "DemoMCQ": benchmarks.mcq(pool[:b.mcq], b64, rng_for, cfg.aspects),
-        "DemoOCRVQA": benchmarks.ocrvqa(pool[:b.ocrvqa], b64, rng_for),
+        "DemoOCRVQA": benchmarks.ocrvqa(pool[:b.ocrvqa], b64, rng_for, cfg.read_all_words),
         "DemoCaption": benchmarks.caption(pool[:b.caption], b64),
     }
     for name, rows in tables.items():
