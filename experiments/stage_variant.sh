@@ -6,7 +6,9 @@
 # e.g. experiments/stage_variant.sh /tmp/v1 /tmp/claims/mixture_claims_1.json '' '"loss_weight": "answer"'
 # Writes OUT/stage1, OUT/stage2 (with gates.json: the held-out per-kind check) and OUT/*.csv;
 # then stage 1's retrieval on the probe images (experiments/claims_data.py's probe_images.json
-# beside DATA_JSON) to OUT/stage1_retrieval.json.
+# beside DATA_JSON) to OUT/stage1_retrieval.json. STAGE1=DIR skips stage 1 and its retrieval
+# and starts stage 2 from DIR, e.g. the run's own stage-1 model on the run's own data:
+#   STAGE1=results/demo/models/stage1 experiments/stage_variant.sh OUT results/demo/data/train.json '' '"batch_ns": [1, 2, 4, 8, 16, 32]'
 set -euo pipefail
 OUT=$1; DATA=$2; S1_EXTRA=${3:-}; S2_EXTRA=${4:-}
 CFG=$(python - "$S1_EXTRA" "$S2_EXTRA" <<'PY'
@@ -25,9 +27,12 @@ setting() {
 s = stage_setting(json.loads(sys.argv[1]), sys.argv[2]); print(f"--n {s.n} --m {s.m}")' "$CFG" "$1"
 }
 M=results/demo/models
-vtscale train --stage 1 --cfg "$CFG" $(setting stage1) --vision-init $M/bootstrap_clip --llm-init $M/bootstrap_lm \
-  --data "$DATA" --image-root data/demo --out "$OUT/stage1" --ckpt-dir "$OUT/ck1" --metrics "$OUT/stage1.csv"
-vtscale stage1-retrieval "$OUT/stage1" --data "$(dirname "$DATA")/probe_images.json" --image-root data/demo \
-  --held-out 0 --out "$OUT/stage1_retrieval.json"
-vtscale train --stage 2 --cfg "$CFG" $(setting stage2) --init "$OUT/stage1" --data "$DATA" --image-root data/demo \
+if [ -z "${STAGE1:-}" ]; then
+  STAGE1=$OUT/stage1
+  vtscale train --stage 1 --cfg "$CFG" $(setting stage1) --vision-init $M/bootstrap_clip --llm-init $M/bootstrap_lm \
+    --data "$DATA" --image-root data/demo --out "$STAGE1" --ckpt-dir "$OUT/ck1" --metrics "$OUT/stage1.csv"
+  vtscale stage1-retrieval "$STAGE1" --data "$(dirname "$DATA")/probe_images.json" --image-root data/demo \
+    --held-out 0 --out "$OUT/stage1_retrieval.json"
+fi
+vtscale train --stage 2 --cfg "$CFG" $(setting stage2) --init "$STAGE1" --data "$DATA" --image-root data/demo \
   --out "$OUT/stage2" --ckpt-dir "$OUT/ck2" --metrics "$OUT/stage2.csv"
