@@ -26,17 +26,26 @@ def shape_items(caption: str) -> set[tuple[str, str]]:
     return set(ITEM.findall(caption.split(", with")[0]))
 
 
-def caption_detail(eval_dir: Path) -> dict[str, float]:
-    refs = pd.read_csv(BENCHMARKS / "DemoCaption.tsv", sep="\t")["answer"]
-    preds = pd.read_csv(eval_dir / "DemoCaption.preds.tsv", sep="\t")["prediction"].astype(str)
+def mean(values) -> float:
+    return round(sum(values) / len(values), 3)
+
+
+def caption_item_scores(references: list[str], captions: list[str]) -> dict[str, float]:
+    """Precision and recall of the captions' shape items against each first reference,
+    and how often a caption names as many shapes."""
     precision, recall, same_count = [], [], []
-    for ref, pred in zip(refs, preds):
-        truth, said = shape_items(json.loads(ref)[0]), shape_items(pred)
+    for reference, caption in zip(references, captions):
+        truth, said = shape_items(reference), shape_items(caption)
         precision.append(len(truth & said) / max(1, len(said)))
         recall.append(len(truth & said) / len(truth))
         same_count.append(len(said) == len(truth))
-    mean = lambda xs: round(sum(xs) / len(xs), 3)
     return {"precision": mean(precision), "recall": mean(recall), "same_count": mean(same_count)}
+
+
+def caption_detail(eval_dir: Path) -> dict[str, float]:
+    refs = pd.read_csv(BENCHMARKS / "DemoCaption.tsv", sep="\t")["answer"]
+    preds = pd.read_csv(eval_dir / "DemoCaption.preds.tsv", sep="\t")["prediction"].astype(str)
+    return caption_item_scores([json.loads(r)[0] for r in refs], list(preds))
 
 
 def reading_detail(eval_dir: Path) -> dict[str, float]:

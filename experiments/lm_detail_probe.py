@@ -23,12 +23,13 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from vtscale import prompts
 from vtscale.data.scene_text import structured_scene, word_cell
+from vtscale.data.synth.facts import ALL_WORDS_QUESTION
 from vtscale.model.causal_lm import pad_id
 from vtscale.model.chat import template_row
 from vtscale.train.lm_gate import left_padded, with_context
 
 sys.path.insert(0, str(Path(__file__).parent))
-from detail_scores import shape_items  # noqa: E402
+from detail_scores import caption_item_scores, mean  # noqa: E402
 
 DATA = Path("data/demo")
 IMAGE_SIZE = 224
@@ -61,17 +62,13 @@ def main(lm_dir: str, count: int = 50) -> None:
     scenes = benchmark_scenes(count)
     contexts = [structured_scene(s, IMAGE_SIZE) for s, _ in scenes]
     captions = answers(model, tokenizer, [with_context(c, prompts.CAPTION_PROMPT) for c in contexts], 96)
-    question = prompts.short_answer("What words are written in the image?")
+    question = prompts.short_answer(ALL_WORDS_QUESTION)
     words = answers(model, tokenizer, [with_context(c, question) for c in contexts], 10)
-    precision, recall, read = [], [], []
-    for (scene, refs), caption, said in zip(scenes, captions, words):
-        truth, named = shape_items(refs[0]), shape_items(caption)
-        precision.append(len(truth & named) / max(1, len(named)))
-        recall.append(len(truth & named) / len(truth))
-        texts = [w["text"] for w in sorted(scene["words"], key=lambda w: word_cell(w["bbox"], IMAGE_SIZE))]
-        read.append(said.lower() == " ".join(texts))
-    mean = lambda xs: round(sum(xs) / len(xs), 3)
-    print(json.dumps({"caption_precision": mean(precision), "caption_recall": mean(recall),
+    items = caption_item_scores([refs[0] for _, refs in scenes], captions)
+    read = [said.lower() == " ".join(w["text"] for w in sorted(
+                scene["words"], key=lambda w: word_cell(w["bbox"], IMAGE_SIZE)))
+            for (scene, _), said in zip(scenes, words)]
+    print(json.dumps({"caption_precision": items["precision"], "caption_recall": items["recall"],
                       "all_words_exact": mean(read), "example": captions[0], "reference": scenes[0][1][0]}))
 
 
