@@ -5,9 +5,10 @@ merger and projection train on a training file; then DemoCaption and DemoOCRVQA 
 and scored as experiments/detail_scores.py does (docs/experiments.md, 2026-12-08).
 From the root of a finished demo run:
 
-    python experiments/reader_probe.py results/demo/models/stage1 /tmp/focus/train.json OUT [STEPS] [--train-llm]
+    python experiments/reader_probe.py results/demo/models/stage1 /tmp/focus/train.json OUT [STEPS] [--train-llm] [--no-newline]
 
---train-llm trains the LLM too (is what the cells hold enough to write the answers?). OUT gets stage2.csv, the checkpoints and scores.json.
+--train-llm trains the LLM too (is what the cells hold enough to write the answers?);
+--no-newline leaves the view's newline token out (one token per grid cell). OUT gets stage2.csv, the checkpoints and scores.json.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import json
 import sys
 import types
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -35,13 +37,13 @@ from detail_scores import caption_item_scores  # noqa: E402
 BENCHMARKS = Path("data/demo/benchmarks")
 
 
-def cell_tokens(self, batch) -> torch.Tensor:
-    """The merged view tokens themselves in the fused slots (n = tokens per view)."""
+def cell_tokens(self, batch, keep: int) -> torch.Tensor:
+    """The first ``keep`` merged view tokens themselves in the fused slots (n = keep)."""
     if "patches" in batch:
         views = self.merger(batch["patches"].to(self.device, self.projection.weight.dtype))
     else:
         views = self.view_tokens(batch["pixels"].to(self.device, self.projection.weight.dtype))
-    return views.reshape(-1, views.shape[-1])
+    return views[:, :keep].reshape(-1, views.shape[-1])
 
 
 def ask(model, name: str, type_: str, n: int, max_new_tokens: int) -> tuple[list[str], list[str]]:
@@ -71,10 +73,12 @@ def share(hits: list[bool], keep: list[bool]) -> float:
     return round(sum(h for h, k in zip(hits, keep) if k) / max(1, sum(keep)), 3)
 
 
-def main(stage1: str, data: str, out: str, steps: int = 600, train_llm: bool = False) -> None:
+def main(stage1: str, data: str, out: str, steps: int = 600, train_llm: bool = False,
+         newline: bool = True) -> None:
     model = VisionTokenModel.from_pretrained(stage1)
-    model.fuse = types.MethodType(cell_tokens, model)
     n = model.view_tokens(torch.zeros(1, 3, model.cfg.vision.view_size, model.cfg.vision.view_size)).shape[1]
+    n -= not newline
+    model.fuse = types.MethodType(partial(cell_tokens, keep=n), model)
     cfg = TrainConfig(steps=steps, lr=3e-3, warmup=0.03, batch_size=32, cache_views=True,
                       samples="question", loss_weight="answer", checkpoint_every=100)
     dataset = load_dataset(2, TrainPaths(data=data, image_root="data/demo", out=out, ckpt_dir=out, metrics=out), cfg)
@@ -95,5 +99,6 @@ def main(stage1: str, data: str, out: str, steps: int = 600, train_llm: bool = F
 
 
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if a != "--train-llm"]
-    main(*args[:3], *(int(a) for a in args[3:4]), train_llm="--train-llm" in sys.argv)
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    main(*args[:3], *(int(a) for a in args[3:4]), train_llm="--train-llm" in sys.argv,
+         newline="--no-newline" not in sys.argv)

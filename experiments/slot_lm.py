@@ -8,7 +8,10 @@ then it is asked DemoCaption and the all-words question from slots of its scenes
 as experiments/lm_detail_probe.py scores the structured line. From the root of a finished
 demo run:
 
-    python experiments/slot_lm.py results/demo/models/bootstrap_lm OUT [STEPS]
+    python experiments/slot_lm.py results/demo/models/bootstrap_lm OUT [STEPS] [items|cells]
+
+cells: one slot per grid cell in reading order instead (its items, or "nothing" and its
+place), the layout the ViT's merged cell tokens have.
 
 OUT gets the trained LM (save_pretrained), metrics.csv and scores.json.
 """
@@ -28,6 +31,8 @@ from vtscale import prompts
 from vtscale.data.conversations import read_turns
 from vtscale.data.scene_text import structured_scene, word_cell
 from vtscale.data.scenes import iter_scenes
+from vtscale.data.synth.config import GRID
+from vtscale.data.synth.vocab import region_phrase
 from vtscale.data.synth.facts import ALL_WORDS_QUESTION
 from vtscale.model.causal_lm import pad_id
 from vtscale.model.chat import template_row
@@ -46,6 +51,20 @@ HELD_OUT = 200
 def slot_phrases(record: dict) -> list[str]:
     """The structured line's items, one per shape and word, in its order."""
     return structured_scene(record, IMAGE_SIZE)[len("Scene: "):-1].split("; ")
+
+
+def cell_phrases(record: dict) -> list[str]:
+    """One phrase per grid cell in reading order: its shapes' and words' items, or
+    "nothing" and the cell's place; the slots vision tokens line up with."""
+    items = {(r, c): [] for r in range(GRID) for c in range(GRID)}
+    for obj, phrase in zip(record["objects"], slot_phrases(record)):
+        items[tuple(obj["cell"])].append(phrase)
+    for word, phrase in zip(record["words"], slot_phrases(record)[len(record["objects"]):]):
+        items[word_cell(word["bbox"], IMAGE_SIZE)].append(phrase)
+    return [" and ".join(found) or f"nothing {region_phrase(cell)}" for cell, found in items.items()]
+
+
+FORMS = {"items": slot_phrases, "cells": cell_phrases}
 
 
 def phrase_ids(tokenizer, phrases: list[str]) -> list[list[int]]:
@@ -101,13 +120,13 @@ class SlotLoss:
         return {"loss": torch.nn.functional.cross_entropy(logits[:, :-1][keep].float(), targets[keep])}
 
 
-def training_rows(tokenizer, steps: int, batch_size: int) -> list[dict]:
+def training_rows(tokenizer, steps: int, batch_size: int, phrases) -> list[dict]:
     records = {r["image"]: r for _, r in iter_scenes(DATA / "scenes.jsonl", boxes=True)}
     conversations = read_turns(DATA / "conversations.json")[:-HELD_OUT]
     rows = []
     for image, turns in conversations:
         record = records[image]
-        slots = phrase_ids(tokenizer, slot_phrases(record))
+        slots = phrase_ids(tokenizer, phrases(record))
         line = structured_scene(record, IMAGE_SIZE)
         for turn in turns:
             rows.append(slot_row(tokenizer, slots, "", turn.question, turn.answer))
@@ -124,9 +143,9 @@ def generate(model, tokenizer, rows: list[dict], max_new_tokens: int) -> list[st
     return [t.strip() for t in tokenizer.batch_decode(out, skip_special_tokens=True)]
 
 
-def scores(model, tokenizer) -> dict:
+def scores(model, tokenizer, phrases) -> dict:
     scenes = benchmark_scenes(50)
-    slots = [phrase_ids(tokenizer, slot_phrases(s)) for s, _ in scenes]
+    slots = [phrase_ids(tokenizer, phrases(s)) for s, _ in scenes]
     captions = generate(model, tokenizer, [slot_row(tokenizer, s, "", prompts.CAPTION_PROMPT, None)
                                            for s in slots], 96)
     question = prompts.short_answer(ALL_WORDS_QUESTION)
@@ -138,23 +157,24 @@ def scores(model, tokenizer) -> dict:
             "all_words_exact": mean(read), "example": captions[0], "reference": scenes[0][1][0]}
 
 
-def main(lm_dir: str, out: str, steps: int = 1500) -> None:
+def main(lm_dir: str, out: str, steps: int = 1500, form: str = "items") -> None:
     random.seed(0)
+    phrases = FORMS[form]
     tokenizer = AutoTokenizer.from_pretrained(lm_dir)
     model = AutoModelForCausalLM.from_pretrained(lm_dir)
-    before = scores(model.eval(), tokenizer)
+    before = scores(model.eval(), tokenizer, phrases)
     print("before:", json.dumps(before))
     cfg = LoopConfig(steps=steps, lr=1e-3, warmup=0.03, batch_size=32, checkpoint_every=500)
     task = Task(model=model.train(), parameters=list(model.parameters()),
-                dataset=training_rows(tokenizer, steps, cfg.batch_size), collate=list,
+                dataset=training_rows(tokenizer, steps, cfg.batch_size, phrases), collate=list,
                 loss=SlotLoss(pad_id(tokenizer)), count_tokens=lambda rows: 0)
     model, _ = train(task, cfg, Path(out) / "ck", Path(out) / "metrics.csv", desc="slot LM")
     model.eval().save_pretrained(out)
     tokenizer.save_pretrained(out)
-    result = {"steps": steps, "before": before, "after": scores(model, tokenizer)}
+    result = {"steps": steps, "form": form, "before": before, "after": scores(model, tokenizer, phrases)}
     (Path(out) / "scores.json").write_text(json.dumps(result, indent=1))
     print(json.dumps(result["after"], indent=1))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], *(int(a) for a in sys.argv[3:4]))
+    main(sys.argv[1], sys.argv[2], *(int(a) for a in sys.argv[3:4]), *sys.argv[4:5])
