@@ -1,6 +1,6 @@
 """A training file cut down to some question kinds (vtscale.data.question_kinds), every
 record keeping only those turns, for a stage-2 run that sees nothing else
-(docs/experiments.md, 2026-12-08). From the root of a finished demo run:
+(docs/experiments.md, 2026-12-07 midnight). From the root of a finished demo run:
 
     python experiments/focus_data.py results/demo/data/train.json /tmp/focus/train.json caption words
 """

@@ -2,7 +2,7 @@
 taken out: the merged view tokens (one per grid cell, plus the newline) go through the
 projection straight into the LLM's context, as LLaVA's projector feeds its LLM, and the
 merger and projection train on a training file; then DemoCaption and DemoOCRVQA are asked
-and scored as experiments/detail_scores.py does (docs/experiments.md, 2026-12-08).
+and scored as experiments/detail_scores.py does (docs/experiments.md, 2026-12-07 midnight).
 From the root of a finished demo run:
 
     python experiments/reader_probe.py results/demo/models/stage1 /tmp/focus/train.json OUT [STEPS] [--train-llm] [--no-newline]

@@ -1,5 +1,5 @@
 """Can the demo's LLM stand-in learn to read a scene given as one soft token per shape and
-word (docs/experiments.md, 2026-12-08)? Each slot is the scaled sum of the LLM's own
+word (docs/experiments.md, 2026-12-07 midnight)? Each slot is the scaled sum of the LLM's own
 embeddings of that item's phrase in the structured line ("a large red circle in the top
 left"), put where the fused tokens go: a form a fusion module can produce, one token per
 item, where the structured line needs ~8 tokens per item. The demo's bootstrap LM trains on
