@@ -48,13 +48,21 @@ def caption_detail(eval_dir: Path) -> dict[str, float]:
     return caption_item_scores([json.loads(r)[0] for r in refs], list(preds))
 
 
-def reading_detail(eval_dir: Path) -> dict[str, float]:
-    answers = pd.read_csv(BENCHMARKS / "DemoOCRVQA.tsv", sep="\t")["answer"].str.lower()
-    preds = pd.read_csv(eval_dir / "DemoOCRVQA.preds.tsv", sep="\t")["prediction"].astype(str)
+def reading_scores(answers: list[str], predictions: list[str]) -> dict[str, float]:
+    """Exact all-words reads on the one-word and the two-word rows apart, and how often a
+    two-word row gets a two-word answer."""
+    answers = pd.Series(answers).str.lower()
+    preds = pd.Series(predictions).astype(str)
     two = answers.str.split().str.len() == 2
     hit = preds.str.strip().str.lower() == answers
     return {"one_word_rows": round(hit[~two].mean(), 3), "two_word_rows": round(hit[two].mean(), 3),
             "two_word_answers": round((preds[two].str.split().str.len() == 2).mean(), 3)}
+
+
+def reading_detail(eval_dir: Path) -> dict[str, float]:
+    answers = pd.read_csv(BENCHMARKS / "DemoOCRVQA.tsv", sep="\t")["answer"]
+    preds = pd.read_csv(eval_dir / "DemoOCRVQA.preds.tsv", sep="\t")["prediction"]
+    return reading_scores(list(answers), list(preds))
 
 
 if __name__ == "__main__":

@@ -47,6 +47,13 @@ def benchmark_scenes(count: int) -> list[tuple[dict, list[str]]]:
             for r in rows.itertuples()]
 
 
+def all_words_read(scenes: list[dict], said: list[str]) -> float:
+    """Share of scenes whose every word, in reading order, is what was said."""
+    return mean([answer.lower() == " ".join(w["text"] for w in sorted(
+                     scene["words"], key=lambda w: word_cell(w["bbox"], IMAGE_SIZE)))
+                 for scene, answer in zip(scenes, said)])
+
+
 @torch.no_grad()
 def answers(model, tokenizer, prompts_: list[str], max_new_tokens: int) -> list[str]:
     rows = [template_row(tokenizer, [p], None, [0]).ids for p in prompts_]
@@ -65,11 +72,8 @@ def main(lm_dir: str, count: int = 50) -> None:
     question = prompts.short_answer(ALL_WORDS_QUESTION)
     words = answers(model, tokenizer, [with_context(c, question) for c in contexts], 10)
     items = caption_item_scores([refs[0] for _, refs in scenes], captions)
-    read = [said.lower() == " ".join(w["text"] for w in sorted(
-                scene["words"], key=lambda w: word_cell(w["bbox"], IMAGE_SIZE)))
-            for (scene, _), said in zip(scenes, words)]
     print(json.dumps({"caption_precision": items["precision"], "caption_recall": items["recall"],
-                      "all_words_exact": mean(read), "example": captions[0], "reference": scenes[0][1][0]}))
+                      "all_words_exact": all_words_read([s for s, _ in scenes], words), "example": captions[0], "reference": scenes[0][1][0]}))
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from vtscale.train.run import TrainPaths, count_vlm_tokens, generation, load_dat
 from vtscale.train.stage1_data import CachedConversationCollate, FrozenPatchCache
 
 sys.path.insert(0, str(Path(__file__).parent))
-from detail_scores import caption_item_scores  # noqa: E402
+from detail_scores import caption_item_scores, reading_scores  # noqa: E402
 
 BENCHMARKS = Path("data/demo/benchmarks")
 
@@ -63,21 +63,13 @@ def scores(model, n: int) -> dict:
     references, captions = ask(model, "DemoCaption", "caption", n, 96)
     caption = caption_item_scores(references, captions)
     truth, words = ask(model, "DemoOCRVQA", "ocrvqa", n, 16)
-    hit = [w.strip().lower() == t.lower() for w, t in zip(words, truth)]
-    two = [len(t.split()) == 2 for t in truth]
-    return {"caption": caption, "examples": captions[:3],
-            "one_word_rows": share(hit, [not t for t in two]), "two_word_rows": share(hit, two)}
-
-
-def share(hits: list[bool], keep: list[bool]) -> float:
-    return round(sum(h for h, k in zip(hits, keep) if k) / max(1, sum(keep)), 3)
+    return {"caption": caption, "examples": captions[:3], **reading_scores(truth, words)}
 
 
 def main(stage1: str, data: str, out: str, steps: int = 600, train_llm: bool = False,
          newline: bool = True) -> None:
     model = VisionTokenModel.from_pretrained(stage1)
-    n = model.view_tokens(torch.zeros(1, 3, model.cfg.vision.view_size, model.cfg.vision.view_size)).shape[1]
-    n -= not newline
+    n = model.cfg.vision.tokens_per_view - (not newline)
     model.fuse = types.MethodType(partial(cell_tokens, keep=n), model)
     cfg = TrainConfig(steps=steps, lr=3e-3, warmup=0.03, batch_size=32, cache_views=True,
                       samples="question", loss_weight="answer", checkpoint_every=100)

@@ -32,8 +32,8 @@ from vtscale.data.conversations import read_turns
 from vtscale.data.scene_text import structured_scene, word_cell
 from vtscale.data.scenes import iter_scenes
 from vtscale.data.synth.config import GRID
-from vtscale.data.synth.vocab import region_phrase
 from vtscale.data.synth.facts import ALL_WORDS_QUESTION
+from vtscale.data.synth.vocab import region_phrase
 from vtscale.model.causal_lm import pad_id
 from vtscale.model.chat import template_row
 from vtscale.train.config import LoopConfig
@@ -41,8 +41,8 @@ from vtscale.train.lm_gate import with_context
 from vtscale.train.loop import Task, train
 
 sys.path.insert(0, str(Path(__file__).parent))
-from detail_scores import caption_item_scores, mean  # noqa: E402
-from lm_detail_probe import IMAGE_SIZE, benchmark_scenes  # noqa: E402
+from detail_scores import caption_item_scores  # noqa: E402
+from lm_detail_probe import IMAGE_SIZE, all_words_read, benchmark_scenes  # noqa: E402
 
 DATA = Path("data/demo")
 HELD_OUT = 200
@@ -57,10 +57,10 @@ def cell_phrases(record: dict) -> list[str]:
     """One phrase per grid cell in reading order: its shapes' and words' items, or
     "nothing" and the cell's place; the slots vision tokens line up with."""
     items = {(r, c): [] for r in range(GRID) for c in range(GRID)}
-    for obj, phrase in zip(record["objects"], slot_phrases(record)):
-        items[tuple(obj["cell"])].append(phrase)
-    for word, phrase in zip(record["words"], slot_phrases(record)[len(record["objects"]):]):
-        items[word_cell(word["bbox"], IMAGE_SIZE)].append(phrase)
+    cells = [tuple(o["cell"]) for o in record["objects"]]
+    cells += [word_cell(w["bbox"], IMAGE_SIZE) for w in record["words"]]
+    for cell, phrase in zip(cells, slot_phrases(record)):
+        items[cell].append(phrase)
     return [" and ".join(found) or f"nothing {region_phrase(cell)}" for cell, found in items.items()]
 
 
@@ -100,7 +100,7 @@ def embed_rows(model, rows: list[dict], pad: int, left: bool = False) -> dict[st
         gap = width - len(ids)
         pad_e = table(torch.full((gap,), pad))
         e = torch.cat([pad_e, e] if left else [e, pad_e])
-        lab = torch.tensor(r["labels"]) if r["labels"] else torch.full((len(ids),), -100)
+        lab = torch.tensor(r["labels"])
         lab = torch.cat([torch.full((gap,), -100), lab] if left else [lab, torch.full((gap,), -100)])
         m = torch.cat([torch.zeros(gap), torch.ones(len(ids))] if left else [torch.ones(len(ids)), torch.zeros(gap)])
         embeds.append(e), labels.append(lab), mask.append(m)
@@ -150,11 +150,8 @@ def scores(model, tokenizer, phrases) -> dict:
                                            for s in slots], 96)
     question = prompts.short_answer(ALL_WORDS_QUESTION)
     words = generate(model, tokenizer, [slot_row(tokenizer, s, "", question, None) for s in slots], 10)
-    read = [said.lower() == " ".join(w["text"] for w in sorted(
-                scene["words"], key=lambda w: word_cell(w["bbox"], IMAGE_SIZE)))
-            for (scene, _), said in zip(scenes, words)]
     return {"caption": caption_item_scores([refs[0] for _, refs in scenes], captions),
-            "all_words_exact": mean(read), "example": captions[0], "reference": scenes[0][1][0]}
+            "all_words_exact": all_words_read([s for s, _ in scenes], words), "example": captions[0], "reference": scenes[0][1][0]}
 
 
 def main(lm_dir: str, out: str, steps: int = 1500, form: str = "items") -> None:
