@@ -123,6 +123,7 @@ def test_cached_views_with_a_trainable_text_tower_train_it(model, tmp_path):  # 
     ({"cache_views": True, "train_vision_tower": True}, "train.stage1.cache_views"),
     ({"m": 2}, "train.stage1.m"),
     ({"samples": "conversation", "n": 2, "m": 4}, "train.stage1.m: 4 is more than its n"),
+    ({"kind_repeats": {"words": 2}}, "train.stage1.kind_repeats: stages 2-3 only"),
 ])
 def test_bad_stage1_settings_name_the_key(keys, message):
     with pytest.raises(ConfigError, match=re.escape(message)):

@@ -7,7 +7,11 @@ from pathlib import Path
 import pytest
 
 from vtscale.data.conversations import Record
-from vtscale.data.question_kinds import at_most_per_kind, question_kind
+from vtscale.config import config_section
+from vtscale.data.question_kinds import at_most_per_kind, question_kind, repeated_by_kind
+from vtscale.errors import ConfigError
+from vtscale.train import run
+from vtscale.train.config import TrainConfig, TrainSection
 from vtscale.data.sample import Turn
 from vtscale.train.stage2_gate import BlindBaselines, first_question_kind, single_turns, split_by_image
 
@@ -74,3 +78,29 @@ def test_stage1_leaves_out_the_images_stage2_holds_out_for_its_check():
     _, held = split_by_image(single_turns(records, kinds=None), stage2.held_out, stage2.seed)
     assert {r.image for r in held} and not {r.image for r in held} & {r.image for r, _ in stage1.items}
     assert len(stage1.items) == 2 * 20 * 3 // 5     # 3 of the 5 images stay, every question of them
+
+
+def test_kind_repeats_copy_training_questions_of_those_kinds_not_the_held_out_ones():
+    turns = [("What words are written in the image?", "cat hat"),
+             ("Is there a red circle in the image? Please answer yes or no.", "Yes")]
+    assert repeated_by_kind(["a", "bb", "a"], {"a": 3}, lambda s: s) == ["a"] * 3 + ["bb"] + ["a"] * 3
+
+    class Records:
+        records = single_turns([record(i, turns) for i in range(10)], kinds=None)
+    dataset = Records()
+    cfg = TrainConfig(steps=1, samples="question", held_out=1, kind_repeats={"words": 4})
+    held = run.hold_out_images(dataset, cfg)
+    run.repeat_kinds(dataset, cfg)
+    kinds = [first_question_kind(r) for r in dataset.records]
+    assert kinds.count("words") == 4 * kinds.count("existence") == 4 * 8   # 2 of 10 records held out
+    assert len(held) == 4 and len({r.id for r in held}) == 4
+
+
+@pytest.mark.parametrize("keys, message", [
+    ({"kind_repeats": {"sentences": 2}}, "train.stage2: kind_repeats: sentences: not a question kind"),
+    ({"kind_repeats": {"words": 0}}, "train.stage2.kind_repeats.words=0"),
+    ({"kind_repeats": {"words": 2}}, "train.stage2: kind_repeats: repeats single questions"),
+])
+def test_bad_kind_repeats_name_the_key(keys, message):
+    with pytest.raises(ConfigError, match=message):
+        config_section(TrainSection, {"train": {"stage2": {"steps": 1, **keys}}}, "train")

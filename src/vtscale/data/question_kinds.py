@@ -54,6 +54,11 @@ def at_most_per_kind(items: Iterable[Item], per_kind: int, kind_of: Callable[[It
     return kept
 
 
+def repeated_by_kind(items: list[Item], repeats: dict[str, int], kind_of: Callable[[Item], str]) -> list[Item]:
+    """``items`` with each item of a kind in ``repeats`` that many times (others once)."""
+    return [item for item in items for _ in range(repeats.get(kind_of(item), 1))]
+
+
 def accuracy_by_kind(kinds: Iterable[str], hits: Iterable[bool]) -> dict[str, float]:
     """Share of hits per kind, kinds sorted."""
     right, total = Counter(), Counter()

@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Annotated
 
 from vtscale.config_types import Fraction, NonNegInt, NonNegNum, OneOf, PosInt, PosNum, SomeOf, inherited
+from vtscale.data.question_kinds import KINDS
 from vtscale.errors import ConfigError, SectionError
 from vtscale.launch import DISTRIBUTED_FLAGS, PRECISION_FLAGS
 from vtscale.model.setting import Setting
@@ -63,6 +64,18 @@ class TrainConfig(LoopConfig):
     loss_weight: LossWeight = "token"  # stages 2-3: mean over answer tokens | answer: over answers
     held_out: NonNegInt = 0           # stage 2: images kept out for the per-kind check (stage2_gate)
     probe_every: PosInt = 50          # steps between points of that check's curve
+    # stages 2-3 with samples: question: each question of these kinds (vtscale.data.question_kinds)
+    # appears this many times, e.g. {words: 5}: answers that need several cells, rare in the mixture
+    kind_repeats: dict[str, PosInt] = field(default_factory=dict)
+
+    def __post_init__(self):
+        super().__post_init__()
+        unknown = sorted(set(self.kind_repeats) - set(KINDS))
+        if unknown:
+            raise SectionError(f"kind_repeats: {', '.join(unknown)}: not a question kind "
+                               f"(expected some of {', '.join(KINDS)})")
+        if self.kind_repeats and self.samples != "question":
+            raise SectionError("kind_repeats: repeats single questions (set samples: question)")
 
     def projection_warmup(self) -> LoopConfig | None:
         """The loop settings of the projection-only warm-up, if any."""
@@ -97,6 +110,8 @@ class Stage1Config(TrainConfig):
         if self.cache_views and self.train_vision_tower:
             raise ConfigError("config error: train.stage1.cache_views: caches the frozen vision "
                               "tower's outputs, so it excludes train_vision_tower")
+        if self.kind_repeats:
+            raise ConfigError("config error: train.stage1.kind_repeats: stages 2-3 only")
         if self.m is not None and self.samples == "question":
             raise ConfigError("config error: train.stage1.m: single-question samples have no "
                               "later questions (set samples: conversation)")

@@ -36,7 +36,7 @@ from vtscale.train.gates import GATE_FILE, write_gate
 from vtscale.train.loop import Task, train
 from vtscale.train.metrics import summary_path_for
 from vtscale.train.outputs import write_summary
-from vtscale.data.question_kinds import at_most_per_kind
+from vtscale.data.question_kinds import at_most_per_kind, repeated_by_kind
 from vtscale.train.stage2_gate import (BlindBaselines, Stage2Probe, first_question_kind, single_turns,
                                        split_by_image)
 from vtscale.train.stage1_data import (CachedConversationCollate, ConversationContrastiveCollate,
@@ -147,6 +147,13 @@ def hold_out_images(dataset, train_cfg: TrainConfig) -> list:
     return held
 
 
+def repeat_kinds(dataset, train_cfg: TrainConfig) -> None:
+    """train.stageN.kind_repeats: each question of those kinds that many times. After
+    the hold-out, so that the check's questions stay unique."""
+    if train_cfg.kind_repeats:
+        dataset.records = repeated_by_kind(dataset.records, train_cfg.kind_repeats, first_question_kind)
+
+
 def leave_out_stage2_check(dataset: QuestionDataset, stage2: TrainConfig) -> None:
     """Stage 1 reads the same file: drop the images stage 2 holds out for its check, so
     that the check's images are new to both stages."""
@@ -243,6 +250,8 @@ def main(argv: list[str] | None = None) -> int:
     train_cfg = section.stage(stage_key, cfg.get("seed", 0))
     dataset = load_dataset(stage, paths, train_cfg)
     held = hold_out_images(dataset, train_cfg) if stage == 2 else []
+    if stage > 1:
+        repeat_kinds(dataset, train_cfg)
     if stage == 1 and isinstance(dataset, QuestionDataset) and section.stage2 is not None:
         leave_out_stage2_check(dataset, section.stage("stage2", cfg.get("seed", 0)))
     set_seed(train_cfg.seed)
