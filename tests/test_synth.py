@@ -445,3 +445,4 @@ def test_ocrvqa_asks_all_words_when_the_world_reads_them(tmp_path):
         assert row.question == "What words are written in the image?"
         in_order = sorted(words, key=lambda w: word_cell(w["bbox"], world["image_size"]))
         assert row.answer == " ".join(w["text"] for w in in_order)
+        assert row.category == ("1 word" if len(words) == 1 else f"{len(words)} words")

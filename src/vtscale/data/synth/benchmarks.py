@@ -157,15 +157,23 @@ def mcq(scenes: list[Scene], images: Images, rng_for: RngFor,
 
 
 def ocrvqa(scenes: list[Scene], images: Images, rng_for: RngFor, all_words: bool = False) -> list[dict]:
-    """One word of each scene, or with ``all_words`` all of them in reading order."""
+    """One word of each scene, or with ``all_words`` all of them in reading order, each
+    row's category then its number of words (the scorer reports each category apart, so
+    the answers that need several cells get their own curve)."""
     rows = []
     for i, scene in enumerate(scenes):
         fact = facts.all_words(scene) if all_words else facts.reading(scene, rng_for("ocrvqa", i))
         if fact is None:
             raise AssertionError(f"benchmark scene {scene.id} has no word")  # pool scenes always do
+        category = word_count_category(fact.answer) if all_words else "reading"
         rows.append({"image": images[scene.id], "question": fact.question, "answer": fact.answer,
-                     "category": "reading", "l2-category": "ocr"})
+                     "category": category, "l2-category": "ocr"})
     return rows
+
+
+def word_count_category(answer: str) -> str:
+    count = len(answer.split())
+    return "1 word" if count == 1 else f"{count} words"
 
 
 def caption(scenes: list[Scene], images: Images) -> list[dict]:
