@@ -325,6 +325,7 @@ def test_existence_claims_ask_about_each_shape_and_as_many_absent_ones():
     import numpy as np
 
     from vtscale.data.question_kinds import question_kind
+    from vtscale.data.synth.config import AddedTurns
     from vtscale.data.synth.language import conversation, existence_claims
     from vtscale.data.synth.scene import Scene, SceneObject
 
@@ -338,7 +339,7 @@ def test_existence_claims_ask_about_each_shape_and_as_many_absent_ones():
     assert len(absent) == 2 and not any("red circle" in q or "blue star" in q for q in absent)
     assert {question_kind(q) for q, _ in claims} == {"existence"}
     natural = conversation(scene, np.random.default_rng(1), turns_range=(2, 2))
-    turns = conversation(scene, np.random.default_rng(1), turns_range=(2, 2), existence_claims_per_answer=6)
+    turns = conversation(scene, np.random.default_rng(1), turns_range=(2, 2), added=AddedTurns(existence_claims=6))
     assert turns[:len(natural)] == natural                  # the claims come after the conversation
     questions = [m["value"].removeprefix("<image>\n") for m in turns[::2]]
     assert len(questions) == len(set(questions)) >= 2 + 2   # none asked twice
@@ -350,13 +351,14 @@ def test_read_every_word_asks_each_word_where_it_is_once():
     import numpy as np
 
     from vtscale.data.question_kinds import question_kind
+    from vtscale.data.synth.config import AddedTurns
     from vtscale.data.synth.language import conversation
     from vtscale.data.synth.scene import Scene, SceneObject, SceneWord
 
     shape = SceneObject("circle", "red", "small", (1, 1), (0, 0), 5)
     scene = Scene("s", "train", [shape], [SceneWord("cat", (0, 0), (0, 0)), SceneWord("sun", (3, 3), (0, 0))])
     natural = conversation(scene, np.random.default_rng(1), turns_range=(2, 2))
-    turns = conversation(scene, np.random.default_rng(1), turns_range=(2, 2), read_every_word=True)
+    turns = conversation(scene, np.random.default_rng(1), turns_range=(2, 2), added=AddedTurns(read_every_word=True))
     assert turns[:len(natural)] == natural                  # the reading questions come after it
     added = [(q["value"], a["value"]) for q, a in zip(turns[len(natural)::2], turns[len(natural) + 1::2])]
     asked = {q.removeprefix("<image>\n") for q in (m["value"] for m in natural[::2])}
@@ -365,7 +367,7 @@ def test_read_every_word_asks_each_word_where_it_is_once():
     assert added == [turn for turn in expected if turn[0] not in asked]
     assert {question_kind(q) for q, _ in expected} == {"word"}
     alone = Scene("t", "train", [shape], [SceneWord("cat", (0, 0), (0, 0))])
-    only = conversation(alone, np.random.default_rng(1), turns_range=(2, 2), read_every_word=True)
+    only = conversation(alone, np.random.default_rng(1), turns_range=(2, 2), added=AddedTurns(read_every_word=True))
     assert ("What word is written in the image?\nAnswer the question using a single word or phrase."
             in [m["value"].removeprefix("<image>\n") for m in only[::2]])
 
@@ -374,6 +376,7 @@ def test_yes_no_pairs_ask_one_fact_per_aspect_true_and_false():
     import numpy as np
 
     from vtscale.data.question_kinds import question_kind
+    from vtscale.data.synth.config import AddedTurns
     from vtscale.data.synth.language import conversation, yes_no_pairs
     from vtscale.data.synth.scene import Scene, SceneObject, SceneWord
 
@@ -386,7 +389,7 @@ def test_yes_no_pairs_ask_one_fact_per_aspect_true_and_false():
     assert len({q for q, _ in pairs}) == 6
     assert 'Is the word "cat"' in pairs[4][0]
     natural = conversation(scene, np.random.default_rng(1), turns_range=(2, 2))
-    turns = conversation(scene, np.random.default_rng(1), turns_range=(2, 2), pair_aspects=["color"])
+    turns = conversation(scene, np.random.default_rng(1), turns_range=(2, 2), added=AddedTurns(yes_no_pairs=("color",)))
     assert turns[:len(natural)] == natural                  # the pairs come after the conversation
     added = [m["value"] for m in turns[len(natural)::2]]
     assert 1 <= len(added) <= 2 and {question_kind(q) for q in added} == {"color_yn"}
@@ -405,6 +408,7 @@ def test_all_words_are_read_in_reading_order_and_asked_once():
 
     from vtscale.data.question_kinds import question_kind
     from vtscale.data.synth import facts
+    from vtscale.data.synth.config import AddedTurns
     from vtscale.data.synth.language import conversation
 
     scene = _scene_with_words(("cat", (0, 3)), ("sun", (3, 0)))
@@ -414,7 +418,7 @@ def test_all_words_are_read_in_reading_order_and_asked_once():
     assert facts.all_words(_scene_with_words()) is None
     assert question_kind(fact.question) == "words"
     natural = conversation(scene, np.random.default_rng(1), turns_range=(2, 2))
-    turns = conversation(scene, np.random.default_rng(1), turns_range=(2, 2), read_all_words=True)
+    turns = conversation(scene, np.random.default_rng(1), turns_range=(2, 2), added=AddedTurns(read_all_words=True))
     assert turns[:len(natural)] == natural
     added = [(q["value"], a["value"]) for q, a in zip(turns[len(natural)::2], turns[len(natural) + 1::2])]
     assert added == [(prompts.short_answer("What words are written in the image?"), "cat sun")]
@@ -423,6 +427,7 @@ def test_all_words_are_read_in_reading_order_and_asked_once():
 def test_caption_every_scene_adds_the_detailed_caption_unless_asked():
     import numpy as np
 
+    from vtscale.data.synth.config import AddedTurns
     from vtscale.data.synth.language import captions, conversation
 
     scene = _scene_with_words(("cat", (0, 3)))
@@ -430,7 +435,7 @@ def test_caption_every_scene_adds_the_detailed_caption_unless_asked():
                                   'with "cat" in the top right.')
     for seed in range(20):
         natural = conversation(scene, np.random.default_rng(seed), turns_range=(2, 2))
-        turns = conversation(scene, np.random.default_rng(seed), turns_range=(2, 2), caption_every_scene=True)
+        turns = conversation(scene, np.random.default_rng(seed), turns_range=(2, 2), added=AddedTurns(caption_every_scene=True))
         asked = [q["value"].removeprefix("<image>\n") for q in turns[::2]]
         assert asked.count(prompts.CAPTION_PROMPT) == 1 and turns[:len(natural)] == natural
 

@@ -23,6 +23,16 @@ class BenchSizes:
     caption: PosInt = 50      # images
 
 
+@dataclass(frozen=True)
+class AddedTurns:
+    """What a conversation asks after its sampled turns (the ``world`` keys of the same names)."""
+    existence_claims: int = 0          # the scene's existence_claims, this many of each answer
+    read_every_word: bool = False      # its reading_questions
+    yes_no_pairs: tuple[str, ...] = ()  # its yes_no_pairs on these aspects
+    read_all_words: bool = False       # its all_words_turn
+    caption_every_scene: bool = False  # its caption_turn
+
+
 @dataclass
 class WorldConfig:
     """Size defaults: the demo profile's; aspects and turns: the tiny profile's (it leaves them out)."""
@@ -44,6 +54,11 @@ class WorldConfig:
     read_all_words: bool = False
     caption_every_scene: bool = False  # + the detailed caption, every shape and word with its place
     bench: BenchSizes = field(default_factory=BenchSizes)
+
+    def added_turns(self) -> AddedTurns:
+        """What each training conversation asks after its sampled turns (synth.language)."""
+        return AddedTurns(self.existence_claims, self.read_every_word, tuple(self.yes_no_pairs),
+                          self.read_all_words, self.caption_every_scene)
 
     def __post_init__(self) -> None:
         if self.min_objects > self.max_objects:

@@ -9,7 +9,7 @@ import numpy as np
 from vtscale import prompts
 
 from . import facts
-from .config import ASPECTS
+from .config import ASPECTS, AddedTurns
 from .scene import Scene, SceneObject
 from .vocab import article, number_word, plural, region_phrase, with_article
 
@@ -167,15 +167,10 @@ def yes_no_pairs(scene: Scene, rng: np.random.Generator, aspects) -> list[tuple[
 
 
 def conversation(scene: Scene, rng: np.random.Generator, aspects=ASPECTS,
-                 turns_range=(2, 5), existence_claims_per_answer: int = 0,
-                 read_every_word: bool = False, pair_aspects=(), read_all_words: bool = False,
-                 caption_every_scene: bool = False) -> list[dict]:
+                 turns_range=(2, 5), added: AddedTurns = AddedTurns()) -> list[dict]:
     """Question/answer turns (``turns_range``, inclusive) about ``aspects`` of the scene,
-    mixing yes/no, multiple choice, short answer and caption; then the scene's
-    ``existence_claims`` (``existence_claims_per_answer`` of each answer), with
-    ``read_every_word`` its ``reading_questions``, its ``yes_no_pairs`` on
-    ``pair_aspects``, with ``read_all_words`` its ``all_words_turn`` and with
-    ``caption_every_scene`` its ``caption_turn``, each not already asked."""
+    mixing yes/no, multiple choice, short answer and caption; then the ``added`` turns,
+    each not already asked."""
     turns, seen = [], set()
     for fmt in _formats(rng, int(rng.integers(turns_range[0], turns_range[1] + 1))):
         for _ in range(8):  # a few retries: some aspects do not apply to every scene
@@ -184,16 +179,16 @@ def conversation(scene: Scene, rng: np.random.Generator, aspects=ASPECTS,
                 seen.add(turn[0])
                 turns.append(turn)
                 break
-    if existence_claims_per_answer:
-        turns += [claim for claim in existence_claims(scene, rng, existence_claims_per_answer)
+    if added.existence_claims:
+        turns += [claim for claim in existence_claims(scene, rng, added.existence_claims)
                   if claim[0] not in seen]
-    if read_every_word:
+    if added.read_every_word:
         turns += [turn for turn in reading_questions(scene) if turn[0] not in seen]
-    if pair_aspects:
-        turns += [turn for turn in yes_no_pairs(scene, rng, pair_aspects) if turn[0] not in seen]
-    if read_all_words:
+    if added.yes_no_pairs:
+        turns += [turn for turn in yes_no_pairs(scene, rng, added.yes_no_pairs) if turn[0] not in seen]
+    if added.read_all_words:
         turns += [turn for turn in all_words_turn(scene) if turn[0] not in seen]
-    if caption_every_scene and prompts.CAPTION_PROMPT not in seen:
+    if added.caption_every_scene and prompts.CAPTION_PROMPT not in seen:
         turns.append(caption_turn(scene))
     messages = []
     for i, (question, answer) in enumerate(turns):

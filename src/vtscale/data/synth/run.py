@@ -94,11 +94,7 @@ def write_training_text(cfg: WorldConfig, train: list[Scene], seed: int, out: Pa
         descriptions.append({"id": scene.id, "image": scene.image,
                              "description": language.describe(scene, item_rng(seed, "describe", i))})
         turns = language.conversation(scene, item_rng(seed, "chat", i), cfg.aspects, cfg.turns,
-                                      existence_claims_per_answer=cfg.existence_claims,
-                                      read_every_word=cfg.read_every_word,
-                                      pair_aspects=cfg.yes_no_pairs,
-                                      read_all_words=cfg.read_all_words,
-                                      caption_every_scene=cfg.caption_every_scene)
+                                      cfg.added_turns())
         conversations.append({"id": scene.id, "image": scene.image, "conversations": turns})
     write_descriptions(out / "descriptions.json", descriptions)
     write_llava(out / "conversations.json", conversations)
