@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from vtscale.data.conversations import Record
 from vtscale.config import config_section
+from vtscale.data.conversations import Record
 from vtscale.data.question_kinds import at_most_per_kind, question_kind, repeated_by_kind
+from vtscale.data.sample import Turn
 from vtscale.errors import ConfigError
 from vtscale.train import run
 from vtscale.train.config import TrainConfig, TrainSection
-from vtscale.data.sample import Turn
 from vtscale.train.stage2_gate import BlindBaselines, first_question_kind, single_turns, split_by_image
 
 
@@ -85,9 +86,7 @@ def test_kind_repeats_copy_training_questions_of_those_kinds_not_the_held_out_on
              ("Is there a red circle in the image? Please answer yes or no.", "Yes")]
     assert repeated_by_kind(["a", "bb", "a"], {"a": 3}, lambda s: s) == ["a"] * 3 + ["bb"] + ["a"] * 3
 
-    class Records:
-        records = single_turns([record(i, turns) for i in range(10)], kinds=None)
-    dataset = Records()
+    dataset = SimpleNamespace(records=single_turns([record(i, turns) for i in range(10)], kinds=None))
     cfg = TrainConfig(steps=1, samples="question", held_out=1, kind_repeats={"words": 4})
     held = run.hold_out_images(dataset, cfg)
     run.repeat_kinds(dataset, cfg)

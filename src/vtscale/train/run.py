@@ -250,8 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     train_cfg = section.stage(stage_key, cfg.get("seed", 0))
     dataset = load_dataset(stage, paths, train_cfg)
     held = hold_out_images(dataset, train_cfg) if stage == 2 else []
-    if stage > 1:
-        repeat_kinds(dataset, train_cfg)
+    repeat_kinds(dataset, train_cfg)      # stage 1's config refuses kind_repeats
     if stage == 1 and isinstance(dataset, QuestionDataset) and section.stage2 is not None:
         leave_out_stage2_check(dataset, section.stage("stage2", cfg.get("seed", 0)))
     set_seed(train_cfg.seed)
